@@ -1,0 +1,122 @@
+"""Running a training job: build the candidate's network, resume it from its last good checkpoint,
+train to the job's epoch with a checkpoint and a metrics record after every epoch.
+
+Every candidate's initial weights and training randomness come from ``pool seed`` and its id, and
+the data order from the pool's seed and the epoch, so a job that is killed and resumed elsewhere
+produces the same weights as one that never stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Protocol
+
+import torch
+
+from pools.pool import Candidate, EpochRecord, Job, Pool
+from supernet.data import DeviceLoader, make_splits
+from supernet.training import CheckpointError, TrainConfig, Trainer, resolve_device
+
+log = logging.getLogger(__name__)
+
+
+class Lease(Protocol):
+    worker: str
+
+    def check(self) -> None: ...
+
+
+class TrainingRunner:
+    """Trains pool candidates for real with :class:`supernet.training.Trainer`."""
+
+    def __init__(self, pool: Pool, device: str = "auto", data_root: str | None = None):
+        self.pool = pool
+        cfg = pool.config
+        self.device = resolve_device(device)
+        self.splits = make_splits(
+            cfg.dataset,
+            data_root or cfg.data_root,
+            valid_fraction=cfg.valid_fraction,
+            seed=cfg.split_seed,
+            max_train=cfg.max_train,
+            max_test=cfg.max_test,
+        )
+        self.train_config = TrainConfig.from_dict(cfg.train)
+        s = self.splits
+
+        def loader(data, batch: int, train: bool) -> DeviceLoader:
+            return DeviceLoader(
+                data,
+                batch,
+                mean=s.mean,
+                std=s.std,
+                device=self.device,
+                shuffle=train,
+                augment=self.train_config.augment if train else None,
+                seed=cfg.seed,
+                channels_last=self.train_config.channels_last,
+                pad_to=cfg.pad_to,
+            )
+
+        self.train_loader = loader(s.train, self.train_config.batch_size, True)
+        self.valid_loader = loader(s.valid, 512, False)
+        self.test_loader = loader(s.test, 512, False)
+
+    def trainer(self, candidate: Candidate) -> Trainer:
+        """A fresh trainer for ``candidate`` (deterministic initial weights)."""
+        seed = self.pool.config.seed * 1_000_003 + candidate.id
+        torch.manual_seed(seed)
+        c, _, _ = self.splits.shape
+        net = self.pool.space.build_network(
+            candidate.arch, num_classes=self.splits.num_classes, in_channels=c, **self.pool.config.network
+        )
+        return Trainer(net, replace(self.train_config, seed=seed), self.train_loader, self.valid_loader)
+
+    def restore(self, trainer: Trainer, candidate: Candidate) -> int:
+        """Load the newest readable checkpoint (older ones if the newest is corrupt); returns its epoch."""
+        for epoch, key in self.pool.checkpoints(candidate.id):
+            if epoch > candidate.epochs_trained:
+                continue
+            try:
+                trainer.load_state_dict(self.pool.store.load(key))
+            except CheckpointError as exc:
+                log.warning("candidate %d: checkpoint %s unusable (%s); trying an older one", candidate.id, key, exc)
+                continue
+            if epoch < candidate.epochs_trained:
+                log.warning(
+                    "candidate %d: resuming from epoch %d instead of %d (newer checkpoint unusable)",
+                    candidate.id,
+                    epoch,
+                    candidate.epochs_trained,
+                )
+            return epoch
+        if candidate.epochs_trained:
+            log.warning(
+                "candidate %d: no usable checkpoint; retraining from scratch (had %d epochs)",
+                candidate.id,
+                candidate.epochs_trained,
+            )
+        return 0
+
+    def run(self, job: Job, lease: Lease) -> None:
+        candidate = self.pool.candidate(job.candidate_id)
+        trainer = self.trainer(candidate)
+        self.restore(trainer, candidate)
+
+        def on_epoch(m) -> None:
+            lease.check()
+            key = f"cand{candidate.id:06d}_epoch{m.epoch:04d}.pt"
+            self.pool.store.save(key, trainer.state_dict())
+            record = EpochRecord(m.epoch, m.train_loss, m.train_acc, m.valid_loss, m.valid_acc, None, m.seconds)
+            for old in self.pool.record_metrics(candidate.id, [record], m.epoch, key, job=job, worker=lease.worker):
+                self.pool.store.delete(old)
+
+        trainer.train_to(job.to_epoch, on_epoch)
+
+    def test_accuracy(self, candidate: Candidate) -> float:
+        """Test accuracy (%) of the candidate's latest checkpoint."""
+        trainer = self.trainer(candidate)
+        if self.restore(trainer, candidate) == 0:
+            raise CheckpointError(f"candidate {candidate.id} has no usable checkpoint to evaluate")
+        return trainer.evaluate(self.test_loader)[1]

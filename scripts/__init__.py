@@ -1,0 +1,1 @@
+"""Runnable entry points: the ``nas`` command line and the benchmark scripts."""

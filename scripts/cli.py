@@ -1,0 +1,74 @@
+"""The ``nas`` command line: one entry point, one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from supernet.ops import op_names
+from supernet.spaces import get_space, space_names
+
+
+def _cmd_spaces(args: argparse.Namespace) -> int:
+    infos = [get_space(name).describe() for name in space_names()]
+    if args.json:
+        print(json.dumps({"spaces": infos, "operations": op_names()}, indent=2))
+        return 0
+    for info in infos:
+        print(f"{info['name']:<8} {info['size']!s:>12} architectures  ops: {', '.join(info['ops'])}")
+    print(f"\nregistered operations: {', '.join(op_names())}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from scripts import demo
+
+    demo.run(args)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nas", description="Neural architecture search: RANK-NOSH, differentiable methods and their hybrid."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("spaces", help="list the search spaces and operations")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_spaces)
+
+    from scripts import demo
+
+    p = sub.add_parser("demo", help="train a few sampled NAS-Bench-201 cells on Fashion-MNIST")
+    demo.add_arguments(p)
+    p.set_defaults(func=_cmd_demo)
+
+    from scripts.pool_cli import add_pool_commands
+
+    add_pool_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:  # PoolError is a RuntimeError
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"nas {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""``nas pool create|show|export`` and ``nas worker``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+from pathlib import Path
+
+from pools import Pool, PoolConfig
+from pools.report import format_summary, summary
+
+
+def add_pool_commands(sub: argparse._SubParsersAction) -> None:
+    pool = sub.add_parser("pool", help="create, inspect or export a candidate pool")
+    pool_sub = pool.add_subparsers(dest="pool_command", metavar="POOL_COMMAND", required=True)
+
+    p = pool_sub.add_parser("create", help="create an empty pool bound to a space and dataset")
+    p.add_argument("url", help="sqlite:///path/pool.db or postgresql://user:pw@host/db")
+    p.add_argument("--space", required=True)
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--epochs", type=int, default=12, help="length of each candidate's LR schedule")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--channels", type=int, default=16, help="network C")
+    p.add_argument("--cells-per-stage", type=int, default=5, help="NB201 N / DARTS layers")
+    p.add_argument("--max-train", type=int, default=None)
+    p.add_argument("--checkpoint-store", default=None, help="folder, optuna-fs:///path, s3://bucket/prefix")
+    p.add_argument("--heartbeat-timeout", type=float, default=120.0)
+    p.set_defaults(func=_create)
+
+    p = pool_sub.add_parser("show", help="the pyramid, job states and the top candidates")
+    p.add_argument("url")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_show)
+
+    p = pool_sub.add_parser("export", help="write everything in the pool to a JSON file")
+    p.add_argument("url")
+    p.add_argument("out", type=Path)
+    p.set_defaults(func=_export)
+
+    w = sub.add_parser("worker", help="claim and run training jobs of a pool until none are left")
+    w.add_argument("--pool", required=True, help="the pool URL")
+    w.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    w.add_argument("--data-root", default=None, help="where this machine keeps the dataset")
+    w.add_argument("--idle-timeout", type=float, default=0.0, help="keep polling this long when idle (s)")
+    w.add_argument("--max-jobs", type=int, default=None)
+    w.add_argument("--heartbeat-interval", type=float, default=None)
+    w.add_argument("--name", default=None)
+    w.set_defaults(func=_worker)
+
+
+def _create(args: argparse.Namespace) -> int:
+    network = (
+        {"C": args.channels, "N": args.cells_per_stage}
+        if args.space == "nb201"
+        else {"C": args.channels, "layers": args.cells_per_stage}
+    )
+    config = PoolConfig(
+        space=args.space,
+        dataset=args.dataset,
+        data_root=args.data_root,
+        max_train=args.max_train,
+        network=network,
+        train={"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr},
+        checkpoint_store=args.checkpoint_store,
+        heartbeat_timeout=args.heartbeat_timeout,
+    )
+    pool = Pool.create(args.url, config)
+    print(f"created pool {pool.url} (space {config.space}, dataset {config.dataset}, checkpoints in {pool.store.url})")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    info = summary(Pool.open(args.url), top=args.top)
+    print(json.dumps(info, indent=2) if args.json else format_summary(info))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    data = Pool.open(args.url).export()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=1))
+    print(f"wrote {len(data['candidates'])} candidates and {len(data['jobs'])} jobs to {args.out}")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from pools.runner import TrainingRunner
+    from pools.worker import Worker
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM releases the job like Ctrl-C
+    pool = Pool.open(args.pool)
+    worker = Worker(
+        pool,
+        TrainingRunner(pool, args.device, args.data_root),
+        name=args.name,
+        heartbeat_interval=args.heartbeat_interval,
+        idle_timeout=args.idle_timeout,
+    )
+    try:
+        done = worker.run(args.max_jobs)
+    except KeyboardInterrupt:
+        print(f"worker {worker.name} interrupted; its job was requeued")
+        return 130
+    print(f"worker {worker.name} finished {done} job(s)")
+    return 0

@@ -1,0 +1,15 @@
+"""Datasets as uint8 tensors, seeded splits, and the device-resident loader."""
+
+from supernet.data.datasets import DATASETS, DatasetNotFoundError, ImageData, Splits, load_dataset, make_splits
+from supernet.data.loader import Augment, DeviceLoader
+
+__all__ = [
+    "DATASETS",
+    "Augment",
+    "DatasetNotFoundError",
+    "DeviceLoader",
+    "ImageData",
+    "Splits",
+    "load_dataset",
+    "make_splits",
+]

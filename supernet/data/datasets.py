@@ -1,0 +1,246 @@
+"""Image-classification datasets held as uint8 tensors, and seeded train/valid/test splits.
+
+Sources:
+- ``fashion-mnist``: Debian's ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``,
+  IDX ``.gz``) or any folder with the four IDX files, read by torchvision's ``FashionMNIST``
+  (the ``.gz`` copies are decompressed once into the cache, since torchvision reads raw IDX).
+- ``cifar10`` / ``cifar100``: the official "python version" folders (``cifar-10-batches-py`` /
+  ``cifar-100-python``). Read here rather than by torchvision's classes, whose md5 check rejects
+  any copy that is not byte-identical to the download.
+- ``imagefolder``: torchvision ``ImageFolder`` (``root/train`` and ``root/test`` or ``root/val``),
+  resized to ``image_size`` and held in memory -- meant for small-image datasets.
+- ``digits``: scikit-learn's 8x8 digits (1,797 images), split 80/20 with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import pickle
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DEFAULT_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+_FASHION_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """Dataset files are missing; the message says where we looked and how to get them."""
+
+
+@dataclass
+class ImageData:
+    """Images as uint8 ``(N, C, H, W)`` with int64 labels."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    num_classes: int
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
+            raise ValueError(
+                f"images must be a uint8 (N, C, H, W) tensor, got {self.images.dtype} {tuple(self.images.shape)}"
+            )
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels")
+        self.labels = self.labels.long()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)``."""
+        c, h, w = self.images.shape[1:]
+        return int(c), int(h), int(w)
+
+    def subset(self, index: torch.Tensor) -> ImageData:
+        return ImageData(self.images[index], self.labels[index], self.num_classes, self.name)
+
+    def channel_stats(self) -> tuple[list[float], list[float]]:
+        """Per-channel mean and std of the images scaled to [0, 1]."""
+        x = self.images.float().div_(255)
+        return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
+
+
+@dataclass
+class Splits:
+    train: ImageData
+    valid: ImageData
+    test: ImageData
+    mean: list[float]
+    std: list[float]
+
+    @property
+    def num_classes(self) -> int:
+        return self.train.num_classes
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.train.shape
+
+
+DATASETS = ("fashion-mnist", "cifar10", "cifar100", "imagefolder", "digits")
+
+
+def load_dataset(name: str, root: str | Path | None = None, image_size: int = 32) -> tuple[ImageData, ImageData]:
+    """``(train, test)`` of dataset ``name`` read from ``root`` (each dataset has a default)."""
+    if name == "fashion-mnist":
+        return _fashion_mnist(Path(root) if root else Path(os.environ.get("NAS_FASHION_MNIST", DEFAULT_FASHION_MNIST)))
+    if name in ("cifar10", "cifar100"):
+        if root is None:
+            raise DatasetNotFoundError(
+                f"{name}: give the folder holding the official python-format files "
+                f"(--data-root); it cannot be downloaded here"
+            )
+        return _cifar(Path(root), name)
+    if name == "imagefolder":
+        if root is None:
+            raise DatasetNotFoundError("imagefolder: give --data-root with train/ and test/ (or val/) subfolders")
+        return _image_folder(Path(root), image_size)
+    if name == "digits":
+        return _digits()
+    raise KeyError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+
+
+def make_splits(
+    name: str,
+    root: str | Path | None = None,
+    *,
+    valid_fraction: float = 0.5,
+    seed: int = 0,
+    max_train: int | None = None,
+    max_test: int | None = None,
+    image_size: int = 32,
+) -> Splits:
+    """Seeded split of the official training set into train/valid; test is the official test set.
+
+    ``max_train`` / ``max_test`` take a seeded random subset first (tiny runs and tests).
+    Normalisation statistics come from the training part only.
+    """
+    if not 0.0 < valid_fraction < 1.0:
+        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
+    train_all, test = load_dataset(name, root, image_size)
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(train_all), generator=g)
+    if max_train is not None:
+        perm = perm[:max_train]
+    if max_test is not None and max_test < len(test):
+        test = test.subset(torch.randperm(len(test), generator=g)[:max_test])
+    n_valid = max(1, round(len(perm) * valid_fraction))
+    train, valid = train_all.subset(perm[n_valid:]), train_all.subset(perm[:n_valid])
+    mean, std = train.channel_stats()
+    return Splits(train, valid, test, mean, [max(s, 1e-3) for s in std])
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nas-suite"
+
+
+def _fashion_mnist(root: Path) -> tuple[ImageData, ImageData]:
+    from torchvision.datasets import FashionMNIST
+
+    candidates = [root, root / "raw", root / "FashionMNIST" / "raw"]
+    raw = next(
+        (d for d in candidates if all((d / f).exists() or (d / f"{f}.gz").exists() for f in _FASHION_FILES)), None
+    )
+    if raw is None:
+        raise DatasetNotFoundError(
+            f"Fashion-MNIST not found: looked for {', '.join(f + '[.gz]' for f in _FASHION_FILES)} in "
+            f"{', '.join(map(str, candidates))}. Install Debian's package (apt-get install dataset-fashion-mnist) "
+            f"or pass a folder holding the four IDX files."
+        )
+    source_key = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:10]
+    cache_raw = _cache_dir() / f"fashion-mnist-{source_key}" / "FashionMNIST" / "raw"
+    cache_raw.mkdir(parents=True, exist_ok=True)
+    for f in _FASHION_FILES:
+        target = cache_raw / f
+        if target.exists():
+            continue
+        tmp = target.with_suffix(".tmp")
+        if (raw / f).exists():
+            shutil.copyfile(raw / f, tmp)
+        else:
+            with gzip.open(raw / f"{f}.gz", "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        tmp.replace(target)
+    out = []
+    for train in (True, False):
+        ds = FashionMNIST(str(cache_raw.parent.parent), train=train, download=False)
+        out.append(ImageData(ds.data.unsqueeze(1).contiguous(), ds.targets, 10, "fashion-mnist"))
+    return out[0], out[1]
+
+
+def _cifar(root: Path, name: str) -> tuple[ImageData, ImageData]:
+    folder, train_files, test_files, label_key, classes = (
+        ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], "labels", 10)
+        if name == "cifar10"
+        else ("cifar-100-python", ["train"], ["test"], "fine_labels", 100)
+    )
+    base = root / folder if (root / folder).is_dir() else root
+    missing = [f for f in train_files + test_files if not (base / f).exists()]
+    if missing:
+        raise DatasetNotFoundError(
+            f"{name} not found: {', '.join(missing)} missing in {base}. Download the official python version "
+            f"from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it there."
+        )
+
+    def read(files: list[str]) -> ImageData:
+        xs, ys = [], []
+        for f in files:
+            try:
+                with open(base / f, "rb") as fh:
+                    entry = pickle.load(fh, encoding="latin1")
+            except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+                raise DatasetNotFoundError(f"{base / f} is not a readable CIFAR batch ({exc})") from None
+            xs.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+            ys.extend(entry[label_key])
+        return ImageData(torch.from_numpy(np.concatenate(xs)), torch.tensor(ys), classes, name)
+
+    return read(train_files), read(test_files)
+
+
+def _image_folder(root: Path, image_size: int) -> tuple[ImageData, ImageData]:
+    from torchvision import transforms
+    from torchvision.datasets import ImageFolder
+
+    test_dir = next((root / d for d in ("test", "val") if (root / d).is_dir()), None)
+    if not (root / "train").is_dir() or test_dir is None:
+        raise DatasetNotFoundError(f"imagefolder: expected {root}/train and {root}/test (or {root}/val) folders")
+    tf = transforms.Compose([transforms.Resize((image_size, image_size)), transforms.PILToTensor()])
+
+    def read(folder: Path, classes: list[str] | None) -> ImageData:
+        ds = ImageFolder(str(folder), transform=tf)
+        if classes is not None and ds.classes != classes:
+            raise ValueError(f"class folders differ between train ({classes}) and {folder} ({ds.classes})")
+        images = torch.stack([img if img.shape[0] in (1, 3) else img[:3] for img, _ in ds])
+        return ImageData(images, torch.tensor(ds.targets), len(ds.classes), "imagefolder")
+
+    train = read(root / "train", None)
+    return train, read(test_dir, ImageFolder(str(root / "train")).classes)
+
+
+def _digits() -> tuple[ImageData, ImageData]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = torch.from_numpy((bunch.images * (255.0 / 16.0)).round().astype(np.uint8)).unsqueeze(1)
+    labels = torch.from_numpy(bunch.target)
+    perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    n_test = len(labels) // 5
+    data = ImageData(images, labels, 10, "digits")
+    return data.subset(perm[n_test:]), data.subset(perm[:n_test])

@@ -1,0 +1,162 @@
+"""DARTS CNN networks (Liu et al., ICLR 2019): the search skeleton (8 cells, C=16) and the CIFAR
+evaluation network (20 cells, C=36, auxiliary head after the second reduction, drop-path).
+
+stem 3x3 conv (``stem_multiplier * C``) + BN; reduction cells at ``layers // 3`` and
+``2 * layers // 3`` double the channels; each cell reads the outputs of the two previous cells;
+global average pooling and a linear classifier. In training mode with ``auxiliary=True`` the
+forward pass returns ``(logits, aux_logits)``.
+
+Drop-path follows DARTS: each non-identity op output in a cell is dropped per sample with
+probability ``drop_path_prob`` (the trainer scales it linearly with the epoch), through
+``torchvision.ops.stochastic_depth``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchvision.ops import stochastic_depth
+
+from supernet.ops import FactorizedReduce, Identity, ReLUConvBN, build_op
+from supernet.spaces.darts import Genotype
+
+
+@dataclass(frozen=True)
+class CellSlot:
+    """Where a cell sits in the DARTS skeleton and its channel counts."""
+
+    C_prev_prev: int
+    C_prev: int
+    C: int
+    reduction: bool
+    reduction_prev: bool
+
+
+def darts_layout(C: int, layers: int, multiplier: int = 4, stem_multiplier: int = 3) -> list[CellSlot]:
+    """The cell slots of a DARTS network of ``layers`` cells and initial channels ``C``."""
+    if layers < 3:
+        raise ValueError(f"a DARTS network needs at least 3 cells (two reductions), got layers={layers}")
+    slots: list[CellSlot] = []
+    c_pp = c_p = stem_multiplier * C
+    c_cur, reduction_prev = C, False
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        if reduction:
+            c_cur *= 2
+        slots.append(CellSlot(c_pp, c_p, c_cur, reduction, reduction_prev))
+        reduction_prev = reduction
+        c_pp, c_p = c_p, multiplier * c_cur
+    return slots
+
+
+def preprocess_inputs(slot: CellSlot, affine: bool = True) -> tuple[nn.Module, nn.Module]:
+    """The two input adapters of a DARTS cell (factorized reduce after a reduction cell)."""
+    pre0 = (
+        FactorizedReduce(slot.C_prev_prev, slot.C, affine)
+        if slot.reduction_prev
+        else ReLUConvBN(slot.C_prev_prev, slot.C, 1, 1, 0, affine=affine)
+    )
+    return pre0, ReLUConvBN(slot.C_prev, slot.C, 1, 1, 0, affine=affine)
+
+
+class DartsCell(nn.Module):
+    """A discrete DARTS cell built from the genotype's normal or reduce edges."""
+
+    def __init__(self, genotype: Genotype, slot: CellSlot):
+        super().__init__()
+        self.preprocess0, self.preprocess1 = preprocess_inputs(slot)
+        edges = genotype.reduce if slot.reduction else genotype.normal
+        self.concat = genotype.reduce_concat if slot.reduction else genotype.normal_concat
+        self.inputs = [src for _, src in edges]
+        self.ops = nn.ModuleList(
+            build_op(op, slot.C, slot.C, 2 if slot.reduction and src < 2 else 1) for op, src in edges
+        )
+        self.multiplier = len(self.concat)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for k in range(len(self.ops) // 2):
+            total = 0
+            for i in (2 * k, 2 * k + 1):
+                h = self.ops[i](states[self.inputs[i]])
+                if self.training and drop_prob > 0 and not isinstance(self.ops[i], Identity):
+                    h = stochastic_depth(h, drop_prob, mode="row", training=True)
+                total = total + h
+            states.append(total)
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class AuxiliaryHead(nn.Module):
+    """DARTS CIFAR auxiliary classifier (on 8x8 features: 5x5/3 avg pool, 1x1 128, 2x2 768).
+
+    For other feature sizes the pooled map is adapted to 2x2 so any input size works.
+    """
+
+    def __init__(self, C: int, num_classes: int):
+        super().__init__()
+        self.pool = nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False)
+        self.adapt = nn.AdaptiveAvgPool2d(2)
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=True),
+            nn.Conv2d(C, 128, 1, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(128, 768, 2, bias=False),
+            nn.BatchNorm2d(768),
+            nn.ReLU(inplace=True),
+        )
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(x)
+        if min(x.shape[-2:]) >= 5:
+            x = self.pool(x)
+        x = self.features[1:](self.adapt(x))
+        return self.classifier(x.flatten(1))
+
+
+class DartsNetwork(nn.Module):
+    """DARTS network of a genotype (or of cells made by ``cell_factory(slot)``)."""
+
+    def __init__(
+        self,
+        genotype: Genotype | None = None,
+        *,
+        C: int = 36,
+        layers: int = 20,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        auxiliary: bool = False,
+        drop_path_prob: float = 0.0,
+        stem_multiplier: int = 3,
+        cell_factory: Callable[[CellSlot], nn.Module] | None = None,
+    ):
+        super().__init__()
+        if cell_factory is None:
+            if genotype is None:
+                raise ValueError("give a genotype or a cell_factory")
+            cell_factory = lambda slot: DartsCell(genotype, slot)  # noqa: E731
+        self.drop_path_prob = drop_path_prob
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, stem_multiplier * C, 3, padding=1, bias=False), nn.BatchNorm2d(stem_multiplier * C)
+        )
+        slots = darts_layout(C, layers, stem_multiplier=stem_multiplier)
+        self.cells = nn.ModuleList(cell_factory(slot) for slot in slots)
+        self.aux_index = 2 * layers // 3
+        c_out = [slot.C * cell.multiplier for slot, cell in zip(slots, self.cells)]
+        self.auxiliary_head = AuxiliaryHead(c_out[self.aux_index], num_classes) if auxiliary else None
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_out[-1], num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        s0 = s1 = self.stem(x)
+        aux = None
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+            if i == self.aux_index and self.auxiliary_head is not None and self.training:
+                aux = self.auxiliary_head(s1)
+        logits = self.classifier(self.pool(s1).flatten(1))
+        return (logits, aux) if aux is not None else logits

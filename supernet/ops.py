@@ -1,0 +1,201 @@
+"""One registry of primitive operations, all built as ``build_op(name, C_in, C_out, stride, affine)``.
+
+Sources:
+- DARTS (Liu et al., ICLR 2019): ``none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3,
+  sep_conv_5x5, dil_conv_3x3, dil_conv_5x5``.
+- NAS-Bench-201 (Dong & Yang, ICLR 2020): ``none, skip_connect, nor_conv_1x1, nor_conv_3x3,
+  avg_pool_3x3`` (``nor_conv`` = ReLU-Conv-BN).
+- RobustDARTS (Zela et al., ICLR 2020), space S4: ``noise`` -- returns N(0, 1) noise of the
+  (strided) input's shape, ignoring the input's values.
+
+Later issues register more operations (AllegroNAS, ICDARTS) through :func:`register_op`.
+
+Deviation for odd spatial sizes (documented, identical for even sizes): ``FactorizedReduce`` pads
+the shifted branch so both halves have ``ceil(H/2)`` rows, so every stride-2 op agrees on the output
+size for any input size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+OpBuilder = Callable[[int, int, int, bool], nn.Module]
+
+_OPS: dict[str, OpBuilder] = {}
+
+
+def register_op(name: str) -> Callable[[OpBuilder], OpBuilder]:
+    """Register ``builder(C_in, C_out, stride, affine) -> nn.Module`` under ``name``."""
+
+    def decorator(builder: OpBuilder) -> OpBuilder:
+        if name in _OPS:
+            raise ValueError(f"operation {name!r} is already registered")
+        _OPS[name] = builder
+        return builder
+
+    return decorator
+
+
+def op_names() -> list[str]:
+    """All registered operation names, sorted."""
+    return sorted(_OPS)
+
+
+def build_op(name: str, C_in: int, C_out: int, stride: int = 1, affine: bool = True) -> nn.Module:
+    """Build the operation ``name``; unknown names raise ``KeyError`` listing the known ones."""
+    if name not in _OPS:
+        raise KeyError(f"unknown operation {name!r}; known operations: {', '.join(op_names())}")
+    if stride not in (1, 2):
+        raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+    if C_in <= 0 or C_out <= 0:
+        raise ValueError(f"channel counts must be positive, got C_in={C_in}, C_out={C_out}")
+    return _OPS[name](C_in, C_out, stride, affine)
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+class ReLUConvBN(nn.Sequential):
+    """ReLU -> Conv (no bias) -> BN, the NAS-Bench-201 ``nor_conv`` and DARTS preprocessing block."""
+
+    def __init__(
+        self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, dilation: int = 1, affine: bool = True
+    ):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_out, kernel, stride, padding, dilation=dilation, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+
+
+class DilConv(nn.Sequential):
+    """DARTS dilated separable conv: ReLU, depthwise dilated k x k, pointwise 1x1, BN."""
+
+    def __init__(
+        self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, dilation: int, affine: bool = True
+    ):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, kernel, stride, padding, dilation=dilation, groups=C_in, bias=False),
+            nn.Conv2d(C_in, C_out, 1, bias=False),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+
+
+class SepConv(nn.Sequential):
+    """DARTS separable conv: two stacked (ReLU, depthwise k x k, pointwise 1x1, BN) blocks."""
+
+    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, affine: bool = True):
+        super().__init__(
+            DilConv(C_in, C_in, kernel, stride, padding, 1, affine),
+            DilConv(C_in, C_out, kernel, 1, padding, 1, affine),
+        )
+
+
+class Identity(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class Zero(nn.Module):
+    """The ``none`` operation: zeros of the output shape (handles stride and channel change)."""
+
+    def __init__(self, C_out: int, stride: int):
+        super().__init__()
+        self.C_out = C_out
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        if x.shape[1] == self.C_out:
+            return x.mul(0.0)
+        return x.new_zeros(x.shape[0], self.C_out, x.shape[2], x.shape[3])
+
+
+class FactorizedReduce(nn.Module):
+    """Two stride-2 1x1 convs on offset grids, concatenated (DARTS); halves H and W (ceil)."""
+
+    def __init__(self, C_in: int, C_out: int, affine: bool = True):
+        super().__init__()
+        if C_out % 2:
+            raise ValueError(f"FactorizedReduce needs an even C_out, got {C_out}")
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
+        self.conv_2 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(C_out, affine=affine)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(x)
+        shifted = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+
+
+class Pool(nn.Module):
+    """3x3 max/avg pooling (avg excludes padding); a ReLU-Conv1x1-BN first if channels change."""
+
+    def __init__(self, kind: str, C_in: int, C_out: int, stride: int, affine: bool = True):
+        super().__init__()
+        self.preprocess = ReLUConvBN(C_in, C_out, 1, 1, 0, affine=affine) if C_in != C_out else None
+        if kind == "avg":
+            self.pool: nn.Module = nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+        else:
+            self.pool = nn.MaxPool2d(3, stride=stride, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.preprocess is not None:
+            x = self.preprocess(x)
+        return self.pool(x)
+
+
+class Noise(nn.Module):
+    """RobustDARTS S4 ``noise``: standard normal noise shaped like the strided input."""
+
+    def __init__(self, C_out: int, stride: int, mean: float = 0.0, std: float = 1.0):
+        super().__init__()
+        self.C_out, self.stride, self.mean, self.std = C_out, stride, mean, std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        shape = (x.shape[0], self.C_out, x.shape[2], x.shape[3])
+        return torch.randn(shape, device=x.device, dtype=x.dtype) * self.std + self.mean
+
+
+def skip_connect(C_in: int, C_out: int, stride: int, affine: bool) -> nn.Module:
+    if stride == 1 and C_in == C_out:
+        return Identity()
+    if stride == 1:
+        return ReLUConvBN(C_in, C_out, 1, 1, 0, affine=affine)
+    return FactorizedReduce(C_in, C_out, affine)
+
+
+# --------------------------------------------------------------------------- the registry
+
+register_op("none")(lambda C_in, C_out, stride, affine: Zero(C_out, stride))
+register_op("skip_connect")(skip_connect)
+register_op("avg_pool_3x3")(lambda C_in, C_out, stride, affine: Pool("avg", C_in, C_out, stride, affine))
+register_op("max_pool_3x3")(lambda C_in, C_out, stride, affine: Pool("max", C_in, C_out, stride, affine))
+register_op("sep_conv_3x3")(lambda C_in, C_out, stride, affine: SepConv(C_in, C_out, 3, stride, 1, affine))
+register_op("sep_conv_5x5")(lambda C_in, C_out, stride, affine: SepConv(C_in, C_out, 5, stride, 2, affine))
+register_op("dil_conv_3x3")(lambda C_in, C_out, stride, affine: DilConv(C_in, C_out, 3, stride, 2, 2, affine))
+register_op("dil_conv_5x5")(lambda C_in, C_out, stride, affine: DilConv(C_in, C_out, 5, stride, 4, 2, affine))
+register_op("nor_conv_1x1")(lambda C_in, C_out, stride, affine: ReLUConvBN(C_in, C_out, 1, stride, 0, affine=affine))
+register_op("nor_conv_3x3")(lambda C_in, C_out, stride, affine: ReLUConvBN(C_in, C_out, 3, stride, 1, affine=affine))
+register_op("noise")(lambda C_in, C_out, stride, affine: Noise(C_out, stride))
+
+DARTS_OPS: tuple[str, ...] = (
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+)
+NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")

@@ -1,0 +1,318 @@
+"""DARTS CNN cell space (Liu et al., ICLR 2019) and its RobustDARTS variants S1-S4 (Zela et al., 2020).
+
+A genotype has a normal and a reduction cell. Each cell has 2 input nodes (the outputs of the two
+previous cells) and 4 intermediate nodes; intermediate node ``k`` (numbered ``k + 2``) sums two
+operations applied to two distinct earlier nodes. The cell output concatenates nodes 2..5.
+Text format, as printed by the DARTS code::
+
+    Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ...], normal_concat=range(2, 6),
+             reduce=[('max_pool_3x3', 0), ...], reduce_concat=range(2, 6))
+
+Edges of the search cell are numbered node by node: node 2 has edges 0-1 (inputs 0, 1), node 3
+edges 2-4, node 4 edges 5-8, node 5 edges 9-13 (14 edges). S1-S4 restrict the candidate operations
+per edge (RobustDARTS ``src/spaces.py``): S1 a different pair per edge, S2 {skip, sep3x3},
+S3 {none, skip, sep3x3}, S4 {noise, sep3x3}. Derived genotypes never contain ``none`` (DARTS
+derivation excludes it), so sampling excludes it too.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import random
+from typing import Any, NamedTuple
+
+from torch import nn
+
+from supernet.ops import DARTS_OPS, op_names
+from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
+
+STEPS = 4
+NUM_EDGES = sum(k + 2 for k in range(STEPS))  # 14
+CELL_TYPES = ("normal", "reduce")
+
+Edge = tuple[str, int]
+
+
+class Genotype(NamedTuple):
+    """A DARTS genotype: ``normal``/``reduce`` list ``(op, input_node)`` pairs, two per node."""
+
+    normal: tuple[Edge, ...]
+    normal_concat: tuple[int, ...]
+    reduce: tuple[Edge, ...]
+    reduce_concat: tuple[int, ...]
+
+    def __str__(self) -> str:
+        def concat(c: tuple[int, ...]) -> str:
+            contiguous = len(c) > 1 and list(c) == list(range(c[0], c[-1] + 1))
+            return f"range({c[0]}, {c[-1] + 1})" if contiguous else str(list(c))
+
+        return (
+            f"Genotype(normal={list(self.normal)}, normal_concat={concat(self.normal_concat)}, "
+            f"reduce={list(self.reduce)}, reduce_concat={concat(self.reduce_concat)})"
+        )
+
+    def cell(self, cell_type: str) -> tuple[Edge, ...]:
+        return self.normal if cell_type == "normal" else self.reduce
+
+
+def edge_index(node: int, src: int) -> int:
+    """Index (0..13) of the search-cell edge from node ``src`` into intermediate node ``node`` (0..3)."""
+    return node * (node + 3) // 2 + src
+
+
+# RobustDARTS S1 (facts from the paper's released space definition): per edge, its two candidates.
+_S1_NORMAL = (
+    ("skip_connect", "dil_conv_3x3"),
+    ("skip_connect", "dil_conv_5x5"),
+    ("skip_connect", "dil_conv_5x5"),
+    ("skip_connect", "sep_conv_3x3"),
+    ("skip_connect", "dil_conv_3x3"),
+    ("max_pool_3x3", "skip_connect"),
+    ("skip_connect", "sep_conv_3x3"),
+    ("skip_connect", "sep_conv_3x3"),
+    ("skip_connect", "dil_conv_3x3"),
+    ("skip_connect", "sep_conv_3x3"),
+    ("max_pool_3x3", "skip_connect"),
+    ("skip_connect", "dil_conv_3x3"),
+    ("dil_conv_3x3", "dil_conv_5x5"),
+    ("dil_conv_3x3", "dil_conv_5x5"),
+)
+_S1_REDUCE = (
+    ("max_pool_3x3", "avg_pool_3x3"),
+    ("max_pool_3x3", "dil_conv_3x3"),
+    ("max_pool_3x3", "avg_pool_3x3"),
+    ("max_pool_3x3", "avg_pool_3x3"),
+    ("skip_connect", "dil_conv_5x5"),
+    ("max_pool_3x3", "avg_pool_3x3"),
+    ("max_pool_3x3", "sep_conv_3x3"),
+    ("skip_connect", "dil_conv_3x3"),
+    ("skip_connect", "dil_conv_5x5"),
+    ("max_pool_3x3", "avg_pool_3x3"),
+    ("max_pool_3x3", "avg_pool_3x3"),
+    ("skip_connect", "dil_conv_5x5"),
+    ("skip_connect", "dil_conv_5x5"),
+    ("skip_connect", "dil_conv_5x5"),
+)
+VARIANTS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
+    "darts": {c: (DARTS_OPS,) * NUM_EDGES for c in CELL_TYPES},
+    "s1": {"normal": _S1_NORMAL, "reduce": _S1_REDUCE},
+    "s2": {c: (("skip_connect", "sep_conv_3x3"),) * NUM_EDGES for c in CELL_TYPES},
+    "s3": {c: (("none", "skip_connect", "sep_conv_3x3"),) * NUM_EDGES for c in CELL_TYPES},
+    "s4": {c: (("noise", "sep_conv_3x3"),) * NUM_EDGES for c in CELL_TYPES},
+}
+
+
+class DartsSpace(SearchSpace[Genotype]):
+    """The DARTS space (``variant="darts"``) or one of RobustDARTS' S1-S4."""
+
+    def __init__(self, variant: str = "darts"):
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown DARTS space variant {variant!r}; expected one of {sorted(VARIANTS)}")
+        self.variant = variant
+        self.name = variant
+        self.edge_ops = VARIANTS[variant]
+        self.ops = tuple(
+            sorted(
+                {op for cell in self.edge_ops.values() for ops in cell for op in ops},
+                key=lambda o: (*DARTS_OPS, "noise").index(o),
+            )
+        )
+
+    # -- per-edge candidates -----------------------------------------------------------------
+    def candidates(self, cell_type: str, node: int, src: int, include_none: bool = False) -> tuple[str, ...]:
+        ops = self.edge_ops[cell_type][edge_index(node, src)]
+        return ops if include_none else tuple(o for o in ops if o != "none")
+
+    # -- sampling ------------------------------------------------------------------------------
+    def _sample_cell(self, cell_type: str, rng: random.Random) -> tuple[Edge, ...]:
+        edges: list[Edge] = []
+        for node in range(STEPS):
+            for src in sorted(rng.sample(range(node + 2), 2)):
+                edges.append((rng.choice(self.candidates(cell_type, node, src)), src))
+        return tuple(edges)
+
+    def sample(self, rng: random.Random) -> Genotype:
+        concat = tuple(range(2, STEPS + 2))
+        return Genotype(self._sample_cell("normal", rng), concat, self._sample_cell("reduce", rng), concat)
+
+    def mutate(self, arch: Genotype, rng: random.Random) -> Genotype:
+        arch = self.validate(arch)
+        cell_type = rng.choice(CELL_TYPES)
+        edges = list(arch.cell(cell_type))
+        i = rng.randrange(len(edges))
+        node, (op, src) = i // 2, edges[i]
+        other_src = edges[i ^ 1][1]
+        new_inputs = [s for s in range(node + 2) if s not in (src, other_src)]
+        other_ops = [o for o in self.candidates(cell_type, node, src) if o != op]
+        if new_inputs and (not other_ops or rng.random() < 0.5):
+            src = rng.choice(new_inputs)
+            op = rng.choice(self.candidates(cell_type, node, src))
+        else:
+            op = rng.choice(other_ops)
+        edges[i] = (op, src)
+        if cell_type == "normal":
+            return arch._replace(normal=tuple(edges))
+        return arch._replace(reduce=tuple(edges))
+
+    def size(self) -> int:
+        total = 1
+        for cell_type in CELL_TYPES:
+            for node in range(STEPS):
+                n_ops = [len(self.candidates(cell_type, node, s)) for s in range(node + 2)]
+                total *= sum(n_ops[a] * n_ops[b] for a in range(node + 2) for b in range(a + 1, node + 2))
+        return total
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_string(self, arch: Genotype) -> str:
+        return str(self.validate(arch))
+
+    def from_string(self, text: str) -> Genotype:
+        if not isinstance(text, str):
+            raise ArchitectureError(f"expected a DARTS Genotype string, got {type(text).__name__}")
+        try:
+            tree = ast.parse(text.strip(), mode="eval").body
+        except SyntaxError as exc:
+            raise ArchitectureError(f"malformed Genotype string {text!r}: {exc.msg}") from None
+        if not (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "Genotype"):
+            raise ArchitectureError(f"malformed Genotype string {text!r}: expected 'Genotype(normal=..., ...)'")
+        fields = {kw.arg: kw.value for kw in tree.keywords}
+        fields.update(zip(Genotype._fields, tree.args))
+        missing = [f for f in Genotype._fields if f not in fields]
+        if missing:
+            raise ArchitectureError(f"Genotype string {text!r} lacks field(s) {missing}")
+        try:
+            genotype = Genotype(
+                normal=_parse_edges(fields["normal"]),
+                normal_concat=_parse_concat(fields["normal_concat"]),
+                reduce=_parse_edges(fields["reduce"]),
+                reduce_concat=_parse_concat(fields["reduce_concat"]),
+            )
+        except ArchitectureError as exc:
+            raise ArchitectureError(f"malformed Genotype string {text!r}: {exc}") from None
+        return self.validate(genotype)
+
+    def validate(self, arch: Genotype) -> Genotype:
+        if not isinstance(arch, Genotype):
+            raise ArchitectureError(f"expected a Genotype, got {type(arch).__name__}")
+        for cell_type in CELL_TYPES:
+            edges = arch.cell(cell_type)
+            if len(edges) != 2 * STEPS:
+                raise ArchitectureError(f"{cell_type} cell needs {2 * STEPS} (op, input) pairs, got {len(edges)}")
+            for i, (op, src) in enumerate(edges):
+                node = i // 2
+                if not 0 <= src < node + 2:
+                    raise ArchitectureError(
+                        f"{cell_type} cell: node {node + 2} takes input {src}, expected one of 0..{node + 1}"
+                    )
+                allowed = self.candidates(cell_type, node, src, include_none=True)
+                if op not in allowed:
+                    known = "" if op in op_names() else " (unknown operation)"
+                    raise ArchitectureError(
+                        f"{cell_type} cell: op {op!r}{known} not allowed on edge {src}->{node + 2} of space "
+                        f"{self.name!r}; expected one of {list(allowed)}"
+                    )
+            concat = arch.normal_concat if cell_type == "normal" else arch.reduce_concat
+            if not concat or any(not 0 <= c < STEPS + 2 for c in concat):
+                raise ArchitectureError(f"{cell_type}_concat {list(concat)} must list nodes in 0..{STEPS + 1}")
+        return arch
+
+    def canonical_form(self, arch: Genotype) -> str:
+        """Genotype with the two inputs of every node in sorted order (their order is irrelevant)."""
+        arch = self.validate(arch)
+
+        def canon(edges: tuple[Edge, ...]) -> tuple[Edge, ...]:
+            pairs = [tuple(sorted(edges[2 * k : 2 * k + 2], key=lambda e: (e[1], e[0]))) for k in range(STEPS)]
+            return tuple(e for pair in pairs for e in pair)
+
+        return str(
+            Genotype(
+                canon(arch.normal),
+                tuple(sorted(arch.normal_concat)),
+                canon(arch.reduce),
+                tuple(sorted(arch.reduce_concat)),
+            )
+        )
+
+    # -- network and graph -------------------------------------------------------------------
+    def build_network(
+        self,
+        arch: Genotype | str,
+        *,
+        num_classes: int,
+        in_channels: int = 3,
+        C: int = 36,
+        layers: int = 20,
+        **config: Any,
+    ) -> nn.Module:
+        from supernet.networks.darts import DartsNetwork
+
+        return DartsNetwork(
+            self.parse(arch), C=C, layers=layers, num_classes=num_classes, in_channels=in_channels, **config
+        )
+
+    def to_graph(self, arch: Genotype | str) -> CellGraph:
+        """Both cells as one op-as-node graph (two components, ``cell_of_node`` 0/1).
+
+        Per cell: nodes ``input_0``, ``input_1``, the 8 edge ops, ``output``. An op reading node
+        ``s`` gets an edge from ``input_s`` (``s < 2``) or from both ops of intermediate node ``s``;
+        the ops of concatenated nodes feed ``output``.
+        """
+        arch = self.parse(arch)
+        node_ops: list[str] = []
+        links: list[tuple[int, int]] = []
+        cell_of_node: list[int] = []
+        for cell_id, cell_type in enumerate(CELL_TYPES):
+            base = len(node_ops)
+            edges = arch.cell(cell_type)
+            concat = arch.normal_concat if cell_type == "normal" else arch.reduce_concat
+            node_ops += ["input_0", "input_1", *(op for op, _ in edges), "output"]
+            out = base + 2 + len(edges)
+            for i, (_, src) in enumerate(edges):
+                me = base + 2 + i
+                if src < 2:
+                    links.append((base + src, me))
+                else:
+                    k = src - 2
+                    links += [(base + 2 + 2 * k, me), (base + 3 + 2 * k, me)]
+                if i // 2 + 2 in concat:
+                    links.append((me, out))
+            cell_of_node += [cell_id] * (len(edges) + 3)
+        return CellGraph(tuple(node_ops), tuple(sorted(links)), tuple(cell_of_node))
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info["size"] = f"{self.size():.3e}"
+        info["log10_size"] = round(math.log10(self.size()), 2)
+        return info
+
+
+def _parse_edges(node: ast.AST) -> tuple[Edge, ...]:
+    if not isinstance(node, ast.List | ast.Tuple):
+        raise ArchitectureError("cell must be a list of (op, input) pairs")
+    edges: list[Edge] = []
+    for item in node.elts:
+        try:
+            op, src = ast.literal_eval(item)
+        except (ValueError, TypeError, SyntaxError):
+            raise ArchitectureError(f"expected an ('op', input) pair, got {ast.unparse(item)}") from None
+        if not isinstance(op, str) or not isinstance(src, int) or isinstance(src, bool):
+            raise ArchitectureError(f"expected an ('op', input) pair, got {ast.unparse(item)}")
+        edges.append((op, src))
+    return tuple(edges)
+
+
+def _parse_concat(node: ast.AST) -> tuple[int, ...]:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+        try:
+            args = [ast.literal_eval(a) for a in node.args]
+            return tuple(range(*args))
+        except (ValueError, TypeError):
+            raise ArchitectureError(f"bad concat {ast.unparse(node)}") from None
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        raise ArchitectureError(f"bad concat {ast.unparse(node)}") from None
+    if not isinstance(value, list | tuple) or not all(isinstance(v, int) for v in value):
+        raise ArchitectureError(f"concat must be a list of node indices, got {ast.unparse(node)}")
+    return tuple(value)

@@ -1,0 +1,46 @@
+"""Shared fixtures: where the shared benchmark data lives, tiny datasets, GPU marker handling."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("NAS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+FASHION_MNIST = Path(os.environ.get("NAS_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA; no GPU on this machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (or $NAS_SHARED_DATA); skips when it is not beside the checkout."""
+    if not (SHARED_DATA / "nb201" / "nats_bench_200ep.csv").exists():
+        pytest.skip(f"shared benchmark data not found at {SHARED_DATA} (set NAS_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_root() -> Path:
+    if not any(FASHION_MNIST.glob("train-images-idx3-ubyte*")):
+        pytest.skip(f"Fashion-MNIST not installed at {FASHION_MNIST} (apt-get install dataset-fashion-mnist)")
+    return FASHION_MNIST
+
+
+@pytest.fixture(scope="session")
+def digits_splits():
+    from supernet.data import make_splits
+
+    return make_splits("digits", valid_fraction=0.25, seed=0)

@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from supernet.ops import DARTS_OPS, NB201_OPS, build_op, op_names
+
+
+def test_registry_holds_the_published_operation_sets():
+    assert set(DARTS_OPS) | set(NB201_OPS) | {"noise"} <= set(op_names())
+    assert len(DARTS_OPS) == 8 and len(NB201_OPS) == 5
+
+
+@pytest.mark.parametrize("name", sorted(set(DARTS_OPS) | set(NB201_OPS) | {"noise"}))
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("size", [8, 7])
+def test_every_op_keeps_shapes(name, stride, size):
+    x = torch.randn(2, 6, size, size)
+    out = build_op(name, 6, 6, stride)(x)
+    expected = size if stride == 1 else -(-size // 2)
+    assert out.shape == (2, 6, expected, expected)
+
+
+@pytest.mark.parametrize("name", ["none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "sep_conv_3x3"])
+def test_ops_change_channels(name):
+    assert build_op(name, 4, 8, 1)(torch.randn(2, 4, 6, 6)).shape == (2, 8, 6, 6)
+
+
+def test_none_is_zero_and_skip_is_identity():
+    x = torch.randn(2, 4, 6, 6)
+    assert torch.count_nonzero(build_op("none", 4, 4, 1)(x)) == 0
+    assert torch.equal(build_op("skip_connect", 4, 4, 1)(x), x)
+
+
+def test_noise_ignores_its_input():
+    op = build_op("noise", 4, 4, 1)
+    torch.manual_seed(0)
+    a = op(torch.zeros(64, 4, 8, 8))
+    torch.manual_seed(0)
+    b = op(torch.full((64, 4, 8, 8), 5.0))
+    assert torch.equal(a, b)
+    assert abs(a.mean()) < 0.05 and abs(a.std() - 1) < 0.05
+
+
+def test_unknown_op_lists_known_names():
+    with pytest.raises(KeyError, match=r"unknown operation 'conv_9x9'.*sep_conv_3x3"):
+        build_op("conv_9x9", 4, 4, 1)
+    with pytest.raises(ValueError, match="stride"):
+        build_op("skip_connect", 4, 4, 3)

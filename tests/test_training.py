@@ -1,0 +1,105 @@
+import pytest
+import torch
+
+from supernet.data import DeviceLoader
+from supernet.spaces import get_space
+from supernet.training import (
+    CheckpointError,
+    TrainConfig,
+    Trainer,
+    TrainingDivergedError,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def make_trainer(splits, epochs=6, **cfg):
+    torch.manual_seed(0)
+    net = get_space("nb201").build_network(CELL, num_classes=10, in_channels=1, C=4, N=1)
+    config = TrainConfig(epochs=epochs, batch_size=64, lr=0.05, crop_padding=1, flip=False, **cfg)
+    train = DeviceLoader(splits.train, 64, mean=splits.mean, std=splits.std, augment=config.augment, seed=0)
+    valid = DeviceLoader(splits.valid, 256, mean=splits.mean, std=splits.std, shuffle=False)
+    return Trainer(net, config, train, valid)
+
+
+def weights(trainer):
+    return trainer.model.state_dict()
+
+
+def test_resumed_training_equals_uninterrupted(digits_splits, tmp_path):
+    full = make_trainer(digits_splits, drop_path_prob=0.0)
+    full.train_to(6)
+
+    first = make_trainer(digits_splits)
+    first.train_to(3)
+    save_checkpoint(tmp_path / "ckpt.pt", first.state_dict())
+    torch.rand(1000)  # other work in the same process must not change the result
+    resumed = make_trainer(digits_splits)
+    resumed.load_state_dict(load_checkpoint(tmp_path / "ckpt.pt"))
+    assert resumed.epoch == 3
+    resumed.train_to(6)
+
+    for name, tensor in weights(full).items():
+        assert torch.equal(tensor, weights(resumed)[name]), name
+    assert [m.valid_acc for m in full.history] == [m.valid_acc for m in resumed.history]
+
+
+def test_training_learns_and_records_metrics(digits_splits):
+    t = make_trainer(digits_splits, epochs=6)
+    history = t.train_to(6)
+    assert [m.epoch for m in history] == list(range(1, 7))
+    assert history[-1].valid_acc > 60 and history[-1].train_loss < history[0].train_loss
+    assert history[0].lr == pytest.approx(0.05) and history[-1].lr < 0.01  # cosine
+    with pytest.raises(ValueError, match="cannot train to epoch 7"):
+        t.train_to(7)
+
+
+def test_divergence_is_reported(digits_splits):
+    t = make_trainer(digits_splits, epochs=2)
+    with torch.no_grad():
+        t.model.classifier.weight.fill_(float("nan"))
+    with pytest.raises(TrainingDivergedError, match="nan"):
+        t.train_to(1)
+
+
+def test_checkpoint_errors(tmp_path):
+    path = tmp_path / "ok.pt"
+    save_checkpoint(path, {"a": torch.ones(1000)})
+    data = path.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"cut\.pt is truncated or corrupted"):
+        load_checkpoint(tmp_path / "cut.pt")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+    with pytest.raises(CheckpointError, match="not writable"):
+        save_checkpoint(path / "inside-a-file" / "x.pt", {})
+    assert torch.equal(load_checkpoint(path)["a"], torch.ones(1000))  # nothing stored was lost
+
+
+def test_bad_config_values():
+    with pytest.raises(ValueError, match="epochs=0"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="amp='fp8'"):
+        TrainConfig(amp="fp8")
+    with pytest.raises(KeyError, match="unknown training preset"):
+        TrainConfig.preset("imagenet")
+    assert TrainConfig.preset("darts-eval").epochs == 600
+    with pytest.raises(ValueError, match="unknown TrainConfig key"):
+        TrainConfig.from_dict({"epochz": 3})
+
+
+@pytest.mark.gpu
+def test_bf16_training_matches_fp32_band_on_gpu(digits_splits):
+    accs = {}
+    for amp in ("off", "bf16"):
+        torch.manual_seed(0)
+        net = get_space("nb201").build_network(CELL, num_classes=10, in_channels=1, C=8, N=1)
+        config = TrainConfig(epochs=8, batch_size=64, lr=0.05, amp=amp, channels_last=True)
+        s = digits_splits
+        train = DeviceLoader(s.train, 64, mean=s.mean, std=s.std, device="cuda", augment=config.augment)
+        valid = DeviceLoader(s.valid, 256, mean=s.mean, std=s.std, device="cuda", shuffle=False)
+        t = Trainer(net, config, train, valid)
+        accs[amp] = t.train_to(8)[-1].valid_acc
+    assert accs["bf16"] > 80 and abs(accs["bf16"] - accs["off"]) < 5
