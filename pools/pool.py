@@ -334,14 +334,34 @@ class Pool:
         with self._read() as conn:
             return [Candidate(**r._mapping) for r in conn.execute(query)]
 
-    def set_levels(self, levels: dict[int, int]) -> None:
-        """Set the NOSH level of several candidates at once."""
+    def set_levels(self, levels: dict[int, int], state: tuple[str, Any] | None = None) -> None:
+        """Set NOSH levels of several candidates; with ``state=(key, value)`` also store a state
+        record in the same transaction (so a resumed search sees both or neither)."""
         with self._write() as conn:
             for cid, level in levels.items():
                 conn.execute(sa.update(S.candidates).where(S.candidates.c.id == cid).values(level=level))
+            if state is not None:
+                self._upsert(conn, S.pool_meta, [{"key": state[0], "value": state[1]}], ("key",))
+
+    def get_state(self, key: str) -> Any:
+        """A state record stored with :meth:`set_state` (None if absent)."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(S.pool_meta.c.value).where(S.pool_meta.c.key == key)).first()
+        if row is None:
+            return None
+        return json.loads(row.value) if isinstance(row.value, str) else row.value
+
+    def set_state(self, key: str, value: Any) -> None:
+        if key in ("config", "schema_version", "created_at"):
+            raise ValueError(f"state key {key!r} is reserved")
+        with self._write() as conn:
+            self._upsert(conn, S.pool_meta, [{"key": key, "value": value}], ("key",))
 
     def set_proxy_scores(self, candidate_id: int, scores: dict[str, float]) -> None:
-        rows = [{"candidate_id": candidate_id, "proxy": k, "score": float(v)} for k, v in scores.items()]
+        self.set_proxy_scores_many({candidate_id: scores})
+
+    def set_proxy_scores_many(self, scores: dict[int, dict[str, float]]) -> None:
+        rows = [{"candidate_id": cid, "proxy": k, "score": float(v)} for cid, s in scores.items() for k, v in s.items()]
         with self._write() as conn:
             self._upsert(conn, S.proxy_scores, rows, ("candidate_id", "proxy"))
 
@@ -390,6 +410,21 @@ class Pool:
             if values:
                 conn.execute(sa.update(S.candidates).where(S.candidates.c.id == candidate_id).values(**values))
             return self._prune_checkpoints(conn, candidate_id) if checkpoint is not None else []
+
+    def record_observations(self, records: dict[int, list[EpochRecord]]) -> None:
+        """Metrics of many candidates in one transaction; each candidate's ``epochs_trained`` becomes
+        its highest recorded epoch (for evaluators that look results up instead of training)."""
+        now = time.time()
+        rows = [{"candidate_id": cid, **asdict(r), "recorded_at": now} for cid, recs in records.items() for r in recs]
+        with self._write() as conn:
+            self._upsert(conn, S.epoch_metrics, rows, ("candidate_id", "epoch"))
+            for cid, recs in records.items():
+                top = max(r.epoch for r in recs)
+                conn.execute(
+                    sa.update(S.candidates)
+                    .where(S.candidates.c.id == cid, S.candidates.c.epochs_trained < top)
+                    .values(epochs_trained=top)
+                )
 
     def _prune_checkpoints(self, conn: Connection, candidate_id: int) -> list[str]:
         rows = conn.execute(
@@ -474,8 +509,10 @@ class Pool:
             return job_id
 
     def claim(self, worker: str) -> Job | None:
-        """Atomically take the highest-priority queued job (first requeueing jobs of dead workers)."""
-        self.requeue_stale()
+        """Atomically take the highest-priority queued job (after requeueing jobs of dead workers).
+
+        One write transaction: stale jobs are requeued (or failed) and one queued job is claimed.
+        """
         now = self._now()
         next_id = (
             sa.select(S.jobs.c.id)
@@ -486,6 +523,7 @@ class Pool:
             .scalar_subquery()
         )
         with self._write() as conn:
+            self._requeue_stale(conn)
             row = conn.execute(
                 sa.update(S.jobs)
                 .where(S.jobs.c.id == next_id, S.jobs.c.state == "queued")
@@ -513,40 +551,38 @@ class Pool:
 
     def requeue_stale(self) -> int:
         """Jobs whose worker stopped heartbeating: requeue them, or fail them after ``max_attempts``."""
-        stale = sa.and_(S.jobs.c.state == "running", S.jobs.c.heartbeat < self._now() - self.config.heartbeat_timeout)
         with self._write() as conn:
-            failed = (
-                conn.execute(
-                    sa.update(S.jobs)
-                    .where(stale, S.jobs.c.attempts >= S.jobs.c.max_attempts)
-                    .values(
-                        state="failed",
-                        finished_at=self._now(),
-                        error="worker lost (heartbeat timed out) on every attempt",
-                    )
-                    .returning(S.jobs.c.candidate_id)
-                )
-                .scalars()
-                .all()
-            )
-            requeued = conn.execute(
+            return self._requeue_stale(conn)
+
+    def _requeue_stale(self, conn: Connection) -> int:
+        stale = sa.and_(S.jobs.c.state == "running", S.jobs.c.heartbeat < self._now() - self.config.heartbeat_timeout)
+        lost = "worker lost (heartbeat timed out) on every attempt"
+        failed = (
+            conn.execute(
                 sa.update(S.jobs)
-                .where(stale)
-                .values(state="queued", worker=None)
-                .returning(S.jobs.c.id, S.jobs.c.candidate_id)
-            ).all()
-            if failed:
-                conn.execute(
-                    sa.update(S.candidates)
-                    .where(S.candidates.c.id.in_(failed))
-                    .values(status="failed", error="worker lost (heartbeat timed out) on every attempt")
-                )
-            if requeued:
-                conn.execute(
-                    sa.update(S.candidates)
-                    .where(S.candidates.c.id.in_([r.candidate_id for r in requeued]))
-                    .values(status="queued")
-                )
+                .where(stale, S.jobs.c.attempts >= S.jobs.c.max_attempts)
+                .values(state="failed", finished_at=self._now(), error=lost)
+                .returning(S.jobs.c.candidate_id)
+            )
+            .scalars()
+            .all()
+        )
+        requeued = conn.execute(
+            sa.update(S.jobs)
+            .where(stale)
+            .values(state="queued", worker=None)
+            .returning(S.jobs.c.id, S.jobs.c.candidate_id)
+        ).all()
+        if failed:
+            conn.execute(
+                sa.update(S.candidates).where(S.candidates.c.id.in_(failed)).values(status="failed", error=lost)
+            )
+        if requeued:
+            conn.execute(
+                sa.update(S.candidates)
+                .where(S.candidates.c.id.in_([r.candidate_id for r in requeued]))
+                .values(status="queued")
+            )
         for r in requeued:
             log.warning("job %d (candidate %d): worker stopped heartbeating; requeued", r.id, r.candidate_id)
         return len(requeued)

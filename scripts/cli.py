@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     from scripts.pool_cli import add_pool_commands
 
     add_pool_commands(sub)
+
+    from scripts import proxies_cmd
+
+    p = sub.add_parser("proxies", help="zero-cost proxy scores of architectures listed in a file")
+    proxies_cmd.add_arguments(p)
+    p.set_defaults(func=lambda args: proxies_cmd.run(args))
     return parser
 
 

@@ -44,3 +44,6 @@ def digits_splits():
     from supernet.data import make_splits
 
     return make_splits("digits", valid_fraction=0.25, seed=0)
+
+
+from postgres import postgres_server, postgres_url  # noqa: E402,F401  (fixtures)

@@ -96,8 +96,17 @@ def test_bad_index():
 
 
 def test_graph_of_a_cell():
+    # output = x + conv3(conv3(x)) + conv1(conv3(x) + conv3(conv3(x)))  (index 6111, the CIFAR-10 optimum)
     g = SPACE.to_graph(SPACE.from_index(6111))
-    assert len(g.node_ops) == 8 and g.node_ops[0] == "input" and g.node_ops[-1] == "output"
-    # input feeds the 3 edges out of node 0; 0->1 feeds 1->2, 1->3; 0->2 and 1->2 feed 2->3;
-    # the 3 edges into node 3 feed the output: 3 + 2 + 2 + 3 = 10 links
-    assert len(g.edges) == 10
+    assert g.node_ops[0] == "input" and g.node_ops[-1] == "output"
+    assert sorted(g.node_ops[1:-1]) == ["nor_conv_1x1"] + ["nor_conv_3x3"] * 5
+    assert sum(1 for _, dst in g.edges if dst == len(g.node_ops) - 1) == 3  # three terms reach the output
+    assert (0, len(g.node_ops) - 1) in g.edges  # the skip connection
+
+
+def test_isomorphic_cells_have_identical_graphs_and_dead_branches_vanish():
+    a = SPACE.to_graph("|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|skip_connect~2|")
+    b = SPACE.to_graph("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|skip_connect~1|skip_connect~2|")
+    assert a == b
+    dead = SPACE.to_graph("|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|none~0|none~1|none~2|")
+    assert dead.node_ops == ("input", "output") and dead.edges == ()

@@ -166,18 +166,44 @@ class NB201Space(SearchSpace[NB201Cell]):
         return NB201Network(self.parse(arch), C=C, N=N, num_classes=num_classes, in_channels=in_channels, **config)
 
     def to_graph(self, arch: NB201Cell | str) -> CellGraph:
-        """Op-as-node DAG: ``input``, one node per edge, ``output``.
+        """Op-as-node graph of the cell's *canonical* computation (see :meth:`canonical_form`).
 
-        Edge ``(i->j)`` feeds every edge leaving node ``j``; edges into node 3 feed ``output``.
+        Nodes: ``input``, one node per operation application, ``output``. ``none`` edges and
+        branches that never reach the output vanish, a ``skip_connect`` becomes a direct link, and
+        isomorphic cells produce identical graphs (same nodes in the same order).
         """
-        arch = self.parse(arch)
-        node_ops = ("input", *arch.ops, "output")
-        out = len(node_ops) - 1
+        form = self.canonical_form(self.parse(arch))
+        node_ops: list[str] = ["input"]
         links: list[tuple[int, int]] = []
-        for e, (src, dst) in enumerate(EDGES, start=1):
-            if src == 0:
-                links.append((0, e))
-            if dst == NUM_NODES - 1:
-                links.append((e, out))
-            links += [(e, f) for f, (s2, _) in enumerate(EDGES, start=1) if s2 == dst]
-        return CellGraph(node_ops, tuple(sorted(links)), (0,) * len(node_ops))
+
+        def build(expr: str) -> list[int]:
+            """Graph nodes whose sum is ``expr``; creates the op nodes it contains."""
+            return [] if expr == "#" else [term_node(t) for t in _split_sum(expr)]
+
+        def term_node(term: str) -> int:
+            if term == "0":
+                return 0
+            inner, op = term[1:].rsplit(")@", 1)
+            sources = build(inner)
+            node_ops.append(op)
+            me = len(node_ops) - 1
+            links.extend((src, me) for src in sources)
+            return me
+
+        sources = build(form)
+        node_ops.append("output")
+        links.extend((src, len(node_ops) - 1) for src in sources)
+        return CellGraph(tuple(node_ops), tuple(links), (0,) * len(node_ops))
+
+
+def _split_sum(expr: str) -> list[str]:
+    """Top-level ``+``-separated terms of a canonical expression."""
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(expr):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "+" and depth == 0:
+            terms.append(expr[start:i])
+            start = i + 1
+    terms.append(expr[start:])
+    return terms

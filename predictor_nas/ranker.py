@@ -1,0 +1,242 @@
+"""The GNN ranking predictor of RANK-NOSH: learns to *order* architectures from pairwise comparisons.
+
+A GIN (or GCN) encoder over the op-as-node graph (:mod:`predictor_nas.encoding`), a jumping-knowledge
+sum readout and an MLP head give one score per architecture. Training minimises a pairwise ranking
+loss over pairs ``(a, b)`` where ``a`` should rank above ``b`` (RANK-NOSH, Wang et al. ICCV 2021):
+
+- ``hinge``: ``max(0, m - (s_a - s_b))`` (margin ranking loss);
+- ``logistic``: ``log(1 + exp(-(s_a - s_b)))`` (RankNet / BPR);
+- ``mse``: regression on per-architecture targets -- the ablation "regression instead of ranking".
+
+Pairs come from a pool whose members were trained to *different* budgets
+(:func:`pairs_from_observations`): two candidates compare by their accuracy at the highest budget
+both reached; budget 0 holds zero-cost proxy scores, so untrained candidates are ordered by proxies.
+Optional per-architecture features (e.g. proxy scores) join the graph embedding; an ensemble
+averages standardised scores of independently initialised models.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch_geometric.nn import GCNConv, GINConv, global_add_pool, global_mean_pool
+
+from predictor_nas.encoding import GraphEncoder
+from supernet.spaces import SearchSpace
+
+log = logging.getLogger(__name__)
+LOSSES = ("hinge", "logistic", "mse")
+
+
+@dataclass
+class RankerConfig:
+    conv: str = "gin"
+    hidden: int = 64
+    layers: int = 3
+    dropout: float = 0.0
+    loss: str = "hinge"
+    margin: float = 0.1
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    steps: int = 300
+    pairs_per_step: int = 4096
+    ensemble: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.conv not in ("gin", "gcn"):
+            raise ValueError(f"conv must be 'gin' or 'gcn', got {self.conv!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if min(self.hidden, self.layers, self.steps, self.ensemble, self.pairs_per_step) < 1:
+            raise ValueError("hidden, layers, steps, ensemble and pairs_per_step must be >= 1")
+
+
+def pairwise_loss(better: torch.Tensor, worse: torch.Tensor, kind: str = "hinge", margin: float = 0.1) -> torch.Tensor:
+    """Per-pair ranking loss for scores of the architecture that should win (``better``) and lose."""
+    diff = better - worse
+    if kind == "hinge":
+        return F.relu(margin - diff)
+    if kind == "logistic":
+        return F.softplus(-diff)
+    raise ValueError(f"pairwise loss must be 'hinge' or 'logistic', got {kind!r}")
+
+
+class GraphScorer(nn.Module):
+    """Graph -> scalar score: node embedding, ``layers`` GIN/GCN layers, JK sum+mean readout, MLP."""
+
+    def __init__(self, num_node_types: int, config: RankerConfig, num_features: int = 0):
+        super().__init__()
+        h = config.hidden
+        self.embed = nn.Linear(num_node_types, h)
+        self.convs = nn.ModuleList(
+            GINConv(nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h)))
+            if config.conv == "gin"
+            else GCNConv(h, h)
+            for _ in range(config.layers)
+        )
+        readout = 2 * h * (config.layers + 1)
+        self.head = nn.Sequential(
+            nn.Linear(readout + num_features, h), nn.ReLU(), nn.Dropout(config.dropout), nn.Linear(h, 1)
+        )
+
+    def forward(self, batch: Any, features: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.embed(batch.x)
+        pooled = [global_add_pool(x, batch.batch), global_mean_pool(x, batch.batch)]
+        for conv in self.convs:
+            x = F.relu(conv(x, batch.edge_index))
+            pooled += [global_add_pool(x, batch.batch), global_mean_pool(x, batch.batch)]
+        z = torch.cat(pooled, dim=1)
+        if features is not None:
+            z = torch.cat([z, features], dim=1)
+        return self.head(z).squeeze(-1)
+
+
+@dataclass
+class Pairs:
+    """``better[k]`` should rank above ``worse[k]``; indices into an architecture list."""
+
+    better: np.ndarray
+    worse: np.ndarray
+    weight: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.better)
+
+
+def pairs_from_observations(
+    observations: Sequence[dict[int, float]], min_gap: float = 0.0, budget_weight: dict[int, float] | None = None
+) -> Pairs:
+    """All ordered pairs, each compared at the highest budget both architectures reached.
+
+    ``observations[k]`` maps epoch budgets to the accuracy architecture ``k`` had there (budget 0:
+    a zero-cost proxy score). Pairs closer than ``min_gap`` are left out as ties.
+    ``budget_weight`` weights pairs by the budget they were compared at (default 1).
+    """
+    n = len(observations)
+    budgets = sorted({b for obs in observations for b in obs}, reverse=True)
+    if n < 2 or not budgets:
+        return Pairs(np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+    assigned = np.zeros((n, n), dtype=bool)
+    np.fill_diagonal(assigned, True)
+    better, worse, weight = [], [], []
+    for b in budgets:
+        v = np.array([obs.get(b, np.nan) for obs in observations], dtype=float)
+        has = ~np.isnan(v)
+        both = has[:, None] & has[None, :] & ~assigned
+        diff = np.where(both, v[:, None] - v[None, :], 0.0)
+        ii, jj = np.nonzero(both & (diff > min_gap))
+        better.append(ii)
+        worse.append(jj)
+        weight.append(np.full(len(ii), (budget_weight or {}).get(b, 1.0)))
+        assigned |= both
+    return Pairs(np.concatenate(better), np.concatenate(worse), np.concatenate(weight))
+
+
+def pairs_from_scores(values: Sequence[float], min_gap: float = 0.0) -> Pairs:
+    """Pairs ordered by one score per architecture (all trained to the same budget)."""
+    return pairs_from_observations([{1: float(v)} for v in values], min_gap)
+
+
+class Ranker:
+    """Fits :class:`GraphScorer` models to pairs (or targets) and scores architectures."""
+
+    def __init__(self, space: SearchSpace, config: RankerConfig | None = None, device: str | torch.device = "cpu"):
+        self.space, self.config = space, config or RankerConfig()
+        self.encoder = GraphEncoder(space)
+        self.device = torch.device(device)
+        self.models: list[GraphScorer] = []
+        self._feature_stats: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _features(self, features: np.ndarray | None, fit: bool = False) -> torch.Tensor | None:
+        if features is None:
+            return None
+        f = torch.as_tensor(np.asarray(features, dtype=np.float32), device=self.device)
+        if fit:
+            self._feature_stats = (f.mean(0), f.std(0).clamp_min(1e-6))
+        if self._feature_stats is None:
+            raise ValueError("the ranker was fitted without features; score without them")
+        mean, std = self._feature_stats
+        return (f - mean) / std
+
+    def fit(
+        self,
+        archs: Sequence[Any],
+        pairs: Pairs | None = None,
+        targets: Sequence[float] | None = None,
+        features: np.ndarray | None = None,
+    ) -> Ranker:
+        """Train ``config.ensemble`` fresh models. Ranking losses use ``pairs``; ``mse`` uses ``targets``."""
+        cfg = self.config
+        if cfg.loss == "mse":
+            if targets is None or len(targets) != len(archs):
+                raise ValueError("the mse loss needs one target per architecture")
+        elif pairs is None or len(pairs) == 0:
+            raise ValueError(f"the {cfg.loss} loss needs at least one pair")
+        batch = self.encoder.batch(archs).to(self.device)
+        feats = self._features(features, fit=True)
+        y = None
+        if targets is not None:
+            t = torch.as_tensor(np.asarray(targets, dtype=np.float32), device=self.device)
+            y = (t - t.mean()) / t.std().clamp_min(1e-6)
+        self.models = []
+        for k in range(cfg.ensemble):
+            torch.manual_seed(cfg.seed * 1000 + k)
+            g = torch.Generator().manual_seed(cfg.seed * 1000 + k)
+            model = GraphScorer(self.encoder.num_node_types, cfg, 0 if feats is None else feats.shape[1])
+            model.to(self.device)
+            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
+            model.train()
+            for _ in range(cfg.steps):
+                scores = model(batch, feats)
+                loss = self._loss(scores, pairs, y, g)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+            model.eval()
+            self.models.append(model)
+        return self
+
+    def _loss(
+        self, scores: torch.Tensor, pairs: Pairs | None, y: torch.Tensor | None, g: torch.Generator
+    ) -> torch.Tensor:
+        cfg = self.config
+        if cfg.loss == "mse":
+            return F.mse_loss(scores, y)
+        n = len(pairs)
+        pick = (
+            torch.randint(0, n, (min(n, cfg.pairs_per_step),), generator=g)
+            if n > cfg.pairs_per_step
+            else torch.arange(n)
+        )
+        a = torch.as_tensor(pairs.better, device=self.device)[pick.to(self.device)]
+        b = torch.as_tensor(pairs.worse, device=self.device)[pick.to(self.device)]
+        w = torch.as_tensor(pairs.weight, dtype=torch.float32, device=self.device)[pick.to(self.device)]
+        per_pair = pairwise_loss(scores[a], scores[b], cfg.loss, cfg.margin)
+        return (per_pair * w).sum() / w.sum()
+
+    @torch.no_grad()
+    def score(self, archs: Sequence[Any], features: np.ndarray | None = None, chunk: int = 4096) -> np.ndarray:
+        """Higher = predicted better. Ensemble members' scores are standardised and averaged."""
+        if not self.models:
+            raise RuntimeError("fit the ranker before scoring")
+        feats = self._features(features)
+        out = np.zeros(len(archs))
+        for model in self.models:
+            parts = []
+            for start in range(0, len(archs), chunk):
+                batch = self.encoder.batch(archs[start : start + chunk]).to(self.device)
+                f = None if feats is None else feats[start : start + chunk]
+                parts.append(model(batch, f).float().cpu().numpy())
+            s = np.concatenate(parts)
+            out += (s - s.mean()) / (s.std() + 1e-9)
+        return out / len(self.models)

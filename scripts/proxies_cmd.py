@@ -1,0 +1,79 @@
+"""``nas proxies``: zero-cost proxy scores of architectures listed in a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from predictor_nas.proxies import PROXIES, compute_proxies
+from supernet.data import DeviceLoader, make_splits
+from supernet.spaces import get_space
+from supernet.training import resolve_device
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--space", default="nb201")
+    p.add_argument("--archs", type=Path, required=True, help="one architecture string per line, or a JSON list")
+    p.add_argument("--proxies", default="synflow,nwot", help=f"comma-separated; known: {','.join(sorted(PROXIES))}")
+    p.add_argument("--dataset", default="fashion-mnist", help="where data-dependent proxies take their batch")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--channels", type=int, default=16)
+    p.add_argument("--cells-per-stage", type=int, default=5, help="NB201 N / DARTS layers")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True)
+
+
+def read_archs(path: Path) -> list[str]:
+    if not path.exists():
+        raise FileNotFoundError(f"architecture file {path} does not exist")
+    text = path.read_text()
+    if text.lstrip().startswith("["):
+        return [str(a) for a in json.loads(text)]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def run(args: argparse.Namespace) -> int:
+    space = get_space(args.space)
+    archs = [space.to_string(space.parse(a)) for a in read_archs(args.archs)]
+    names = [n.strip() for n in args.proxies.split(",") if n.strip()]
+    device = resolve_device(args.device)
+    splits = make_splits(args.dataset, args.data_root, valid_fraction=0.1, seed=args.seed)
+    batch = None
+    if any(PROXIES[n].needs_data for n in names if n in PROXIES):
+        loader = DeviceLoader(splits.train, args.batch_size, mean=splits.mean, std=splits.std, device=device)
+        batch = loader.sample_batch(args.batch_size, seed=args.seed)
+    network = (
+        {"C": args.channels, "N": args.cells_per_stage}
+        if args.space == "nb201"
+        else {"C": args.channels, "layers": args.cells_per_stage}
+    )
+    scores = compute_proxies(
+        space,
+        archs,
+        names,
+        num_classes=splits.num_classes,
+        input_shape=splits.shape,
+        batch=batch,
+        network=network,
+        device=device,
+        seed=args.seed,
+        progress=True,
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "space": args.space,
+                "dataset": args.dataset,
+                "proxies": names,
+                "network": network,
+                "scores": [{"arch": a, **s} for a, s in zip(archs, scores)],
+            },
+            indent=1,
+        )
+    )
+    print(f"wrote {len(archs)} x {len(names)} scores to {args.out}")
+    return 0

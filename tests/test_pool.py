@@ -1,0 +1,188 @@
+"""The pool API: binding, de-duplication, lineage, metrics, job life cycle, bad input."""
+
+import random
+import time
+
+import pytest
+
+from pools import EpochRecord, LostLeaseError, Pool, PoolConfig, PoolError
+from pools.store import open_store
+from supernet.spaces import ArchitectureError
+from supernet.training import CheckpointError
+
+
+def make_pool(url, **overrides):
+    config = dict(
+        space="nb201",
+        dataset="digits",
+        network={"C": 4, "N": 1},
+        train={"epochs": 4, "batch_size": 128, "lr": 0.05, "crop_padding": 1, "flip": False},
+    )
+    config.update(overrides)
+    return Pool.create(url, PoolConfig(**config))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def pool_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/pool.db"
+    url = request.getfixturevalue("postgres_url")
+    return url
+
+
+def new_pool(url, tmp_path, **overrides):
+    if url.startswith("postgresql"):
+        overrides.setdefault("checkpoint_store", str(tmp_path / "ckpt"))
+    return make_pool(url, **overrides)
+
+
+def test_candidates_are_deduplicated_by_isomorphism(pool_url, tmp_path):
+    pool = new_pool(pool_url, tmp_path)
+    a = "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|skip_connect~2|"
+    b = "|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|skip_connect~1|skip_connect~2|"  # isomorphic to a
+    (ia, created_a), (ib, created_b) = pool.add_candidates([a, b], lineage="random")
+    assert created_a and not created_b and ia == ib
+    cid, created = pool.add_candidate(pool.space.sample(random.Random(0)), lineage="drnas", parent_id=ia)
+    assert created and pool.candidate(cid).lineage == "drnas" and pool.candidate(cid).parent_id == ia
+    assert pool.find(b).id == ia and len(pool.candidates()) == 2
+
+
+def test_metrics_proxies_levels_and_export(pool_url, tmp_path):
+    pool = new_pool(pool_url, tmp_path)
+    cid, _ = pool.add_candidate(pool.space.from_index(6111))
+    pool.record_metrics(cid, [EpochRecord(1, 2.0, 30.0, 1.9, 35.0, None, 0.5)], epochs_trained=1)
+    pool.record_metrics(cid, [EpochRecord(1, 2.0, 30.0, 1.9, 36.0, None, 0.5), EpochRecord(2, valid_acc=50.0)], 2)
+    pool.set_proxy_scores(cid, {"synflow": 12.5, "nwot": 3.0})
+    pool.set_levels({cid: 2})
+    recs = pool.metrics(cid)[cid]
+    assert [r.epoch for r in recs] == [1, 2] and recs[0].valid_acc == 36.0  # re-recorded, not duplicated
+    assert pool.proxy_scores()[cid] == {"synflow": 12.5, "nwot": 3.0}
+    data = pool.export()
+    (cand,) = data["candidates"]
+    assert cand["level"] == 2 and cand["epochs_trained"] == 2 and len(cand["metrics"]) == 2
+    assert data["config"]["space"] == "nb201"
+
+
+def test_job_life_cycle(pool_url, tmp_path):
+    pool = new_pool(pool_url, tmp_path, heartbeat_timeout=0.5, max_attempts=2)
+    cid, _ = pool.add_candidate(pool.space.from_index(1))
+    job_id = pool.enqueue(cid, 2)
+    assert pool.enqueue(cid, 1) == job_id  # already queued further
+    assert pool.enqueue(cid, 3) == job_id and pool.jobs()[0].to_epoch == 3  # raised while queued
+    job = pool.claim("w1")
+    assert job.id == job_id and job.attempts == 1 and pool.claim("w2") is None
+    assert pool.candidate(cid).status == "training"
+    with pytest.raises(PoolError, match="being trained to epoch 3"):
+        pool.enqueue(cid, 5)
+
+    time.sleep(1.2)  # w1 stops heartbeating: the job is requeued and w2 takes it
+    again = pool.claim("w2")
+    assert again.id == job_id and again.attempts == 2
+    with pytest.raises(LostLeaseError):
+        pool.complete(job, "w1")
+    with pytest.raises(LostLeaseError):
+        pool.record_metrics(cid, [EpochRecord(1)], 1, job=job, worker="w1")
+    assert pool.fail(again, "w2", "CUDA out of memory", retry=True) == "failed"  # attempts exhausted
+    cand = pool.candidate(cid)
+    assert cand.status == "failed" and "out of memory" in cand.error
+    with pytest.raises(PoolError, match="failed"):
+        pool.enqueue(cid, 4)
+
+
+def test_stale_job_fails_after_max_attempts(pool_url, tmp_path):
+    pool = new_pool(pool_url, tmp_path, heartbeat_timeout=0.3, max_attempts=1)
+    cid, _ = pool.add_candidate(pool.space.from_index(2))
+    pool.enqueue(cid, 1)
+    assert pool.claim("w1") is not None
+    time.sleep(0.8)
+    assert pool.claim("w2") is None
+    (job,) = pool.jobs()
+    assert job.state == "failed" and "heartbeat" in job.error and pool.candidate(cid).status == "failed"
+
+
+def test_completed_job_and_done_candidate(pool_url, tmp_path):
+    pool = new_pool(pool_url, tmp_path)
+    cid, _ = pool.add_candidate(pool.space.from_index(3))
+    pool.enqueue(cid, 1)
+    job = pool.claim("w")
+    pool.record_metrics(cid, [EpochRecord(1, valid_acc=40.0)], 1, "k1", job=job, worker="w")
+    pool.complete(job, "w")
+    assert pool.enqueue(cid, 1) is None  # already trained that far
+    assert pool.count_jobs() == {"done": 1} and pool.candidate(cid).status == "idle"
+
+
+def test_opening_checks_the_binding(tmp_path):
+    url = f"sqlite:///{tmp_path}/p.db"
+    make_pool(url)
+    assert Pool.open(url, space="nb201").config.dataset == "digits"
+    with pytest.raises(PoolError, match="created for space 'nb201', not 'darts'"):
+        Pool.open(url, space="darts")
+    with pytest.raises(PoolError, match="created for dataset 'digits', not 'cifar10'"):
+        Pool.open(url, dataset="cifar10")
+    with pytest.raises(PoolError, match="already exists"):
+        make_pool(url)
+    assert Pool.create(url, PoolConfig(space="nb201", dataset="digits"), exist_ok=True).config.network == {
+        "C": 4,
+        "N": 1,
+    }
+    with pytest.raises(PoolError, match="created for space"):
+        Pool.create(url, PoolConfig(space="darts", dataset="digits"), exist_ok=True)
+
+
+@pytest.mark.parametrize(
+    "url,match",
+    [
+        ("notaurl", "malformed pool URL"),
+        ("mysql://u@h/db", "unsupported pool URL"),
+        ("sqlite://", "names no database"),
+        ("postgresql://u@localhost", "names no database"),
+    ],
+)
+def test_bad_urls(url, match):
+    with pytest.raises(ValueError, match=match):
+        Pool.create(url, PoolConfig(space="nb201"))
+
+
+def test_missing_pool_is_not_created(tmp_path):
+    with pytest.raises(PoolError, match="no pool at"):
+        Pool.open(f"sqlite:///{tmp_path}/none/p.db")
+    assert not (tmp_path / "none").exists()
+
+
+def test_unknown_space_and_bad_config():
+    with pytest.raises(KeyError, match=r"unknown search space 'nb301'.*nb201"):
+        PoolConfig(space="nb301")
+    with pytest.raises(ValueError, match="heartbeat_timeout"):
+        PoolConfig(space="nb201", heartbeat_timeout=0)
+
+
+def test_bad_architectures_store_nothing(tmp_path):
+    pool = make_pool(f"sqlite:///{tmp_path}/p.db")
+    good = str(pool.space.from_index(5))
+    with pytest.raises(ArchitectureError, match="unknown NAS-Bench-201 operation"):
+        pool.add_candidates([good, good.replace("nor_conv_3x3", "conv_7x7").replace("skip_connect", "conv_7x7")])
+    assert pool.candidates() == []
+    with pytest.raises(ValueError, match="lineage"):
+        pool.add_candidate(good, lineage="")
+
+
+@pytest.mark.parametrize("kind", ["file", "optuna-fs"])
+def test_checkpoint_stores(tmp_path, kind):
+    import torch
+
+    store = open_store(tmp_path / "c" if kind == "file" else f"optuna-fs://{tmp_path}/c")
+    store.save("a.pt", {"w": torch.arange(5)})
+    assert torch.equal(store.load("a.pt")["w"], torch.arange(5))
+    store.delete("a.pt")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        store.load("a.pt")
+    with pytest.raises(ValueError, match="unsupported checkpoint store"):
+        open_store("ftp://x/y")
+
+
+def test_unwritable_checkpoint_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = open_store(blocker / "ckpt")
+    with pytest.raises(CheckpointError, match="not writable"):
+        store.save("x.pt", {})
