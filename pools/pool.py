@@ -411,9 +411,10 @@ class Pool:
                 conn.execute(sa.update(S.candidates).where(S.candidates.c.id == candidate_id).values(**values))
             return self._prune_checkpoints(conn, candidate_id) if checkpoint is not None else []
 
-    def record_observations(self, records: dict[int, list[EpochRecord]]) -> None:
+    def record_observations(self, records: dict[int, list[EpochRecord]], state: tuple[str, Any] | None = None) -> None:
         """Metrics of many candidates in one transaction; each candidate's ``epochs_trained`` becomes
-        its highest recorded epoch (for evaluators that look results up instead of training)."""
+        its highest recorded epoch (for evaluators that look results up instead of training). With
+        ``state=(key, value)`` a state record is stored in the same transaction."""
         now = time.time()
         rows = [{"candidate_id": cid, **asdict(r), "recorded_at": now} for cid, recs in records.items() for r in recs]
         with self._write() as conn:
@@ -425,6 +426,8 @@ class Pool:
                     .where(S.candidates.c.id == cid, S.candidates.c.epochs_trained < top)
                     .values(epochs_trained=top)
                 )
+            if state is not None:
+                self._upsert(conn, S.pool_meta, [{"key": state[0], "value": state[1]}], ("key",))
 
     def _prune_checkpoints(self, conn: Connection, candidate_id: int) -> list[str]:
         rows = conn.execute(

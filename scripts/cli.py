@@ -51,7 +51,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_pool_commands(sub)
 
-    from scripts import proxies_cmd
+    from scripts import diff_cmd, proxies_cmd, rank_nosh
+
+    p = sub.add_parser(
+        "diff",
+        help="differentiable search (DARTS family) with magnitude or PT selection",
+        description=diff_cmd.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff_cmd.add_arguments(p)
+    p.set_defaults(func=diff_cmd.run)
+
+    p = sub.add_parser(
+        "rank-nosh",
+        help="RANK-NOSH search (tabular NB201 benchmark or real training)",
+        description=rank_nosh.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rank_nosh.add_arguments(p)
+    p.set_defaults(func=rank_nosh.run)
 
     p = sub.add_parser("proxies", help="zero-cost proxy scores of architectures listed in a file")
     proxies_cmd.add_arguments(p)

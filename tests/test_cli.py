@@ -35,3 +35,60 @@ def test_demo_runs_on_digits(tmp_path, capsys):
 def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert main(["demo", "--dataset", "fashion-mnist", "--data-root", str(tmp_path)]) == 2
     assert "Fashion-MNIST not found" in capsys.readouterr().err
+
+
+def test_rank_nosh_tabular_run_directory_and_resume(tmp_path, shared_data, capsys):
+    out = tmp_path / "run"
+    argv = [
+        "rank-nosh",
+        "--space",
+        "nb201",
+        "--benchmark",
+        "nb201:cifar10",
+        "--benchmark-dir",
+        str(shared_data / "nb201"),
+        "--budget-epochs",
+        "600",
+        "--proxies",
+        "none",
+        "--k",
+        "4",
+        "--initial",
+        "8",
+        "--level0-samples",
+        "12",
+        "--seed",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert {"best_arch", "test_accuracy", "cost_epochs", "n_candidates"} <= set(result)
+    assert result["cost_epochs"] <= 600 and 0 < result["test_accuracy"] <= 94.38
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["search"]["seed"] == 1 and config["environment"]["packages"]["torch"]
+    assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    assert main(argv) == 0  # same command again: resumes the finished search, same answer
+    assert json.loads((out / "result.json").read_text()) == result
+
+
+def test_pool_commands(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path}/p.db"
+    assert main(["pool", "create", url, "--space", "nb201", "--dataset", "digits", "--epochs", "2"]) == 0
+    assert main(["pool", "show", url, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{") :])["candidates"] == 0
+    assert main(["pool", "export", url, str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["config"]["dataset"] == "digits"
+    assert main(["pool", "show", f"sqlite:///{tmp_path}/missing.db"]) == 2
+    assert "no pool at" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["spaces", "demo", "pool", "worker", "proxies", "rank-nosh"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0 and "usage" in capsys.readouterr().out

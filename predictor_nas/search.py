@@ -1,0 +1,393 @@
+"""The RANK-NOSH search loop (Wang et al., ICCV 2021; thesis ch. 4.1.2), over any training backend.
+
+Each round:
+
+1. **propose** -- sample candidates (random, and mutations of the current best) into level 0 and
+   score them with zero-cost proxies (free: no training epochs are charged);
+2. **admit** -- retrain the ranker on pairs from the pool (:func:`ranker.pairs_from_observations`:
+   members compare at the highest budget both reached, level-0 members by their proxy score), and
+   move its top-K level-0 candidates to level 1 (round 0: the ``initial`` best by proxy, or random);
+3. **train and promote** -- train the new level-1 members to e(1); then, level by level, promote
+   the top ``ceil(r * intake)`` members (by their accuracy at that level's budget) and *resume*
+   their training to the next budget (:mod:`predictor_nas.nosh`). Paused members stay and can be
+   promoted in a later round.
+
+It stops when the next training would exceed ``budget_epochs`` or the trained pool reaches
+``max_candidates``. Everything lives in the pool (a database): candidates, levels, observations,
+proxy scores and the loop's own state, which is committed together with the level changes it
+causes -- a killed search resumes where it stopped and ends with the same result as an
+uninterrupted one. The search reports the candidate with the best observation at the highest
+budget any candidate reached, and the backend's *reported* accuracy for it.
+
+Interpretations (the paper's text available here is its abstract and Fig. 2 caption): ``intake``
+counts the candidates that entered a level in the current round; level-0 pairs use the first proxy
+listed; the ``uniform_sh`` ablation only lets a round's own intake be promoted (classic successive
+halving: paused candidates are never resumed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pools import Candidate, Pool
+from predictor_nas.backends import Backend
+from predictor_nas.nosh import NoshConfig, Pyramid, promotion_count, select_top
+from predictor_nas.proxies import ProxyScorer
+from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations
+
+log = logging.getLogger(__name__)
+STATE_KEY = "rank_nosh"
+
+
+@dataclass
+class RankNoshConfig:
+    budgets: tuple[int, ...] = (12, 200)
+    ratio: float = 0.1
+    k: int = 10
+    initial: int = 30
+    level0_samples: int = 100
+    mutation_share: float = 0.5
+    proxies: tuple[str, ...] = ("synflow",)
+    proxy_weight: float = 0.5
+    proxy_features: bool = False
+    uniform_sh: bool = False
+    budget_epochs: float = 3000.0
+    max_candidates: int | None = None
+    seed: int = 0
+    ranker: RankerConfig = field(default_factory=lambda: RankerConfig(steps=200))
+
+    def __post_init__(self) -> None:
+        self.budgets = tuple(int(b) for b in self.budgets)
+        self.proxies = tuple(self.proxies)
+        if isinstance(self.ranker, dict):
+            self.ranker = RankerConfig(**self.ranker)
+        NoshConfig(self.budgets, self.ratio, self.k, self.initial)  # validates budgets, ratio, k, initial
+        if self.budget_epochs <= 0:
+            raise ValueError(f"budget_epochs must be positive, got {self.budget_epochs!r}")
+        if self.level0_samples < self.k:
+            raise ValueError(f"level0_samples ({self.level0_samples}) must be >= k ({self.k})")
+        if not 0.0 <= self.mutation_share <= 1.0:
+            raise ValueError(f"mutation_share must be in [0, 1], got {self.mutation_share!r}")
+        if self.proxy_features and not self.proxies:
+            raise ValueError("proxy_features needs at least one proxy")
+
+    @property
+    def nosh(self) -> NoshConfig:
+        return NoshConfig(self.budgets, self.ratio, self.k, self.initial)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RankNoshConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown RANK-NOSH option(s) {unknown}; valid options: {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class SearchResult:
+    best_arch: str | None
+    best_id: int | None
+    test_accuracy: float | None
+    observed: float | None
+    observed_epoch: int | None
+    cost_epochs: int
+    n_candidates: int
+    n_proposed: int
+    rounds: int
+    curve: list[tuple[int, float | None]]
+    pyramid: dict[int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RankNosh:
+    """One RANK-NOSH search on a pool; :meth:`run` resumes from the pool's saved state."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        config: RankNoshConfig,
+        backend: Backend,
+        proxy_scorer: ProxyScorer | None = None,
+        run_dir: str | Path | None = None,
+        on_progress: Callable[[int, float | None], None] | None = None,
+    ):
+        if config.proxies and proxy_scorer is None:
+            raise ValueError(f"proxies {config.proxies} need a proxy_scorer")
+        if proxy_scorer is not None and config.proxies and tuple(proxy_scorer.names) != config.proxies:
+            raise ValueError(f"the proxy scorer computes {proxy_scorer.names}, the config asks for {config.proxies}")
+        self.pool, self.config, self.backend = pool, config, backend
+        self.space = pool.space
+        self.proxy_scorer = proxy_scorer if config.proxies else None
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.on_progress = on_progress
+        self.nosh = config.nosh
+
+    # -- state ----------------------------------------------------------------------------------
+    def _load_state(self) -> dict[str, Any]:
+        state = self.pool.get_state(STATE_KEY)
+        if state is None:
+            return {
+                "config": self.config.to_dict(),
+                "round": 0,
+                "phase": "propose",
+                "intake": {},
+                "curve": [],
+                "done": False,
+            }
+        saved = RankNoshConfig.from_dict(state["config"])
+        if saved != self.config:
+            raise ValueError(
+                "this pool holds a RANK-NOSH search with another configuration; resume it with the "
+                "same configuration or use a new pool"
+            )
+        return state
+
+    def _save(self, state: dict[str, Any], levels: dict[int, int] | None = None) -> None:
+        self.pool.set_levels(levels or {}, state=(STATE_KEY, state))
+
+    def _pyramid(self) -> Pyramid:
+        return Pyramid(self.nosh, {c.id: c.level for c in self.pool.candidates()})
+
+    def cost(self) -> int:
+        return sum(c.epochs_trained for c in self.pool.candidates())
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self) -> SearchResult:
+        state = self._load_state()
+        while not state["done"]:
+            phase = state["phase"]
+            if phase == "propose":
+                self._propose(state["round"])
+                state["phase"] = "admit"
+                self._save(state)
+            elif phase == "admit":
+                admitted = self._admit(state["round"])
+                state.update(phase="train:1", intake={"1": admitted})
+                self._save(state, {cid: 1 for cid in admitted})
+            elif phase.startswith("train:"):
+                self._train_and_promote(state, int(phase.split(":")[1]))
+            elif phase == "round_done":
+                self._finish_round(state)
+            else:
+                raise ValueError(f"corrupt RANK-NOSH state: unknown phase {phase!r}")
+        result = self.result(state)
+        if self.run_dir:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "result.json").write_text(json.dumps(result.to_dict(), indent=2))
+        return result
+
+    def _rng(self, round_: int, purpose: str) -> random.Random:
+        return random.Random(f"{self.config.seed}:{round_}:{purpose}")
+
+    def _propose(self, round_: int) -> None:
+        """Sample new candidates into level 0 and score them with the proxies."""
+        cfg = self.config
+        rng = self._rng(round_, "propose")
+        n_target = max(cfg.initial, cfg.level0_samples) if round_ == 0 else cfg.level0_samples
+        best = [self.space.parse(c.arch) for c in self._best_candidates(5)]
+        seen = {c.arch_hash for c in self.pool.candidates()}
+        new, lineages = [], []
+        for _ in range(20 * n_target):
+            if len(new) == n_target:
+                break
+            mutate = best and rng.random() < cfg.mutation_share
+            arch = self.space.mutate(rng.choice(best), rng) if mutate else self.space.sample(rng)
+            h = self.space.canonical_hash(arch)
+            if h not in seen:
+                seen.add(h)
+                new.append(arch)
+                lineages.append("mutation" if mutate else "random")
+        for lineage in ("random", "mutation"):
+            group = [a for a, lin in zip(new, lineages) if lin == lineage]
+            if group:
+                self.pool.add_candidates(group, lineage=lineage)
+        if self.proxy_scorer is not None:
+            level0 = [c for c in self.pool.candidates(level=0)]
+            scores = self.pool.proxy_scores()
+            todo = [c for c in level0 if not all(p in scores.get(c.id, {}) for p in self.config.proxies)]
+            if todo:
+                values = self.proxy_scorer([c.arch for c in todo])
+                self.pool.set_proxy_scores_many({c.id: v for c, v in zip(todo, values)})
+
+    def _admit(self, round_: int) -> list[int]:
+        """Level-0 candidates moving to level 1: the ranker's top-K (round 0: ``initial`` by proxy / random)."""
+        cfg = self.config
+        level0 = self.pool.candidates(level=0)
+        if round_ == 0:
+            if self.proxy_scorer is not None:
+                proxies = self.pool.proxy_scores()
+                scores = {c.id: proxies[c.id][cfg.proxies[0]] for c in level0}
+            else:
+                rng = self._rng(round_, "admit")
+                scores = {c.id: rng.random() for c in level0}
+            return select_top(scores, cfg.initial)
+        ranker, features = self._fit_ranker(round_)
+        predicted = ranker.score([c.arch for c in level0], features(level0))
+        return select_top({c.id: float(s) for c, s in zip(level0, predicted)}, cfg.k)
+
+    def observations(self) -> dict[int, dict[int, float]]:
+        """Per candidate: {epoch budget: observed validation accuracy}, plus {0: proxy} with proxies."""
+        budgets = set(self.config.budgets)
+        out: dict[int, dict[int, float]] = {}
+        for cid, records in self.pool.metrics().items():
+            obs = {r.epoch: r.valid_acc for r in records if r.epoch in budgets and r.valid_acc is not None}
+            if obs:
+                out[cid] = obs
+        return out
+
+    def _fit_ranker(self, round_: int) -> tuple[Ranker, Callable[[Sequence[Candidate]], np.ndarray | None]]:
+        cfg = self.config
+        observed = self.observations()
+        proxies = self.pool.proxy_scores() if cfg.proxies else {}
+        trained = [c for c in self.pool.candidates() if c.id in observed]
+        train = list(trained)
+        if cfg.proxies:
+            # level-0 members ordered by proxy: at most as many as the trained ones (keeps pairs balanced)
+            level0 = [c for c in self.pool.candidates(level=0) if c.id in proxies]
+            rng = self._rng(round_, "ranker-sample")
+            train += rng.sample(level0, min(len(level0), max(len(trained), cfg.k)))
+        obs = []
+        for c in train:
+            o = dict(observed.get(c.id, {}))
+            if cfg.proxies and c.id in proxies:
+                o[0] = proxies[c.id][cfg.proxies[0]]
+            obs.append(o)
+        pairs = pairs_from_observations(obs, budget_weight={0: cfg.proxy_weight})
+
+        def features(cands: Sequence[Candidate]) -> np.ndarray | None:
+            if not cfg.proxy_features:
+                return None
+            return np.array([[proxies[c.id][p] for p in cfg.proxies] for c in cands], dtype=float)
+
+        ranker_config = RankerConfig(**{**asdict(cfg.ranker), "seed": cfg.seed * 100_003 + round_})
+        ranker = Ranker(self.space, ranker_config)
+        if ranker_config.loss == "mse":
+            targets = [o.get(max(o), 0.0) if o else 0.0 for o in obs]  # the highest budget each reached
+            ranker.fit([c.arch for c in train], targets=targets, features=features(train))
+        else:
+            ranker.fit([c.arch for c in train], pairs, features=features(train))
+        return ranker, features
+
+    def _train_and_promote(self, state: dict[str, Any], level: int) -> None:
+        """Train this round's intake at ``level`` to e(level), then promote to ``level + 1``."""
+        cfg = self.config
+        epoch = self.nosh.budget(level)
+        members = self.pool.candidates(level=level)
+        todo = [c for c in members if c.epochs_trained < epoch and c.status != "failed"]
+        cost = self.cost()
+        affordable = []
+        for c in sorted(todo, key=lambda c: c.id):
+            step = epoch - c.epochs_trained
+            if cost + step > cfg.budget_epochs:
+                break
+            affordable.append(c)
+            cost += step
+        # a backend that looks results up trains one candidate at a time (a curve point after each);
+        # one that really trains gets the whole group at once (for parallel workers)
+        groups = [[c] for c in affordable] if getattr(self.backend, "incremental", False) else [affordable]
+        for group in groups if affordable else []:
+            records = self.backend.train(self.pool, group, epoch)
+            if records is None:  # a training backend: its workers already committed the metrics
+                state["curve"].append(self._curve_point())
+                self._save(state)
+            else:  # observations and the curve point they produce commit together
+                pending = {cid: {r.epoch: r.valid_acc for r in recs} for cid, recs in records.items()}
+                state["curve"].append(self._curve_point(pending))
+                self.pool.record_observations(records, state=(STATE_KEY, state))
+            if self.on_progress:
+                self.on_progress(*state["curve"][-1])
+        if len(affordable) < len(todo):
+            log.info("budget of %s epochs reached in round %d", cfg.budget_epochs, state["round"])
+            state["done"] = True
+            self._save(state)
+            return
+        if level == self.nosh.levels:
+            state["phase"] = "round_done"
+            self._save(state)
+            return
+        observed = self.observations()
+        pyramid = self._pyramid()
+        intake = state["intake"][str(level)]
+        eligible = set(intake) if cfg.uniform_sh else set(pyramid.members(level))
+        scores = {c: observed.get(c, {}).get(epoch, -1.0) for c in eligible}
+        promoted = select_top(scores, promotion_count(len(intake), cfg.ratio)) if intake else []
+        state["intake"][str(level + 1)] = promoted
+        state["phase"] = f"train:{level + 1}"
+        self._save(state, {cid: level + 1 for cid in promoted})
+
+    def _finish_round(self, state: dict[str, Any]) -> None:
+        cfg = self.config
+        round_ = state["round"]
+        record = {
+            "round": round_,
+            "cost_epochs": self.cost(),
+            "pyramid": self._pyramid().sizes(),
+            "intake": {k: len(v) for k, v in state["intake"].items()},
+            "best_so_far": state["curve"][-1][1] if state["curve"] else None,
+            "time": time.time(),
+        }
+        if self.run_dir:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.run_dir / "rounds.jsonl", "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+        trained = sum(1 for c in self.pool.candidates() if c.level >= 1)
+        state.update(round=round_ + 1, phase="propose", intake={})
+        if cfg.max_candidates is not None and trained >= cfg.max_candidates:
+            state["done"] = True
+        self._save(state)
+
+    # -- reporting --------------------------------------------------------------------------------
+    def _best_candidates(self, n: int, pending: dict[int, dict[int, float]] | None = None) -> list[Candidate]:
+        """Top candidates by their observation at the highest budget they reached (higher budget first);
+        ``pending`` observations (not yet committed) count too."""
+        observed = self.observations()
+        for cid, obs in (pending or {}).items():
+            observed.setdefault(cid, {}).update(obs)
+        cands = {c.id: c for c in self.pool.candidates() if c.id in observed}
+        key = {cid: (max(o), o[max(o)]) for cid, o in observed.items() if cid in cands}
+        return [cands[cid] for cid in sorted(key, key=lambda i: (-key[i][0], -key[i][1], i))[:n]]
+
+    def _curve_point(self, pending: dict[int, dict[int, float]] | None = None) -> tuple[int, float | None]:
+        """(cost, reported accuracy of the incumbent), counting ``pending`` observations as done."""
+        best = self._best_candidates(1, pending)
+        cost = self.cost()
+        if pending:
+            trained = {c.id: c.epochs_trained for c in self.pool.candidates()}
+            cost += sum(max(0, max(obs) - trained.get(cid, 0)) for cid, obs in pending.items())
+        return cost, (self.backend.report(self.pool, best[0]) if best else None)
+
+    def result(self, state: dict[str, Any] | None = None) -> SearchResult:
+        state = state or self._load_state()
+        best = self._best_candidates(1)
+        cands = self.pool.candidates()
+        observed = self.observations()
+        b = best[0] if best else None
+        top_epoch = max(observed[b.id]) if b else None
+        return SearchResult(
+            best_arch=b.arch if b else None,
+            best_id=b.id if b else None,
+            test_accuracy=self.backend.report(self.pool, b) if b else None,
+            observed=observed[b.id][top_epoch] if b else None,
+            observed_epoch=top_epoch,
+            cost_epochs=self.cost(),
+            n_candidates=sum(1 for c in cands if c.level >= 1),
+            n_proposed=len(cands),
+            rounds=state["round"],
+            curve=[tuple(p) for p in state["curve"]],
+            pyramid=self._pyramid().sizes(),
+        )

@@ -1,0 +1,193 @@
+"""Search strategies on the tabular NAS-Bench-201 benchmark (honest protocol), many seeds.
+
+Every method runs once per (dataset, seed) up to the largest budget; its best-so-far curve gives the
+reported accuracy at each smaller budget (a budget only stops the search, so the curve below it is
+the curve of a run with that budget). Methods: RANK-NOSH, its ablations (no proxies, regression
+loss, uniform successive halving), random search, REA, TPE and TPE + Hyperband (Optuna).
+
+    python scripts/bench_search.py [--seeds 30] [--ablation-seeds 10] [--processes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+BASELINE_METHODS = ("random", "rea", "tpe", "tpe+hyperband")
+RANK_NOSH_METHODS = ("rank-nosh", "no-proxies", "regression-loss", "uniform-sh")
+
+
+def rank_nosh_config(method: str, seed: int, budget: float):
+    from predictor_nas.ranker import RankerConfig
+    from predictor_nas.search import RankNoshConfig
+    from scripts.rank_nosh import PRESETS
+
+    preset = {k: v for k, v in PRESETS["tabular"].items() if k != "budget_epochs"}
+    config = RankNoshConfig(**preset, budget_epochs=budget, seed=seed, ranker=RankerConfig(steps=200))
+    if method == "no-proxies":
+        return replace(config, proxies=())
+    if method == "regression-loss":
+        return replace(config, ranker=RankerConfig(loss="mse", steps=200))
+    if method == "uniform-sh":
+        return replace(config, uniform_sh=True)
+    return config
+
+
+def run_one(task: tuple[str, str, int, float]) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    method, dataset, seed, budget = task
+    from predictor_nas.baselines import BASELINES
+    from predictor_nas.evaluators import TabularNB201Evaluator
+    from supernet.spaces import get_space
+
+    evaluator = TabularNB201Evaluator(dataset)
+    start = time.time()
+    if method in BASELINE_METHODS:
+        result = BASELINES[method](evaluator, get_space("nb201"), budget, seed=seed)
+        curve = result.curve
+    else:
+        from pools import Pool, PoolConfig
+        from predictor_nas.backends import TabularBackend
+        from predictor_nas.proxies import ProxyScorer
+        from predictor_nas.search import RankNosh
+        from scripts.rank_nosh import _cache_dir
+
+        config = rank_nosh_config(method, seed, budget)
+        with tempfile.TemporaryDirectory() as tmp:
+            pool = Pool.create(f"sqlite:///{tmp}/pool.db", PoolConfig(space="nb201", dataset=f"nb201:{dataset}"))
+            scorer = None
+            if config.proxies:
+                scorer = ProxyScorer(
+                    pool.space,
+                    config.proxies,
+                    num_classes=10,
+                    input_shape=(3, 32, 32),
+                    network={"C": 16, "N": 5},
+                    cache_path=str(_cache_dir() / "nb201_cifar_C16N5.json"),
+                )
+            curve = RankNosh(pool, config, TabularBackend(evaluator), scorer).run().curve
+            pool.close()
+    return {
+        "method": method,
+        "dataset": dataset,
+        "seed": seed,
+        "curve": [list(p) for p in curve],
+        "seconds": time.time() - start,
+    }
+
+
+def at_budget(curve: list[list], budget: float) -> float | None:
+    value = None
+    for cost, acc in curve:
+        if cost > budget:
+            break
+        value = acc
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--ablation-seeds", type=int, default=10)
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--budgets", type=float, nargs="+", default=[1000, 3000, 10000])
+    parser.add_argument("--methods", nargs="+", default=list(RANK_NOSH_METHODS + BASELINE_METHODS))
+    parser.add_argument("--processes", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--out", type=Path, default=RESULTS / "bench_search.json")
+    args = parser.parse_args()
+
+    top = max(args.budgets)
+    tasks = [
+        (m, d, s, top)
+        for d in args.datasets
+        for m in args.methods
+        for s in range(args.ablation_seeds if m in RANK_NOSH_METHODS[1:] else args.seeds)
+    ]
+    runs = []
+    with ProcessPoolExecutor(args.processes) as pool:
+        for i, run in enumerate(pool.map(run_one, tasks), 1):
+            runs.append(run)
+            print(
+                f"[{i}/{len(tasks)}] {run['method']:16s} {run['dataset']:15s} seed {run['seed']:2d}: "
+                + ", ".join(f"{int(b)}: {at_budget(run['curve'], b)}" for b in args.budgets)
+                + f"  ({run['seconds']:.0f} s)",
+                flush=True,
+            )
+
+    summary: dict = {}
+    for d in args.datasets:
+        for m in args.methods:
+            rows = [r for r in runs if r["dataset"] == d and r["method"] == m]
+            for b in args.budgets:
+                vals = [v for v in (at_budget(r["curve"], b) for r in rows) if v is not None]
+                summary.setdefault(d, {}).setdefault(m, {})[str(int(b))] = {
+                    "mean": float(np.mean(vals)),
+                    "std": float(np.std(vals)),
+                    "n": len(vals),
+                }
+    from predictor_nas.tables import load_table
+
+    optimum = {d: load_table(d).optimum for d in args.datasets}
+    result = {
+        "meta": {
+            "machine": platform.node(),
+            "protocol": "observe 12-epoch validation / single-run 200-epoch "
+            "accuracy; report 200-epoch seed-mean test accuracy; cost in epochs",
+            "seeds": args.seeds,
+            "ablation_seeds": args.ablation_seeds,
+            "optimum": optimum,
+            "rank_nosh": str(rank_nosh_config("rank-nosh", 0, top)),
+        },
+        "summary": summary,
+        "runs": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result))
+    plot(runs, args, optimum, args.out.with_suffix(".png"))
+    for d in args.datasets:
+        print(f"\n{d} (optimum {optimum[d]:.2f})")
+        for m in args.methods:
+            s = summary[d][m]
+            print(f"  {m:16s} " + "  ".join(f"{b}: {s[b]['mean']:.2f} ± {s[b]['std']:.2f}" for b in s))
+    print(f"wrote {args.out}")
+
+
+def plot(runs: list[dict], args: argparse.Namespace, optimum: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = np.geomspace(300, max(args.budgets), 60)
+    fig, axes = plt.subplots(1, len(args.datasets), figsize=(5 * len(args.datasets), 4), squeeze=False)
+    for ax, d in zip(axes[0], args.datasets):
+        for m in args.methods:
+            curves = [[at_budget(r["curve"], b) for b in grid] for r in runs if r["dataset"] == d and r["method"] == m]
+            mean = [
+                np.mean([c[i] for c in curves if c[i] is not None]) if any(c[i] is not None for c in curves) else np.nan
+                for i in range(len(grid))
+            ]
+            ax.plot(grid, mean, label=m, lw=2 if m == "rank-nosh" else 1)
+        ax.axhline(optimum[d], color="grey", ls=":", lw=1)
+        ax.set(xscale="log", xlabel="training cost (epochs)", ylabel="mean reported test accuracy (%)", title=d)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""``nas rank-nosh``: a RANK-NOSH search, tabular (``--benchmark nb201:cifar10``) or real (``--dataset``).
+
+    nas rank-nosh --space nb201 --benchmark nb201:cifar10 --budget-epochs 3000 --seed 0 --out DIR
+    nas rank-nosh --space nb201 --dataset fashion-mnist --pool sqlite:///DIR/pool.db --out DIR
+
+Running the same command again resumes the search from its pool. Real training runs the pool's
+jobs in this process unless ``--external-workers`` (then start ``nas worker --pool URL`` processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from pools import Pool, PoolConfig
+from predictor_nas.backends import PoolTrainingBackend, TabularBackend
+from predictor_nas.evaluators import TabularNB201Evaluator
+from predictor_nas.proxies import PROXIES, ProxyScorer
+from predictor_nas.ranker import RankerConfig
+from predictor_nas.search import RankNosh, RankNoshConfig
+from scripts.rundir import plot_curves, prepare_run_dir
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # the tabular NAS-Bench-201 benchmark: the two real fidelities, 12 and 200 epochs
+    "tabular": dict(budgets=(12, 200), ratio=0.1, k=10, initial=30, level0_samples=100, budget_epochs=3000),
+    # a real search on Fashion-MNIST that finishes in a few minutes on 2 CPU cores
+    "quick": dict(
+        budgets=(1, 3),
+        ratio=0.5,
+        k=4,
+        initial=8,
+        level0_samples=30,
+        budget_epochs=40,
+        channels=8,
+        cells_per_stage=1,
+        max_train=6000,
+        batch_size=128,
+        lr=0.05,
+    ),
+    # a real search sized for one GPU
+    "gpu": dict(
+        budgets=(4, 12, 36),
+        ratio=0.34,
+        k=16,
+        initial=48,
+        level0_samples=200,
+        budget_epochs=3000,
+        channels=16,
+        cells_per_stage=5,
+        max_train=None,
+        batch_size=256,
+        lr=0.1,
+    ),
+}
+SEARCH_KEYS = (
+    "budgets",
+    "ratio",
+    "k",
+    "initial",
+    "level0_samples",
+    "mutation_share",
+    "proxy_weight",
+    "budget_epochs",
+    "max_candidates",
+    "seed",
+)
+TRAIN_KEYS = ("channels", "cells_per_stage", "max_train", "batch_size", "lr")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--space", default="nb201")
+    p.add_argument(
+        "--benchmark", default=None, help="tabular search: nb201:cifar10, nb201:cifar100, nb201:ImageNet16-120"
+    )
+    p.add_argument("--benchmark-dir", default=None, help="folder with the NAS-Bench-201 tables")
+    p.add_argument("--dataset", default="fashion-mnist", help="real training on this dataset")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--pool", default=None, help="pool URL (default sqlite:///OUT/pool.db)")
+    p.add_argument("--out", type=Path, default=Path("runs/rank-nosh"))
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="defaults for the options below (tabular with --benchmark, else quick)",
+    )
+    g = p.add_argument_group("search")
+    g.add_argument(
+        "--budgets",
+        type=lambda s: tuple(int(x) for x in s.split(",")),
+        default=None,
+        help="epoch budgets e(1),...,e(L) of the levels",
+    )
+    g.add_argument("--ratio", type=float, default=None, help="promotion ratio r")
+    g.add_argument("--k", type=int, default=None, help="candidates the ranker admits per round")
+    g.add_argument("--initial", type=int, default=None)
+    g.add_argument("--level0-samples", type=int, default=None)
+    g.add_argument("--mutation-share", type=float, default=None)
+    g.add_argument("--proxies", default="synflow", help="comma-separated zero-cost proxies, or 'none'")
+    g.add_argument("--proxy-weight", type=float, default=None)
+    g.add_argument("--proxy-features", action="store_true", help="feed proxy scores to the ranker")
+    g.add_argument("--loss", choices=["hinge", "logistic", "mse"], default="hinge")
+    g.add_argument("--uniform-sh", action="store_true", help="ablation: never resume paused candidates")
+    g.add_argument("--budget-epochs", type=float, default=None)
+    g.add_argument("--max-candidates", type=int, default=None)
+    g.add_argument("--seed", type=int, default=0)
+    t = p.add_argument_group("real training")
+    t.add_argument("--channels", type=int, default=None)
+    t.add_argument("--cells-per-stage", type=int, default=None)
+    t.add_argument("--max-train", type=int, default=None)
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--lr", type=float, default=None)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--external-workers", action="store_true", help="wait for `nas worker` processes")
+    p.add_argument("--quiet", action="store_true")
+
+
+def resolve(args: argparse.Namespace) -> dict[str, Any]:
+    """Preset defaults, overridden by every option given on the command line."""
+    preset = args.preset or ("tabular" if args.benchmark else "quick")
+    values = dict(PRESETS[preset])
+    for key in SEARCH_KEYS + TRAIN_KEYS:
+        given = getattr(args, key, None)
+        if given is not None:
+            values[key] = given
+    values["preset"] = preset
+    return values
+
+
+def build_config(args: argparse.Namespace, values: dict[str, Any]) -> RankNoshConfig:
+    proxies = () if args.proxies.strip().lower() == "none" else tuple(x.strip() for x in args.proxies.split(","))
+    unknown = [x for x in proxies if x not in PROXIES]
+    if unknown:
+        raise ValueError(f"unknown proxies {unknown}; known: {', '.join(sorted(PROXIES))}")
+    search = {k: values[k] for k in SEARCH_KEYS if k in values}
+    return RankNoshConfig(
+        **search,
+        proxies=proxies,
+        proxy_features=args.proxy_features,
+        uniform_sh=args.uniform_sh,
+        ranker=RankerConfig(loss=args.loss, steps=200),
+    )
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nas-suite" / "proxies"
+
+
+def run(args: argparse.Namespace) -> int:
+    values = resolve(args)
+    config = build_config(args, values)
+    out = prepare_run_dir(args.out, "rank-nosh", {"search": asdict(config), **values, "args": vars(args)})
+    url = args.pool or f"sqlite:///{out.resolve()}/pool.db"
+    if args.benchmark:
+        kind, _, dataset = args.benchmark.partition(":")
+        if kind != "nb201" or args.space != "nb201":
+            raise ValueError(
+                f"tabular benchmarks: nb201:cifar10|cifar100|ImageNet16-120 on --space nb201, "
+                f"got {args.benchmark!r} on {args.space!r}"
+            )
+        evaluator = TabularNB201Evaluator(dataset or "cifar10", args.benchmark_dir)
+        pool = Pool.create(url, PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}"), exist_ok=True)
+        backend: Any = TabularBackend(evaluator)
+        # data-free proxies of the NB201 network at CIFAR input shape, shared by the three datasets
+        scorer = ProxyScorer(
+            pool.space,
+            config.proxies,
+            num_classes=10,
+            input_shape=(3, 32, 32),
+            network={"C": 16, "N": 5},
+            cache_path=str(_cache_dir() / "nb201_cifar_C16N5.json"),
+        )
+        optimum = evaluator.table.optimum
+    else:
+        network = (
+            {"C": values["channels"], "N": values["cells_per_stage"]}
+            if args.space == "nb201"
+            else {"C": values["channels"], "layers": values["cells_per_stage"]}
+        )
+        train = {"epochs": max(config.budgets), "batch_size": values["batch_size"], "lr": values["lr"]}
+        pool = Pool.create(
+            url,
+            PoolConfig(
+                space=args.space,
+                dataset=args.dataset,
+                data_root=args.data_root,
+                max_train=values.get("max_train"),
+                max_test=5000,
+                network=network,
+                train=train,
+                seed=config.seed,
+            ),
+            exist_ok=True,
+        )
+        backend = PoolTrainingBackend(pool, args.device, args.data_root, external_workers=args.external_workers)
+        splits = backend.runner.splits
+        batch = None
+        if any(PROXIES[p].needs_data for p in config.proxies):
+            batch = backend.runner.train_loader.sample_batch(64, seed=config.seed)
+        scorer = ProxyScorer(
+            pool.space,
+            config.proxies,
+            num_classes=splits.num_classes,
+            input_shape=splits.shape,
+            network=network,
+            batch=batch,
+            device=backend.runner.device,
+            cache_path=str(out / "proxy_cache.json"),
+        )
+        optimum = None
+    bar = tqdm(total=config.budget_epochs, unit="epoch", desc="rank-nosh", disable=args.quiet)
+
+    def progress(cost: int, acc: float | None) -> None:
+        bar.n = min(cost, config.budget_epochs)
+        bar.set_postfix(best=f"{acc:.2f}" if acc is not None else "-")
+        bar.refresh()
+
+    search = RankNosh(pool, config, backend, scorer if config.proxies else None, run_dir=out, on_progress=progress)
+    result = search.run()
+    bar.close()
+    plot_curves({"RANK-NOSH": result.curve}, out / "curve.png", title=args.benchmark or args.dataset, optimum=optimum)
+    summary = {
+        "best_arch": result.best_arch,
+        "test_accuracy": result.test_accuracy,
+        "cost_epochs": result.cost_epochs,
+        "n_candidates": result.n_candidates,
+        "pool": pool.url,
+        "out": str(out),
+    }
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,396 @@
+"""The differentiable search loop: alternating architecture / weight steps on the two halves of the
+training set (bilevel), diagnostics per epoch, checkpoint + resume, then architecture selection.
+
+Defaults are DARTS's CIFAR-10 search settings (Liu et al. 2019), also used by the NAS-Bench-201
+paper for its DARTS runs: 50 epochs, batch 64, weights SGD lr 0.025 cosine to 0.001, momentum 0.9,
+weight decay 3e-4, gradient clip 5; α Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3; the
+training set split 50/50 into the weight and architecture halves. A method's class ``defaults``
+override these (e.g. SP-DARTS' constant lr 0.05), and explicit settings override both.
+
+Each epoch records: train loss/accuracy, the supernet's validation accuracy (deterministic mixing
+weights), the op probabilities per edge, the currently derived architecture, its skip-connection
+count per cell, and, every ``hessian_every`` epochs, the dominant eigenvalue of ∇²_α L_val (power
+iteration on Hessian-vector products; Zela et al. 2020).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from supernet.data import Augment, DeviceLoader, make_splits
+from supernet.methods import StepContext, get_method
+from supernet.selection import magnitude_select, perturbation_select
+from supernet.spaces import get_space
+from supernet.supernet import Supernet, Weights
+from supernet.training import load_checkpoint, resolve_device, save_checkpoint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DiffSearchConfig:
+    space: str = "nb201"
+    method: str = "darts"
+    method_options: dict[str, Any] = field(default_factory=dict)
+    selection: str = "magnitude"
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    max_train: int | None = None
+    train_portion: float = 0.5
+    pad_to: int | None = None
+    epochs: int = 50
+    batch_size: int = 64
+    w_lr: float = 0.025
+    w_lr_min: float = 0.001
+    w_momentum: float = 0.9
+    w_weight_decay: float = 3e-4
+    grad_clip: float | None = 5.0
+    a_lr: float = 3e-4
+    a_betas: tuple[float, float] = (0.5, 0.999)
+    a_weight_decay: float = 1e-3
+    warmup_epochs: int = 0
+    C: int = 16
+    N: int = 5
+    layers: int = 8
+    partial_k: int = 1
+    crop_padding: int = 4
+    flip: bool = True
+    hessian_every: int = 0
+    diag_batches: int = 10
+    pt_tune_epochs: int = 1
+    pt_eval_batches: int | None = None
+    seed: int = 0
+    device: str = "auto"
+
+    @classmethod
+    def resolve(cls, **given: Any) -> DiffSearchConfig:
+        """Defaults, then the method's published overrides, then ``given`` (explicit settings win)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise ValueError(f"unknown search option(s) {unknown}; valid options: {sorted(known)}")
+        method = get_method(given.get("method", cls.method))
+        values = {**{k: v for k, v in method.defaults.items() if k in known}, **given}
+        config = cls(**values)
+        config.a_betas = tuple(config.a_betas)
+        if config.selection not in ("magnitude", "pt"):
+            raise ValueError(f"selection must be 'magnitude' or 'pt', got {config.selection!r}")
+        if config.epochs < 1 or config.batch_size < 1 or not 0 < config.train_portion < 1:
+            raise ValueError("epochs and batch_size must be >= 1 and train_portion in (0, 1)")
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DiffSearchResult:
+    genotype: str
+    method: str
+    selection: str
+    epochs_run: int
+    history: list[dict[str, Any]]
+    selection_log: list[dict[str, Any]]
+    cost: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class DiffSearch:
+    """One differentiable search; ``run()`` resumes from ``run_dir/search.pt`` when present."""
+
+    def __init__(
+        self,
+        config: DiffSearchConfig,
+        run_dir: str | Path | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.on_epoch = on_epoch
+        self.device = resolve_device(config.device)
+        self.space = get_space(config.space)
+        splits = make_splits(
+            config.dataset,
+            config.data_root,
+            valid_fraction=1 - config.train_portion,
+            seed=config.seed,
+            max_train=config.max_train,
+        )
+        self.num_classes, self.shape = splits.num_classes, splits.shape
+        augment = Augment(config.crop_padding, config.flip, 0)
+
+        def loader(data, train: bool, seed: int) -> DeviceLoader:
+            return DeviceLoader(
+                data,
+                config.batch_size if train else 256,
+                mean=splits.mean,
+                std=splits.std,
+                device=self.device,
+                shuffle=train,
+                augment=augment if train else None,
+                drop_last=train,
+                seed=seed,
+                pad_to=config.pad_to,
+            )
+
+        # DARTS: the training set's two halves; both the weight and the architecture steps see augmentation
+        self.train_loader = loader(splits.train, True, config.seed)
+        self.valid_loader = loader(splits.valid, True, config.seed + 1)
+        self.valid_eval = loader(splits.valid, False, 0)
+        torch.manual_seed(config.seed)
+        self.supernet = Supernet(
+            self.space,
+            num_classes=self.num_classes,
+            in_channels=self.shape[0],
+            C=config.C,
+            N=config.N,
+            layers=config.layers,
+            partial_k=config.partial_k,
+        ).to(self.device)
+        self.method = get_method(config.method)(
+            self.supernet,
+            a_lr=config.a_lr,
+            a_betas=config.a_betas,
+            a_weight_decay=config.a_weight_decay,
+            seed=config.seed,
+            **config.method_options,
+        )
+        self._make_optimizer()
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.w_optimizer, config.epochs, eta_min=config.w_lr_min
+        )
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.selection_log: list[dict[str, Any]] = []
+        self._rng = torch.Generator().manual_seed(config.seed).get_state()
+        self.seconds = 0.0
+
+    # -- optimisation ------------------------------------------------------------------------------
+    @property
+    def weight_decay(self) -> float:
+        override = self.method.weight_decay_override()
+        return self.config.w_weight_decay if override is None else override
+
+    def _make_optimizer(self, lr: float | None = None) -> None:
+        self.w_optimizer = torch.optim.SGD(
+            self.supernet.parameters(),
+            lr=lr or self.config.w_lr,
+            momentum=self.config.w_momentum,
+            weight_decay=self.weight_decay,
+        )
+
+    def _context(self) -> StepContext:
+        return StepContext(
+            self.epoch,
+            self.config.epochs,
+            self.w_optimizer,
+            self.w_optimizer.param_groups[0]["lr"],
+            self.config.w_momentum,
+            self.weight_decay,
+        )
+
+    def train_epoch(self, update_arch: bool) -> tuple[float, float]:
+        self.supernet.train()
+        self.train_loader.set_epoch(self.epoch)
+        self.valid_loader.set_epoch(self.epoch)
+        loss_sum, correct, seen = 0.0, 0, 0
+        ctx = self._context()
+        for train, valid in zip(self.train_loader, self.valid_loader):
+            self.method.on_batch_start()
+            if update_arch:
+                self.method.arch_step(train, valid, ctx)
+            loss, logits = self.method.weight_step(train, ctx, self.config.grad_clip)
+            loss_sum += float(loss) * len(train[1])
+            correct += int((logits.argmax(1) == train[1]).sum())
+            seen += len(train[1])
+        return loss_sum / max(seen, 1), 100.0 * correct / max(seen, 1)
+
+    @torch.no_grad()
+    def evaluate(self, weights: Weights | None = None, batches: int | None = None) -> float:
+        """Supernet validation accuracy (%) with ``weights`` (default: the method's deterministic ones)."""
+        self.supernet.eval()
+        weights = weights if weights is not None else self.method.mixing_weights("eval")
+        correct = seen = 0
+        for i, (x, y) in enumerate(self.valid_eval):
+            if batches is not None and i >= batches:
+                break
+            logits = self.supernet(x, weights, self.method.edge_weights("eval"))
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+        return 100.0 * correct / max(seen, 1)
+
+    def hessian_eigenvalue(self, iters: int = 20) -> float:
+        """Dominant eigenvalue of ∇²_α L_val on one validation batch, by power iteration."""
+        self.supernet.eval()
+        x, y = self.valid_eval.sample_batch(min(256, len(self.valid_eval.labels)), seed=0)
+        alphas = self.method.arch_parameters()
+        loss = F.cross_entropy(self.method.forward(x, "eval"), y)
+        grads = torch.autograd.grad(loss, alphas, create_graph=True)
+        g = torch.Generator().manual_seed(self.config.seed * 1000 + self.epoch)
+        v = [torch.randn(a.shape, generator=g).to(a) for a in alphas]
+        value = 0.0
+        for _ in range(iters):
+            norm = torch.sqrt(sum((t * t).sum() for t in v))
+            v = [t / norm for t in v]
+            hv = torch.autograd.grad(grads, alphas, grad_outputs=v, retain_graph=True)
+            value = float(sum((a * b).sum() for a, b in zip(hv, v)))
+            v = [t.detach() for t in hv]
+        return value
+
+    # -- diagnostics -------------------------------------------------------------------------------
+    def current_architecture(self) -> Any:
+        return magnitude_select(self.supernet, self.method.probabilities())
+
+    def skip_connections(self, arch: Any) -> dict[str, int]:
+        if hasattr(arch, "ops"):
+            return {"normal": sum(op == "skip_connect" for op in arch.ops)}
+        return {ct: sum(op == "skip_connect" for op, _ in arch.cell(ct)) for ct in ("normal", "reduce")}
+
+    def _record(self, train_loss: float, train_acc: float, lr: float, seconds: float) -> dict[str, Any]:
+        cfg = self.config
+        arch = self.current_architecture()
+        entry = {
+            "epoch": self.epoch,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "valid_acc": self.evaluate(batches=cfg.diag_batches),
+            "lr": lr,
+            "seconds": seconds,
+            "genotype": self.space.to_string(arch),
+            "skip_connections": self.skip_connections(arch),
+            "alphas": {ct: a.detach().cpu().tolist() for ct, a in self.method.alphas.items()},
+            "probabilities": {ct: p.cpu().tolist() for ct, p in self.method.probabilities().items()},
+        }
+        if cfg.hessian_every and self.epoch % cfg.hessian_every == 0:
+            entry["hessian_eigenvalue"] = self.hessian_eigenvalue()
+        return entry
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> DiffSearchResult:
+        cfg = self.config
+        self._resume()
+        stopped = False
+        while self.epoch < cfg.epochs and not stopped:
+            start = time.perf_counter()
+            with torch.random.fork_rng(devices=[self.device.index or 0] if self.device.type == "cuda" else []):
+                torch.set_rng_state(self._rng)
+                if self.method.on_epoch_start(self.epoch, cfg.epochs):
+                    self._rebuild_optimizer()
+                lr = self.w_optimizer.param_groups[0]["lr"]
+                train_loss, train_acc = self.train_epoch(self.method.arch_active(self.epoch, cfg.warmup_epochs))
+                self._rng = torch.get_rng_state()
+            self.scheduler.step()
+            seconds = time.perf_counter() - start
+            self.seconds += seconds
+            entry = self._record(train_loss, train_acc, lr, seconds)
+            self.history.append(entry)
+            self.epoch += 1
+            stopped = self.method.should_stop(self.history)
+            self._checkpoint()
+            if self.on_epoch:
+                self.on_epoch(entry)
+            log.info(
+                "epoch %d: train %.2f%% valid %.2f%% %s",
+                entry["epoch"],
+                train_acc,
+                entry["valid_acc"],
+                entry["genotype"],
+            )
+        self.method.final_alphas(self.history)
+        genotype = self.select()
+        peak = torch.cuda.max_memory_allocated(self.device) if self.device.type == "cuda" else None
+        return DiffSearchResult(
+            self.space.to_string(genotype),
+            cfg.method,
+            cfg.selection,
+            self.epoch,
+            self.history,
+            self.selection_log,
+            {
+                "supernet_epochs": self.epoch,
+                "search_seconds": self.seconds,
+                "peak_memory_bytes": peak,
+                "device": str(self.device),
+            },
+        )
+
+    def select(self) -> Any:
+        cfg = self.config
+        if cfg.selection == "magnitude":
+            return magnitude_select(self.supernet, self.method.probabilities())
+        tune_lr = self.w_optimizer.param_groups[0]["lr"] / 10  # DARTS-PT tunes with a tenth of the lr
+
+        def tune() -> None:
+            self._make_optimizer(lr=tune_lr)
+            for _ in range(cfg.pt_tune_epochs):
+                self.train_epoch(update_arch=True)
+
+        return perturbation_select(
+            self.supernet,
+            self.method.probabilities,
+            lambda w: self.evaluate(w, cfg.pt_eval_batches),
+            tune,
+            seed=cfg.seed,
+            log=self.selection_log.append,
+        )
+
+    # -- checkpoints --------------------------------------------------------------------------------
+    def _rebuild_optimizer(self) -> None:
+        """New supernet weights (DrNAS widening): a new optimiser on the current learning rate."""
+        lr = self.w_optimizer.param_groups[0]["lr"]
+        state = self.scheduler.state_dict()
+        self._make_optimizer(lr=lr)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.w_optimizer, self.config.epochs, eta_min=self.config.w_lr_min
+        )
+        self.scheduler.load_state_dict(state)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "method": self.method.state_dict(),
+            "supernet": self.supernet.state_dict(),
+            "w_optimizer": self.w_optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": self._rng,
+            "history": self.history,
+            "seconds": self.seconds,
+            "config": self.config.to_dict(),
+        }
+
+    def _checkpoint(self) -> None:
+        if self.run_dir:
+            save_checkpoint(self.run_dir / "search.pt", self.state_dict())
+
+    def _resume(self) -> None:
+        if not self.run_dir or not (self.run_dir / "search.pt").exists():
+            return
+        state = load_checkpoint(self.run_dir / "search.pt", map_location=self.device)
+        saved = DiffSearchConfig.resolve(**{**state["config"], "a_betas": tuple(state["config"]["a_betas"])})
+        if saved != self.config:
+            raise ValueError(f"{self.run_dir} holds a search with another configuration; use a new run directory")
+        self.method.load_state_dict(state["method"])  # restores structure changes (pruning, widening) first
+        self.supernet.load_state_dict(state["supernet"])
+        self._make_optimizer()
+        self.w_optimizer.load_state_dict(state["w_optimizer"])
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.w_optimizer, self.config.epochs, eta_min=self.config.w_lr_min
+        )
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self._rng, self.history, self.seconds = (
+            state["epoch"],
+            state["rng"],
+            state["history"],
+            state["seconds"],
+        )
+        log.info("resumed the search at epoch %d", self.epoch)

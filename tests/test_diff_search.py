@@ -1,0 +1,117 @@
+"""The differentiable search loop: resumable, runs every method end to end on a tiny setup."""
+
+import json
+
+import pytest
+
+from scripts.cli import main
+from supernet.diff_search import DiffSearch, DiffSearchConfig
+from supernet.spaces import get_space
+
+
+def tiny(method="darts", **kw) -> DiffSearchConfig:
+    base = dict(
+        method=method,
+        dataset="digits",
+        epochs=4,
+        C=4,
+        N=1,
+        layers=4,
+        batch_size=32,
+        max_train=256,
+        crop_padding=1,
+        flip=False,
+        diag_batches=2,
+        seed=0,
+    )
+    base.update(kw)
+    return DiffSearchConfig.resolve(**base)
+
+
+class InterruptedSearchError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("method", ["darts", "drnas"])
+def test_resumed_search_equals_uninterrupted(tmp_path, method):
+    options = {"method_options": {"stages": ((2, 2, 5), (2, 1, 3)), "stage_warmup": 1}} if method == "drnas" else {}
+    full = DiffSearch(tiny(method, **options)).run()
+
+    def stop_after_two(entry):
+        if entry["epoch"] == 2:
+            raise InterruptedSearchError
+
+    with pytest.raises(InterruptedSearchError):
+        DiffSearch(tiny(method, **options), run_dir=tmp_path, on_epoch=stop_after_two).run()
+    resumed = DiffSearch(tiny(method, **options), run_dir=tmp_path).run()
+    assert resumed.genotype == full.genotype
+    assert [h["alphas"] for h in resumed.history] == [h["alphas"] for h in full.history]
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in full.history]
+
+
+def test_method_defaults_apply_unless_overridden():
+    sp = DiffSearchConfig.resolve(method="sp-darts")
+    assert sp.w_lr == 0.05 and sp.w_lr_min == 0.05 and sp.a_weight_decay == 0.0 and sp.batch_size == 256
+    assert DiffSearchConfig.resolve(method="sp-darts", batch_size=32).batch_size == 32
+    assert DiffSearchConfig.resolve(method="drnas").epochs == 100
+    with pytest.raises(ValueError, match="unknown search option"):
+        DiffSearchConfig.resolve(method="darts", epoch=3)
+    with pytest.raises(ValueError, match="selection"):
+        DiffSearchConfig.resolve(selection="random")
+
+
+@pytest.mark.parametrize(
+    "method", ["darts", "darts-2nd", "sdarts-rs", "sdarts-adv", "drnas", "sp-darts", "r-darts", "darts-plus"]
+)
+def test_every_method_runs_and_returns_a_valid_cell(method):
+    options = {"method_options": {"stages": ((1, 2, 5), (1, 1, 3)), "stage_warmup": 0}} if method == "drnas" else {}
+    result = DiffSearch(tiny(method, epochs=2, hessian_every=1, **options)).run()
+    get_space("nb201").from_string(result.genotype)
+    assert result.history and "hessian_eigenvalue" in result.history[-1]
+
+
+def test_darts_space_search_with_pt_selection():
+    result = DiffSearch(
+        tiny(space="darts", epochs=1, selection="pt", pt_tune_epochs=1, max_train=64, pt_eval_batches=1)
+    ).run()
+    g = get_space("darts").from_string(result.genotype)
+    assert len(result.selection_log) == 28 + 2 * 3  # every edge, then the nodes with > 2 inputs
+    assert all(op != "none" for op, _ in g.normal + g.reduce)
+
+
+def test_nas_diff_cli(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "diff",
+                "--method",
+                "darts",
+                "--selection",
+                "pt",
+                "--space",
+                "nb201",
+                "--dataset",
+                "digits",
+                "--epochs",
+                "1",
+                "--channels",
+                "4",
+                "--cells-per-stage",
+                "1",
+                "--max-train",
+                "128",
+                "--pt-tune-epochs",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    result = json.loads((out / "result.json").read_text())
+    assert get_space("nb201").from_string(result["genotype"])
+    assert len(result["history"]) == 1 and len(result["selection_log"]) == 6
+    assert main(["diff", "--method", "nope", "--out", str(out)]) == 2
+    assert "unknown method" in capsys.readouterr().err

@@ -1,0 +1,157 @@
+"""Faithfulness of the differentiable methods on tiny supernets (CPU)."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+from supernet.methods import StepContext, get_method, method_names
+from supernet.methods.rdarts import es_trigger
+from supernet.methods.spdarts import information_entropy_sum
+from supernet.spaces import get_space
+from supernet.supernet import Supernet
+
+
+def tiny_supernet(dtype=torch.float32) -> Supernet:
+    torch.manual_seed(0)
+    return Supernet(get_space("nb201"), num_classes=3, in_channels=1, C=4, N=1).to(dtype)
+
+
+def batches(dtype=torch.float32):
+    g = torch.Generator().manual_seed(1)
+    xt, xv = torch.randn(32, 1, 16, 16, generator=g, dtype=dtype), torch.randn(32, 1, 16, 16, generator=g, dtype=dtype)
+    return (xt, torch.randint(0, 3, (32,), generator=g)), (xv, torch.randint(0, 3, (32,), generator=g))
+
+
+def test_all_issue_methods_are_registered():
+    assert {"darts", "darts-2nd", "sdarts-rs", "sdarts-adv", "drnas", "sp-darts", "r-darts", "darts-plus"} <= set(
+        method_names()
+    )
+    with pytest.raises(KeyError, match="unknown method 'darts-3rd'"):
+        get_method("darts-3rd")
+
+
+def test_second_order_gradient_equals_the_exact_unrolled_hypergradient():
+    sn = tiny_supernet(torch.float64)
+    method = get_method("darts-2nd")(sn, seed=0, fd_radius=1e-6)
+    with torch.no_grad():
+        for a in method.arch_parameters():
+            a.copy_(torch.randn_like(a) * 0.5)
+    train, valid = batches(torch.float64)
+    lr, wd = 0.1, 1e-2
+    opt = torch.optim.SGD(sn.parameters(), lr=lr, momentum=0.9)
+    ctx = StepContext(0, 1, opt, lr, 0.9, wd)
+    approx, _ = method.unrolled_gradient(train, valid, ctx)
+
+    # exact: differentiate L_val(w - lr (grad_w L_train(w, α) + wd w), α) through the unrolled step
+    names, params = zip(*sn.named_parameters())
+    buffers = {n: b.clone() for n, b in sn.named_buffers()}
+    weights = method.mixing_weights("valid")
+    g = torch.autograd.grad(F.cross_entropy(sn(train[0], weights), train[1]), params, create_graph=True)
+    unrolled = {n: p - lr * (gi + wd * p) for n, p, gi in zip(names, params, g)}
+    loss = F.cross_entropy(functional_call(sn, {**unrolled, **buffers}, (valid[0], weights)), valid[1])
+    exact = torch.autograd.grad(loss, method.arch_parameters())
+    for a, e in zip(approx, exact):
+        assert torch.allclose(a, e, rtol=1e-6, atol=1e-9), (a - e).abs().max()
+    first_order = torch.autograd.grad(
+        F.cross_entropy(sn(valid[0], method.mixing_weights("valid")), valid[1]), method.arch_parameters()
+    )
+    assert not torch.allclose(first_order[0], exact[0], rtol=1e-2)  # the second-order term matters here
+
+
+def test_drnas_samples_follow_the_dirichlet_mean_and_regularise_toward_uniform():
+    sn = tiny_supernet()
+    method = get_method("drnas")(sn, stages=None, reg_type="kl", reg_scale=1.0)
+    with torch.no_grad():
+        method.alphas["normal"].copy_(torch.tensor([[2.0, 0.0, -0.5, 1.0, 0.0]] * 6))
+    conc = F.elu(method.alphas["normal"]) + 1
+    samples = torch.stack([method.mixing_weights("train")["normal"] for _ in range(4000)])
+    assert torch.allclose(samples.mean(0), conc / conc.sum(-1, keepdim=True), atol=0.01)
+    assert torch.allclose(samples.sum(-1), torch.ones(4000, 6))
+    assert torch.allclose(method.mixing_weights("eval")["normal"], conc / conc.sum(-1, keepdim=True))
+    reg = method.regularizer()
+    reg.backward()
+    grad = method.alphas["normal"].grad
+    assert reg > 0 and grad[0, 0] > 0 and grad[0, 2] < 0  # pulls concentrations back toward 1
+    assert method.mixing_weights("train")["normal"].requires_grad
+
+
+def test_drnas_progressive_pruning_keeps_the_top_ops_and_widens():
+    sn = Supernet(get_space("nb201"), num_classes=3, in_channels=1, C=8, N=1)
+    method = get_method("drnas")(sn, stages=((2, 4, 5), (2, 2, 3)))
+    assert sn.partial_k == 4
+    with torch.no_grad():
+        method.alphas["normal"].copy_(torch.arange(5.0).repeat(6, 1))
+    assert method.on_epoch_start(2, 4) is True
+    assert sn.partial_k == 2 and method.masks["normal"][0].tolist() == [False, False, True, True, True]
+    w = method.mixing_weights("train")["normal"]
+    assert torch.all(w[:, :2] == 0) and torch.allclose(w.sum(-1), torch.ones(6))
+    assert method.arch_active(2, 0) is False and method.arch_active(0, 0) is False  # per-stage warm-up (10)
+
+
+def test_sp_darts_uses_t_sp_with_the_scheduled_probability():
+    sn = tiny_supernet()
+    method = get_method("sp-darts")(sn, t_sp=1e-3, warmup=1, seed=3)
+    assert method.probability(0, 50) == 0.0 and method.probability(49, 50) == pytest.approx(1.0)
+    assert method.probability(25, 50) == pytest.approx(24 / 48)
+    method.on_epoch_start(13, 50)
+    p = method.p
+    temps = []
+    for _ in range(4000):
+        method.on_batch_start()
+        temps.append(method.temperature)
+    assert set(temps) == {1e-3, 1e-2}
+    assert abs(temps.count(1e-3) / 4000 - p) < 0.03
+    with torch.no_grad():
+        method.alphas["normal"].zero_()
+        method.alphas["normal"][:, 2] = 0.01  # a 0.01 margin over the other ops
+    method.temperature = 1e-3
+    top = float(method.mixing_weights("train")["normal"].detach().max())
+    assert top > 0.999 and top == pytest.approx(torch.e**10 / (torch.e**10 + 4), rel=1e-5)
+    uniform = {"normal": torch.zeros(6, 5)}
+    assert information_entropy_sum(uniform, 1.0) == pytest.approx(6 * torch.log(torch.tensor(5.0)).item())
+
+
+def test_sdarts_adv_stays_in_the_ball_and_raises_the_loss():
+    sn = tiny_supernet()
+    method = get_method("sdarts-adv")(sn, epsilon=0.3)
+    train, _ = batches()
+    base = {ct: w.detach() for ct, w in method.mixing_weights("train").items()}
+    adv, before, after = method.attack(train, 0.2)
+    for ct in adv:
+        assert (adv[ct] - base[ct]).abs().max() <= 0.2 + 1e-5
+        assert torch.allclose(adv[ct].sum(-1), torch.ones(6), atol=1e-5) and adv[ct].min() >= 0
+    assert after > before
+    method.on_epoch_start(25, 50)
+    assert method.epsilon == pytest.approx(0.03 + 0.27 * 0.5)
+
+
+def test_sdarts_rs_perturbs_within_epsilon():
+    sn = tiny_supernet()
+    method = get_method("sdarts-rs")(sn, epsilon=0.3)
+    method.on_epoch_start(50, 50)
+    base = method.mixing_weights("train")["normal"].detach()
+    w = method.train_weights(batches()[0], None)["normal"]
+    assert 0 < (w - base).abs().max() <= 0.3 + 1e-5
+
+
+def test_r_darts_early_stopping_rule():
+    rising = [0.1] * 5 + [0.3] * 5  # the window mean grew by 3x: 0.1 / 0.3 < 0.75
+    assert es_trigger(rising) and not es_trigger([0.1] * 10) and not es_trigger(rising[:8])
+
+
+def test_darts_plus_criteria():
+    sn = tiny_supernet()
+    one = get_method("darts-plus")(sn, criterion=1)
+    assert one.should_stop([{"skip_connections": {"normal": 2}}])
+    assert not one.should_stop([{"skip_connections": {"normal": 1}}])
+    two = get_method("darts-plus")(sn, criterion=2, patience=3)
+    same = {"normal": torch.arange(5.0).repeat(6, 1).tolist()}
+    assert two.should_stop([{"alphas": same}] * 4) and not two.should_stop([{"alphas": same}] * 3)
+
+
+def test_unknown_method_options_are_rejected():
+    with pytest.raises(ValueError, match="unknown option"):
+        get_method("darts")(tiny_supernet(), temperature=3)
+    with pytest.raises(ValueError, match="reg_type"):
+        get_method("drnas")(tiny_supernet(), reg_type="l1", stages=None)

@@ -1,0 +1,117 @@
+"""The RANK-NOSH loop on the tabular NAS-Bench-201 evaluator: reproducible, resumable, within budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from pools import Pool, PoolConfig
+from predictor_nas.backends import TabularBackend
+from predictor_nas.evaluators import TabularNB201Evaluator
+from predictor_nas.proxies import ProxyScorer
+from predictor_nas.ranker import RankerConfig
+from predictor_nas.search import RankNosh, RankNoshConfig
+
+
+def small_config(**overrides) -> RankNoshConfig:
+    base = dict(
+        budgets=(12, 200),
+        ratio=0.25,
+        k=4,
+        initial=8,
+        level0_samples=16,
+        budget_epochs=900,
+        proxies=("params",),
+        ranker=RankerConfig(steps=25, hidden=16, layers=2),
+        seed=3,
+    )
+    base.update(overrides)
+    return RankNoshConfig(**base)
+
+
+@pytest.fixture
+def evaluator(shared_data):
+    return TabularNB201Evaluator("cifar10", shared_data / "nb201")
+
+
+def scorer(pool: Pool) -> ProxyScorer:
+    return ProxyScorer(pool.space, ["params"], num_classes=10, input_shape=(3, 16, 16), network={"C": 4, "N": 1})
+
+
+def run(tmp_path, name, evaluator, config, backend=None):
+    pool = Pool.create(
+        f"sqlite:///{tmp_path}/{name}.db", PoolConfig(space="nb201", dataset="nb201:cifar10"), exist_ok=True
+    )
+    search = RankNosh(pool, config, backend or TabularBackend(evaluator), scorer(pool) if config.proxies else None)
+    return search.run(), pool
+
+
+class CrashingBackend(TabularBackend):
+    """Dies (like a killed process) after ``calls`` training calls."""
+
+    def __init__(self, evaluator, calls: int):
+        super().__init__(evaluator)
+        self.calls = calls
+
+    def train(self, pool, candidates, epoch):
+        if self.calls == 0:
+            raise KeyboardInterrupt("killed")
+        self.calls -= 1
+        return super().train(pool, candidates, epoch)
+
+
+def test_search_is_reproducible_and_stays_within_budget(tmp_path, evaluator):
+    a, pool = run(tmp_path, "a", evaluator, small_config())
+    b, _ = run(tmp_path, "b", evaluator, small_config())
+    assert a.to_dict() == b.to_dict()
+    assert a.cost_epochs <= 900 and a.rounds >= 2
+    assert a.test_accuracy == evaluator.report(a.best_arch)
+    costs = [c for c, _ in a.curve]
+    assert costs == sorted(costs) and costs[-1] == a.cost_epochs
+    levels = {c.level for c in pool.candidates()}
+    assert levels <= {0, 1, 2} and sum(a.pyramid.values()) == len(pool.candidates())  # nothing dropped
+    assert all(c.epochs_trained == {0: 0, 1: 12}[c.level] for c in pool.candidates() if c.level < 2)
+    # at level 2: trained to 200, except those promoted when the budget ran out (still at 12)
+    unfinished = [c for c in pool.candidates() if c.level == 2 and c.epochs_trained < 200]
+    assert all(c.epochs_trained == 12 for c in unfinished) and a.cost_epochs + 188 > 900 if unfinished else True
+
+
+@pytest.mark.parametrize("crash_after", [0, 3, 9, 15])
+def test_killed_search_resumes_to_the_same_result(tmp_path, evaluator, crash_after):
+    reference, _ = run(tmp_path, "ref", evaluator, small_config())
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, "resumed", evaluator, small_config(), CrashingBackend(evaluator, crash_after))
+    resumed, _ = run(tmp_path, "resumed", evaluator, small_config())
+    assert resumed.to_dict() == reference.to_dict()
+
+
+def test_resuming_with_another_configuration_is_refused(tmp_path, evaluator):
+    run(tmp_path, "p", evaluator, small_config(budget_epochs=300))
+    with pytest.raises(ValueError, match="another configuration"):
+        run(tmp_path, "p", evaluator, small_config(ratio=0.5, budget_epochs=300))
+
+
+def test_ablations_run(tmp_path, evaluator):
+    for name, cfg in {
+        "noproxy": small_config(proxies=()),
+        "mse": small_config(ranker=RankerConfig(loss="mse", steps=25, hidden=16, layers=2)),
+        "uniform": small_config(uniform_sh=True),
+    }.items():
+        result, _ = run(tmp_path, name, evaluator, cfg)
+        assert result.best_arch and result.cost_epochs <= 900
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(ratio=1.5), "ratio"),
+        (dict(budgets=(200, 12)), "strictly increasing"),
+        (dict(level0_samples=2), "level0_samples"),
+        (dict(budget_epochs=0), "budget_epochs"),
+        (dict(proxies=(), proxy_features=True), "proxy_features needs"),
+    ],
+)
+def test_bad_search_configs(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        small_config(**kwargs)
+    with pytest.raises(ValueError, match="unknown RANK-NOSH option"):
+        RankNoshConfig.from_dict({"ratios": 0.5})
