@@ -71,6 +71,15 @@ class TrainingRunner:
         net = self.pool.space.build_network(
             candidate.arch, num_classes=self.splits.num_classes, in_channels=c, **self.pool.config.network
         )
+        init = (candidate.info or {}).get("init")
+        if init:  # a warm start: weights inherited from a supernet (supernet.proposals.save_warm_start)
+            try:
+                net.load_state_dict(self.pool.store.load(init)["model"])
+            except RuntimeError as exc:
+                raise CheckpointError(
+                    f"candidate {candidate.id}: inherited weights {init} do not fit the pool's network "
+                    f"{self.pool.config.network} (train the supernet with the same C/N): {exc}"
+                ) from exc
         return Trainer(net, replace(self.train_config, seed=seed), self.train_loader, self.valid_loader)
 
     def restore(self, trainer: Trainer, candidate: Candidate) -> int:

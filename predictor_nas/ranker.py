@@ -132,7 +132,8 @@ def pairs_from_observations(
         v = np.array([obs.get(b, np.nan) for obs in observations], dtype=float)
         has = ~np.isnan(v)
         both = has[:, None] & has[None, :] & ~assigned
-        diff = np.where(both, v[:, None] - v[None, :], 0.0)
+        with np.errstate(invalid="ignore"):  # -inf - -inf (two zero proxy scores) is a tie
+            diff = np.where(both, v[:, None] - v[None, :], 0.0)
         ii, jj = np.nonzero(both & (diff > min_gap))
         better.append(ii)
         worse.append(jj)

@@ -6,10 +6,14 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 
-from supernet.ops import op_names
-from supernet.spaces import get_space, space_names
+# torch-geometric still scripts a few helpers with the deprecated torch.jit.script; not our users' concern
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
+
+from supernet.ops import op_names  # noqa: E402
+from supernet.spaces import get_space, space_names  # noqa: E402
 
 
 def _cmd_spaces(args: argparse.Namespace) -> int:
@@ -51,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_pool_commands(sub)
 
-    from scripts import diff_cmd, proxies_cmd, rank_nosh
+    from scripts import diff_cmd, hybrid, proxies_cmd, rank_nosh, train_cmd
 
     p = sub.add_parser(
         "diff",
@@ -74,6 +78,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("proxies", help="zero-cost proxy scores of architectures listed in a file")
     proxies_cmd.add_arguments(p)
     p.set_defaults(func=lambda args: proxies_cmd.run(args))
+
+    p = sub.add_parser(
+        "hybrid",
+        help="differentiable searches seed and warm-start a RANK-NOSH search",
+        description=hybrid.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    hybrid.add_arguments(p)
+    p.set_defaults(func=hybrid.run)
+
+    p = sub.add_parser(
+        "train",
+        help="retrain a found architecture with a published evaluation protocol",
+        description=train_cmd.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train_cmd.add_arguments(p)
+    p.set_defaults(func=lambda args: train_cmd.run(args) and 0)
     return parser
 
 

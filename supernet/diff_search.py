@@ -249,7 +249,7 @@ class DiffSearch:
 
     # -- diagnostics -------------------------------------------------------------------------------
     def current_architecture(self) -> Any:
-        return magnitude_select(self.supernet, self.method.probabilities())
+        return magnitude_select(self.supernet, self.method.selection_weights())
 
     def skip_connections(self, arch: Any) -> dict[str, int]:
         if hasattr(arch, "ops"):
@@ -327,7 +327,7 @@ class DiffSearch:
     def select(self) -> Any:
         cfg = self.config
         if cfg.selection == "magnitude":
-            return magnitude_select(self.supernet, self.method.probabilities())
+            return magnitude_select(self.supernet, self.method.selection_weights())
         tune_lr = self.w_optimizer.param_groups[0]["lr"] / 10  # DARTS-PT tunes with a tenth of the lr
 
         def tune() -> None:

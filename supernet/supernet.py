@@ -61,6 +61,9 @@ class MixedOp(nn.Module):
         self.active: list[bool] = [True] * len(ops)
         #: drop-path probability on each op output (R-DARTS ScheduledDropPath), training only
         self.drop_prob = 0.0
+        #: run only ops whose weight is non-zero even when the weights carry gradients (GDAS's
+        #: single-path forward: hard one-hot weights with straight-through gradients)
+        self.skip_zero_weights = False
 
     def _run(self, i: int, x: torch.Tensor) -> torch.Tensor:
         out = self.ops[i](x)
@@ -73,7 +76,7 @@ class MixedOp(nn.Module):
         if k > 1:
             c = x.shape[1] // k
             x, bypass = x[:, :c], x[:, c:]
-        if weights.requires_grad:
+        if weights.requires_grad and not self.skip_zero_weights:
             keep = [i for i in range(len(self.ops)) if self.active[i]]
         else:  # fixed weights (masks, one-hot choices): ops with weight 0 are not run either
             keep = [i for i, v in enumerate(weights.tolist()) if v != 0 and self.active[i]]
@@ -107,12 +110,15 @@ class NB201SearchCell(nn.Module):
             raise ValueError("NAS-Bench-201 search cells keep the channel count")
         self.edges = nn.ModuleList(MixedOp(C_out, 1, op_names[e], partial_k) for e in range(len(NB201_EDGES)))
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, weights: torch.Tensor, edge_weights: torch.Tensor | None = None) -> torch.Tensor:
         nodes = [x]
         for dst in range(1, 4):
-            nodes.append(
-                sum(self.edges[e](nodes[src], weights[e]) for e, (src, d) in enumerate(NB201_EDGES) if d == dst)
-            )
+            total = 0
+            for e, (src, d) in enumerate(NB201_EDGES):
+                if d == dst:
+                    h = self.edges[e](nodes[src], weights[e])
+                    total = total + (h if edge_weights is None else edge_weights[e] * h)
+            nodes.append(total)
         return nodes[-1]
 
 
@@ -240,6 +246,12 @@ class Supernet(nn.Module):
             for op in ops:
                 op.active = [bool(v) for v in active[e].tolist()]
 
+    def set_single_path(self, on: bool) -> None:
+        """Skip zero-weight ops even under gradients (GDAS); see ``MixedOp.skip_zero_weights``."""
+        for m in self.modules():
+            if isinstance(m, MixedOp):
+                m.skip_zero_weights = on
+
     def set_drop_path(self, prob: float) -> None:
         for m in self.modules():
             if isinstance(m, MixedOp):
@@ -283,7 +295,10 @@ class Supernet(nn.Module):
         if isinstance(net, NB201Network):
             h = net.stem(x)
             for cell in net.cells:
-                h = cell(h, weights["normal"]) if isinstance(cell, NB201SearchCell) else cell(h)
+                if isinstance(cell, NB201SearchCell):
+                    h = cell(h, weights["normal"], None if edge_weights is None else edge_weights["normal"])
+                else:
+                    h = cell(h)
             return net.classifier(net.pool(net.lastact(h)).flatten(1))
         s0 = s1 = net.stem(x)
         for cell in net.cells:

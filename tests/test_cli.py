@@ -92,3 +92,45 @@ def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
     assert exc.value.code == 0 and "usage" in capsys.readouterr().out
+
+
+def test_nas_train_resumes_reports_and_exports(tmp_path, capsys):
+    import torch
+
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
+    common = [
+        "train",
+        "--arch",
+        arch,
+        "--dataset",
+        "digits",
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+        "--batch-size",
+        "64",
+        "--quiet",
+    ]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main([*common, "--epochs", "2", "--out", str(full)]) == 0
+    # an interrupted run: the same 2-epoch schedule stopped after epoch 1, then resumed
+    from scripts import train_cmd
+    from supernet.training import Trainer
+
+    original = Trainer.train_to
+    Trainer.train_to = lambda self, epoch, on_epoch=None: original(self, 1, on_epoch)
+    try:
+        assert main([*common, "--epochs", "2", "--out", str(part), "--export", "none"]) == 0
+    finally:
+        Trainer.train_to = original
+    assert main([*common, "--epochs", "2", "--out", str(part)]) == 0
+    a, b = (json.loads((d / "result.json").read_text()) for d in (full, part))
+    assert [h["train_loss"] for h in a["history"]] == [h["train_loss"] for h in b["history"]]
+    assert a["test_accuracy"] == b["test_accuracy"] and a["params_millions"] > 0 and a["flops_millions"] > 0
+    exported = torch.export.load(full / "model.pt2").module()
+    assert exported(torch.randn(1, 1, 8, 8)).shape == (1, 10)
+    assert json.loads((full / "genotype.json").read_text())["arch"] == arch
+    assert train_cmd.read_arch(arch) == arch
+    with pytest.raises(SystemExit, match="not a valid nb201"):
+        main(["train", "--arch", "|bogus~0|", "--dataset", "digits", "--out", str(tmp_path / "x")])

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from scripts.cli import main
 from supernet.diff_search import DiffSearch, DiffSearchConfig
@@ -32,7 +33,7 @@ class InterruptedSearchError(Exception):
     pass
 
 
-@pytest.mark.parametrize("method", ["darts", "drnas"])
+@pytest.mark.parametrize("method", ["darts", "drnas", "gdas"])
 def test_resumed_search_equals_uninterrupted(tmp_path, method):
     options = {"method_options": {"stages": ((2, 2, 5), (2, 1, 3)), "stage_warmup": 1}} if method == "drnas" else {}
     full = DiffSearch(tiny(method, **options)).run()
@@ -61,13 +62,41 @@ def test_method_defaults_apply_unless_overridden():
 
 
 @pytest.mark.parametrize(
-    "method", ["darts", "darts-2nd", "sdarts-rs", "sdarts-adv", "drnas", "sp-darts", "r-darts", "darts-plus"]
+    "method",
+    [
+        "darts",
+        "darts-2nd",
+        "sdarts-rs",
+        "sdarts-adv",
+        "drnas",
+        "sp-darts",
+        "r-darts",
+        "darts-plus",
+        "pc-darts",
+        "gdas",
+        "snas",
+        "fair-darts",
+        "gaea",
+    ],
 )
 def test_every_method_runs_and_returns_a_valid_cell(method):
     options = {"method_options": {"stages": ((1, 2, 5), (1, 1, 3)), "stage_warmup": 0}} if method == "drnas" else {}
+    if method == "pc-darts":
+        options = {"warmup_epochs": 0}  # (the published 15 frozen epochs would leave α untouched here)
     result = DiffSearch(tiny(method, epochs=2, hessian_every=1, **options)).run()
     get_space("nb201").from_string(result.genotype)
     assert result.history and "hessian_eigenvalue" in result.history[-1]
+
+
+def test_pc_darts_on_the_darts_space_picks_inputs_by_beta_times_alpha():
+    search = DiffSearch(tiny("pc-darts", space="darts", epochs=1, warmup_epochs=0, max_train=64))
+    result = search.run()
+    assert search.supernet.partial_k == 4
+    get_space("darts").from_string(result.genotype)
+    edge = search.method.edge_weights("eval")["normal"]
+    assert torch.allclose(edge[0:2].sum(), torch.tensor(1.0)) and torch.allclose(edge[2:5].sum(), torch.tensor(1.0))
+    scaled = search.method.selection_weights()["normal"]
+    assert torch.allclose(scaled, search.method.probabilities()["normal"] * edge[:, None])
 
 
 def test_darts_space_search_with_pt_selection():

@@ -155,3 +155,96 @@ def test_unknown_method_options_are_rejected():
         get_method("darts")(tiny_supernet(), temperature=3)
     with pytest.raises(ValueError, match="reg_type"):
         get_method("drnas")(tiny_supernet(), reg_type="l1", stages=None)
+
+
+# --- the rest of the family: PC-DARTS, GDAS, SNAS, Fair DARTS, GAEA ---------------------------------
+
+
+def test_pc_darts_mixes_exactly_c_over_k_channels_and_normalises_edges():
+    torch.manual_seed(0)
+    sn = Supernet(get_space("nb201"), num_classes=3, in_channels=1, C=8, N=1, partial_k=4)
+    method = get_method("pc-darts")(sn, seed=0)
+    seen = []
+    op = sn.mixed_ops("normal")[0][0].ops[3]  # nor_conv_3x3 of the first cell's first edge
+    op.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0].shape[1]))
+    train, _ = batches()
+    out = method.forward(train[0], "train")
+    assert seen == [8 // 4] and out.shape == (32, 3)
+    edge = method.edge_weights()["normal"]  # NB201 edges 0..5 enter nodes 1, 2, 2, 3, 3, 3
+    for group in ([0], [1, 2], [3, 4, 5]):
+        assert torch.allclose(edge[group].sum(), torch.tensor(1.0))
+    F.cross_entropy(out, train[1]).backward()
+    assert method.betas["normal"].grad is not None and method.betas["normal"].grad.abs().sum() > 0
+
+
+def test_gdas_forward_is_one_hot_runs_one_op_and_passes_straight_through_gradients():
+    sn = tiny_supernet()
+    method = get_method("gdas")(sn, seed=0)
+    method.on_epoch_start(0, 5)
+    with torch.no_grad():  # favour the convolutions, so that the sampled path connects input and output
+        method.alphas["normal"][:, 2:4] += 4.0
+    torch.manual_seed(3)
+    weights = method.mixing_weights("train")["normal"]
+    hard = weights.detach()
+    assert torch.equal(hard.sum(-1), torch.ones(6)) and set(hard.unique().tolist()) <= {0.0, 1.0}
+    calls = []
+    mixed = sn.mixed_ops("normal")[0][0]
+    for op in mixed.ops:
+        op.register_forward_hook(lambda m, i, o: calls.append(m))
+    train, _ = batches()
+    loss = F.cross_entropy(method.forward(train[0], "train", {"normal": weights}), train[1])
+    assert len(calls) == int(hard[0].sum()) == 1  # only the sampled op of edge 0 ran
+    loss.backward()
+    assert method.alphas["normal"].grad.abs().sum() > 0
+    assert method.tau(0, 5) == pytest.approx(10.0) and method.tau(4, 5) == pytest.approx(0.1)
+    assert method.tau(2, 5) == pytest.approx(5.05)
+    ev = method.mixing_weights("eval")["normal"]
+    assert torch.allclose(ev, F.softmax(method.alphas["normal"], -1))
+
+
+def test_snas_weights_are_concrete_samples_and_alpha_learns_on_the_training_loss():
+    sn = tiny_supernet()
+    method = get_method("snas")(sn, seed=0)
+    method.on_epoch_start(0, 3)
+    w = method.mixing_weights("train")["normal"]
+    assert torch.allclose(w.sum(-1), torch.ones(6)) and (w > 0).all() and (w < 1).all()
+    assert method.tau(0, 3) == pytest.approx(1.0) and method.tau(2, 3) == pytest.approx(0.03)
+    train, valid = batches()
+    opt = torch.optim.SGD(sn.parameters(), lr=0.1)
+    ctx = StepContext(0, 3, opt, 0.1, 0.0, 0.0)
+    junk_valid = (valid[0] * float("nan"), valid[1])  # single level: the valid batch must not matter
+    before = method.alphas["normal"].detach().clone()
+    torch.manual_seed(5)
+    method.arch_step(train, junk_valid, ctx)
+    assert torch.isfinite(method.alphas["normal"]).all() and not torch.equal(before, method.alphas["normal"])
+
+
+def test_fair_darts_uses_independent_sigmoids_and_the_zero_one_loss_pushes_to_the_ends():
+    sn = tiny_supernet()
+    method = get_method("fair-darts")(sn, seed=0)
+    with torch.no_grad():
+        method.alphas["normal"].copy_(torch.linspace(-2, 2, 30).reshape(6, 5))
+    w = method.mixing_weights()["normal"]
+    assert torch.allclose(w, torch.sigmoid(method.alphas["normal"]))
+    assert not torch.allclose(w.sum(-1), torch.ones(6))  # independent, not a distribution
+    method.regularizer().backward()
+    grad, alpha = method.alphas["normal"].grad, method.alphas["normal"].detach()
+    # gradient descent on w01 * L_01 moves every α away from 0 (σ away from 0.5)
+    assert ((-grad * alpha)[alpha.abs() > 1e-6] > 0).all()
+
+
+def test_gaea_takes_an_exponentiated_gradient_step_on_the_simplex():
+    sn = tiny_supernet()
+    method = get_method("gaea")(sn, seed=0, eta=0.5)
+    theta = method.alphas["normal"].detach().clone()
+    assert torch.allclose(theta, torch.full((6, 5), 0.2))
+    train, valid = batches()
+    grad = torch.autograd.grad(F.cross_entropy(method.forward(valid[0], "valid"), valid[1]), method.alphas["normal"])[0]
+    expected = theta * torch.exp(-0.5 * grad)
+    expected = expected / expected.sum(-1, keepdim=True)
+    ctx = StepContext(0, 1, torch.optim.SGD(sn.parameters(), lr=0.1), 0.1, 0.0, 0.0)
+    method.arch_step(train, valid, ctx)
+    assert torch.allclose(method.alphas["normal"], expected, atol=1e-6)
+    assert torch.allclose(method.alphas["normal"].sum(-1), torch.ones(6))
+    with pytest.raises(ValueError, match="objective"):
+        get_method("gaea")(sn, objective="bayes")

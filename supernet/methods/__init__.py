@@ -1,6 +1,18 @@
 """Differentiable search methods, registered by name (``get_method("darts-2nd")``)."""
 
-from supernet.methods import darts, dartsplus, drnas, rdarts, sdarts, spdarts  # noqa: F401  (registration)
+from supernet.methods import (  # noqa: F401  (registration)
+    darts,
+    dartsplus,
+    drnas,
+    fairdarts,
+    gaea,
+    gdas,
+    pcdarts,
+    rdarts,
+    sdarts,
+    snas,
+    spdarts,
+)
 from supernet.methods.base import Method, StepContext, get_method, method_names, register_method
 
 __all__ = ["Method", "StepContext", "get_method", "method_names", "register_method"]

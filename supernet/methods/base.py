@@ -81,6 +81,10 @@ class Method:
         with torch.no_grad():
             return {ct: w.detach() for ct, w in self.mixing_weights("eval").items()}
 
+    def selection_weights(self) -> Weights:
+        """What magnitude selection ranks (default: :meth:`probabilities`; PC-DARTS scales by β)."""
+        return self.probabilities()
+
     def edge_weights(self, phase: str = "train") -> Weights | None:
         """Per-edge weights (PC-DARTS edge normalisation); None for methods without them."""
         return None
@@ -99,10 +103,13 @@ class Method:
         x, y = batch
         return F.cross_entropy(self.forward(x, "valid"), y) + self.regularizer()
 
+    #: single-level methods (SNAS, GAEA-ERM) update α on the training batch instead of the valid one
+    single_level: bool = False
+
     def arch_step(self, train: Batch, valid: Batch, ctx: StepContext) -> float:
-        """First order: one optimiser step on ∇_α L_val(w, α)."""
+        """First order: one optimiser step on ∇_α L_val(w, α) (∇_α L_train when ``single_level``)."""
         self.a_optimizer.zero_grad(set_to_none=True)
-        loss = self.arch_loss(valid)
+        loss = self.arch_loss(train if self.single_level else valid)
         loss.backward()
         self.a_optimizer.step()
         return float(loss.detach())

@@ -1,0 +1,178 @@
+"""Differentiable methods on NAS-Bench-201 with Fashion-MNIST (inputs zero-padded to 32x32).
+
+For each method (and selection rule) and seed: the genotype found, its published NAS-Bench-201
+200-epoch CIFAR-10 test accuracy (a *transfer* check -- the search ran on Fashion-MNIST), search wall
+time, peak memory (CUDA) and the skip-connection count per epoch (the DARTS collapse signal; the
+all-skip cell scores 54.30 on CIFAR-10). CPU-sized by default (C=8, N=1, 4,000 images); ``--full``
+uses the NB201 supernet (C=16, N=5, all images), for a GPU.
+
+    python scripts/bench_diff.py [--methods darts darts-2nd ...] [--seeds 3] [--epochs 20] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from predictor_nas.tables import load_table
+from supernet.diff_search import DiffSearch, DiffSearchConfig
+from supernet.methods import method_names
+from supernet.spaces import get_space
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+DEFAULT_RUNS = [
+    "darts:magnitude",
+    "darts:pt",
+    "darts-2nd:magnitude",
+    "sdarts-rs:magnitude",
+    "sdarts-rs:pt",
+    "sdarts-adv:magnitude",
+    "drnas:magnitude",
+    "sp-darts:magnitude",
+    "r-darts:magnitude",
+    "darts-plus:magnitude",
+    "pc-darts:magnitude",
+    "gdas:magnitude",
+    "snas:magnitude",
+    "fair-darts:magnitude",
+    "gaea:magnitude",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", nargs="+", default=DEFAULT_RUNS, help="METHOD:SELECTION pairs")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--full", action="store_true", help="the full NB201 supernet and data (GPU)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path, default=RESULTS / "bench_diff.json")
+    args = parser.parse_args()
+
+    table = load_table("cifar10")
+    space = get_space("nb201")
+    size = (
+        dict(C=16, N=5, max_train=None, batch_size=64) if args.full else dict(C=8, N=1, max_train=4000, batch_size=64)
+    )
+    rows = []
+    for run in args.runs:
+        method, _, selection = run.partition(":")
+        if method not in method_names():
+            raise SystemExit(f"unknown method {method!r}; known: {', '.join(method_names())}")
+        for seed in range(args.seeds):
+            options = {}
+            if method == "drnas":  # the progressive schedule, scaled to the run's epochs
+                half = max(args.epochs // 2, 1)
+                options = {
+                    "method_options": {
+                        "stages": ((half, 2, 5), (args.epochs - half, 1, 3)),
+                        "stage_warmup": max(half // 5, 1),
+                    }
+                }
+            config = DiffSearchConfig.resolve(
+                method=method,
+                selection=selection or "magnitude",
+                space="nb201",
+                dataset="fashion-mnist",
+                pad_to=32,
+                epochs=args.epochs,
+                seed=seed,
+                device=args.device,
+                pt_tune_epochs=1,
+                pt_eval_batches=8,
+                **size,
+                **options,
+            )
+            start = time.time()
+            result = DiffSearch(config).run()
+            index = space.index(result.genotype)
+            rows.append(
+                {
+                    "method": method,
+                    "selection": config.selection,
+                    "seed": seed,
+                    "genotype": result.genotype,
+                    "cifar10_test_200ep_transfer": float(table.test200[index]),
+                    "seconds": time.time() - start,
+                    "peak_memory_bytes": result.cost["peak_memory_bytes"],
+                    "skips_per_epoch": [h["skip_connections"]["normal"] for h in result.history],
+                    "valid_acc_per_epoch": [h["valid_acc"] for h in result.history],
+                }
+            )
+            r = rows[-1]
+            print(
+                f"{run:22s} seed {seed}: {r['cifar10_test_200ep_transfer']:6.2f}  skips {r['skips_per_epoch']}  "
+                f"{r['seconds']:.0f} s  {result.genotype}",
+                flush=True,
+            )
+    summary = {}
+    for run in args.runs:
+        method, _, selection = run.partition(":")
+        sel = [r for r in rows if r["method"] == method and r["selection"] == (selection or "magnitude")]
+        accs = [r["cifar10_test_200ep_transfer"] for r in sel]
+        summary[run] = {
+            "cifar10_transfer_mean": float(np.mean(accs)),
+            "cifar10_transfer_std": float(np.std(accs)),
+            "final_skips_mean": float(np.mean([r["skips_per_epoch"][-1] for r in sel])),
+            "seconds_mean": float(np.mean([r["seconds"] for r in sel])),
+        }
+    result = {
+        "meta": {
+            "machine": platform.node(),
+            "epochs": args.epochs,
+            "seeds": args.seeds,
+            "full": args.full,
+            "data": "fashion-mnist padded to 32x32; accuracy = NB201 CIFAR-10 200-epoch test "
+            "(transfer check, not the searched dataset)",
+            "size": size,
+        },
+        "summary": summary,
+        "runs": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    plot(rows, args.runs, args.out.with_suffix(".png"))
+    for run, s in summary.items():
+        print(
+            f"{run:22s} CIFAR-10 (transfer) {s['cifar10_transfer_mean']:.2f} ± {s['cifar10_transfer_std']:.2f}  "
+            f"final skips {s['final_skips_mean']:.1f}  {s['seconds_mean']:.0f} s"
+        )
+    print(f"wrote {args.out}")
+
+
+def plot(rows: list[dict], runs: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for run in runs:
+        method, _, selection = run.partition(":")
+        sel = [r for r in rows if r["method"] == method and r["selection"] == (selection or "magnitude")]
+        if not sel:
+            continue
+        axes[0].plot(np.mean([r["skips_per_epoch"] for r in sel], axis=0), label=run)
+        axes[1].bar(
+            run,
+            np.mean([r["cifar10_test_200ep_transfer"] for r in sel]),
+            yerr=np.std([r["cifar10_test_200ep_transfer"] for r in sel]),
+        )
+    axes[0].set(xlabel="search epoch", ylabel="skip connections in the derived cell (mean)")
+    axes[0].legend(fontsize=7)
+    axes[1].axhline(54.30, color="red", ls=":", lw=1, label="all-skip cell")
+    axes[1].set(ylabel="NB201 CIFAR-10 accuracy of the found cell (transfer)")
+    axes[1].tick_params(axis="x", rotation=60)
+    axes[1].set_ylim(40, 95)
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Differentiable searches as proposal generators: samples follow the learned distribution,
+PT runner-ups differ in one edge, proposals enter the pool once with the method as lineage."""
+
+import random
+
+import pytest
+import torch
+
+from pools import Pool, PoolConfig
+from supernet.diff_search import DiffSearch, DiffSearchConfig
+from supernet.proposals import add_proposals, proposals_from_search, sample_architecture
+from supernet.spaces import get_space
+from supernet.supernet import Supernet
+
+
+def test_samples_follow_the_probabilities_and_never_use_none():
+    sn = Supernet(get_space("nb201"), num_classes=3, in_channels=1, C=4, N=1)
+    probs = torch.zeros(6, 5)
+    probs[:, 0] = 0.9  # `none` is excluded however likely
+    probs[torch.arange(6), torch.tensor([1, 2, 3, 4, 1, 2])] = 0.1
+    cell = sample_architecture(sn, {"normal": probs}, random.Random(0))
+    names = sn.edges_of("normal")[0].ops
+    assert cell.ops == tuple(names[k] for k in (1, 2, 3, 4, 1, 2))
+    mixed = torch.tensor([[0.0, 0.5, 0.5, 0.0, 0.0]] * 6)
+    draws = [sample_architecture(sn, {"normal": mixed}, random.Random(s)).ops[0] for s in range(400)]
+    assert abs(draws.count(names[1]) / 400 - 0.5) < 0.08 and set(draws) == {names[1], names[2]}
+
+
+def test_darts_samples_are_valid_genotypes_with_two_distinct_inputs():
+    space = get_space("darts")
+    sn = Supernet(space, num_classes=3, in_channels=1, C=4, layers=3)
+    probs = {ct: torch.softmax(torch.randn(14, 8), -1) for ct in ("normal", "reduce")}
+    for s in range(5):
+        g = sample_architecture(sn, probs, random.Random(s))
+        assert space.parse(space.to_string(g)) == g
+        for cell in (g.normal, g.reduce):
+            for node in range(4):
+                srcs = [src for _, src in cell[2 * node : 2 * node + 2]]
+                assert len(set(srcs)) == 2 and all(op != "none" for op, _ in cell)
+
+
+def test_proposals_from_a_pt_search_enter_the_pool_once(tmp_path):
+    config = DiffSearchConfig.resolve(
+        method="darts",
+        selection="pt",
+        dataset="digits",
+        epochs=1,
+        C=4,
+        N=1,
+        batch_size=32,
+        max_train=128,
+        crop_padding=1,
+        flip=False,
+        diag_batches=1,
+        pt_tune_epochs=1,
+        pt_eval_batches=1,
+    )
+    search = DiffSearch(config)
+    result = search.run()
+    proposals = proposals_from_search(search, result, samples=6, seed=0)
+    kinds = [p.kind for p in proposals]
+    assert kinds[0] == "selected" and kinds.count("sample") == 6 and kinds.count("runner-up") >= 1
+    selected = proposals[0].arch
+    for p in proposals:
+        if p.kind == "runner-up":
+            assert sum(a != b for a, b in zip(p.arch.ops, selected.ops)) == 1
+    pool = Pool.create(f"sqlite:///{tmp_path}/pool.db", PoolConfig(space="nb201", dataset="digits"))
+    new = add_proposals(pool, proposals, "darts")
+    assert new and len(new) == len({get_space("nb201").canonical_hash(p.arch) for p in proposals})
+    assert add_proposals(pool, proposals, "darts") == []  # de-duplicated
+    cands = pool.candidates()
+    assert {c.lineage for c in cands} == {"darts"}
+    assert {c.info["proposal"] for c in cands} <= {"selected", "runner-up", "sample"}
+
+
+def _tiny_search(**kw):
+    base = dict(
+        method="darts",
+        dataset="digits",
+        epochs=1,
+        C=4,
+        N=1,
+        batch_size=32,
+        max_train=128,
+        crop_padding=1,
+        flip=False,
+        diag_batches=1,
+    )
+    return DiffSearch(DiffSearchConfig.resolve(**{**base, **kw}))
+
+
+def test_one_shot_weights_make_the_supernet_compute_the_child():
+    search = _tiny_search()
+    search.run()
+    arch = get_space("nb201").parse(
+        "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+    )
+    from supernet.proposals import OneShotScorer, one_hot_weights
+
+    sn = search.supernet.eval()
+    x = torch.randn(4, 1, 8, 8)
+    child = sn.export_child(arch).eval()
+    with torch.no_grad():
+        assert torch.allclose(sn(x, one_hot_weights(sn, arch)), child(x), atol=1e-5)
+    score = OneShotScorer(search, batches=2)([arch])[0]["oneshot"]
+    assert score == search.evaluate(one_hot_weights(sn, arch), 2)
+
+
+def test_warm_started_candidates_train_from_the_inherited_weights(tmp_path):
+    from pools.runner import TrainingRunner
+
+    search = _tiny_search()
+    result = search.run()
+    pool = Pool.create(
+        f"sqlite:///{tmp_path}/pool.db",
+        PoolConfig(space="nb201", dataset="digits", network={"C": 4, "N": 1}, max_train=128),
+    )
+    proposals = proposals_from_search(search, result, samples=2)
+    ids = add_proposals(pool, proposals, "darts", supernet=search.supernet)
+    runner = TrainingRunner(pool, device="cpu")
+    for cid in ids:
+        cand = pool.candidate(cid)
+        inherited = search.supernet.export_child(cand.arch).state_dict()
+        model = runner.trainer(cand).model.state_dict()
+        assert model.keys() == inherited.keys()
+        assert all(torch.equal(model[k], inherited[k]) for k in model)
+    wrong = Pool.create(
+        f"sqlite:///{tmp_path}/wrong.db", PoolConfig(space="nb201", dataset="digits", network={"C": 8, "N": 1})
+    )
+    (cid,) = add_proposals(wrong, proposals[:1], "darts", supernet=search.supernet)
+
+    from supernet.training import CheckpointError
+
+    with pytest.raises(CheckpointError, match="do not fit"):
+        TrainingRunner(wrong, device="cpu").trainer(wrong.candidate(cid))
+
+
+def test_hybrid_recipe_runs_end_to_end(tmp_path):
+    import json
+
+    from scripts.cli import main
+
+    recipe = tmp_path / "hybrid.yaml"
+    recipe.write_text(
+        "dataset: digits\nmax_train: 256\nnetwork: {C: 4, N: 1}\ntrain: {batch_size: 64, lr: 0.05}\n"
+        "diff:\n  - {method: darts, selection: pt, epochs: 1, samples: 3, batch_size: 32, pt_eval_batches: 1,"
+        " crop_padding: 1, diag_batches: 1}\n"
+        "rank_nosh: {budgets: [1, 2], ratio: 0.5, k: 2, initial: 4, level0_samples: 6, budget_epochs: 10}\n"
+    )
+    out = tmp_path / "run"
+    assert main(["hybrid", "--config", str(recipe), "--out", str(out)]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["supernet_epochs"] == 1 and result["total_epochs"] == result["pool_epochs"] + 1
+    assert result["lineage_counts"]["darts"] >= 1 and result["best_arch"]
+    assert result["searches"][0]["warm_start"] and result["pool_epochs"] <= 10
+    with pytest.raises(ValueError, match="unknown hybrid option"):
+        from scripts.hybrid import load_config
+
+        load_config(None, {"epochz": 3})
