@@ -41,6 +41,7 @@ DEFAULT_RUNS = [
     "snas:magnitude",
     "fair-darts:magnitude",
     "gaea:magnitude",
+    "sgas:magnitude",
 ]
 
 
@@ -74,6 +75,11 @@ def main() -> None:
                         "stage_warmup": max(half // 5, 1),
                     }
                 }
+            elif method == "sgas":  # warm-up, then all 6 NB201 edges decided before the end
+                warmup = max(args.epochs // 5, 1)
+                options = {"method_options": {"warmup": warmup, "decision_freq": max((args.epochs - warmup) // 6, 1)}}
+            elif method == "pc-darts":  # the published 15 of 50 frozen epochs, scaled
+                options = {"warmup_epochs": int(0.3 * args.epochs)}
             config = DiffSearchConfig.resolve(
                 method=method,
                 selection=selection or "magnitude",

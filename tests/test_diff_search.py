@@ -33,9 +33,12 @@ class InterruptedSearchError(Exception):
     pass
 
 
-@pytest.mark.parametrize("method", ["darts", "drnas", "gdas"])
+@pytest.mark.parametrize("method", ["darts", "drnas", "gdas", "sgas"])
 def test_resumed_search_equals_uninterrupted(tmp_path, method):
-    options = {"method_options": {"stages": ((2, 2, 5), (2, 1, 3)), "stage_warmup": 1}} if method == "drnas" else {}
+    options = {
+        "drnas": {"method_options": {"stages": ((2, 2, 5), (2, 1, 3)), "stage_warmup": 1}},
+        "sgas": {"method_options": {"warmup": 1, "decision_freq": 1}},
+    }.get(method, {})
     full = DiffSearch(tiny(method, **options)).run()
 
     def stop_after_two(entry):
@@ -77,12 +80,15 @@ def test_method_defaults_apply_unless_overridden():
         "snas",
         "fair-darts",
         "gaea",
+        "sgas",
     ],
 )
 def test_every_method_runs_and_returns_a_valid_cell(method):
     options = {"method_options": {"stages": ((1, 2, 5), (1, 1, 3)), "stage_warmup": 0}} if method == "drnas" else {}
     if method == "pc-darts":
         options = {"warmup_epochs": 0}  # (the published 15 frozen epochs would leave α untouched here)
+    if method == "sgas":
+        options = {"method_options": {"warmup": 1, "decision_freq": 1}}
     result = DiffSearch(tiny(method, epochs=2, hessian_every=1, **options)).run()
     get_space("nb201").from_string(result.genotype)
     assert result.history and "hessian_eigenvalue" in result.history[-1]

@@ -248,3 +248,51 @@ def test_gaea_takes_an_exponentiated_gradient_step_on_the_simplex():
     assert torch.allclose(method.alphas["normal"].sum(-1), torch.ones(6))
     with pytest.raises(ValueError, match="objective"):
         get_method("gaea")(sn, objective="bayes")
+
+
+def test_sgas_fixes_the_most_important_and_certain_edge_first():
+    sn = tiny_supernet()
+    method = get_method("sgas")(sn, seed=0)
+    ops = sn.edges_of("normal")[0].ops
+    conv = ops.index("nor_conv_3x3")
+    with torch.no_grad():
+        a = method.alphas["normal"]
+        a.zero_()
+        a[0, ops.index("none")] = 4.0  # certain, but mostly `none`: unimportant
+        a[2, conv] = 3.0  # important and certain
+        a[4, conv] = 1.0  # important, less certain
+    method.decide()
+    assert sn.fixed == {("normal", 2): conv}
+    method.decide()
+    assert sn.fixed[("normal", 4)] == conv and len(sn.fixed) == 2
+    assert [d["edge"] for d in method.decisions] == [2, 4]
+
+
+def test_sgas_topology_rule_and_stability_criterion_on_darts():
+    torch.manual_seed(0)
+    sn = Supernet(get_space("darts"), num_classes=3, in_channels=1, C=4, layers=3)
+    method = get_method("sgas")(sn, seed=0, criterion=2)
+    ops = sn.edges_of("normal")[0].ops
+    with torch.no_grad():
+        for ct in ("normal", "reduce"):
+            a = method.alphas[ct]
+            a.zero_()
+            a[2, ops.index("sep_conv_3x3")] = 5.0  # node 1 <- input 0
+            a[3, ops.index("sep_conv_3x3")] = 4.0  # node 1 <- input 1
+    method.decide()
+    method.decide()
+    assert sn.fixed[("normal", 2)] == sn.fixed[("normal", 3)] == ops.index("sep_conv_3x3")
+    assert ("normal", 4) in sn.removed  # node 1 has its two inputs; its third edge goes
+    with torch.no_grad():  # a distribution that moved since the last decisions is less stable
+        method.alphas["normal"][5].copy_(torch.linspace(-3, 3, 8))
+    stable = method.scores("normal")
+    method.criterion = 1
+    plain = method.scores("normal")
+    p = torch.softmax(torch.linspace(-3, 3, 8), 0)
+    p[ops.index("none")] = 0
+    p = p / p.sum()
+    uniform = torch.full((8,), 1 / 7)
+    uniform[ops.index("none")] = 0  # edge 5's distribution at both decisions
+    ss = float(torch.minimum(p, uniform).sum())
+    assert ss < 1 and float(stable[5]) == pytest.approx(float(plain[5]) * ss, rel=1e-5)
+    assert stable[2] == float("-inf")

@@ -10,6 +10,7 @@ from supernet.methods import (  # noqa: F401  (registration)
     pcdarts,
     rdarts,
     sdarts,
+    sgas,
     snas,
     spdarts,
 )
