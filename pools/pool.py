@@ -334,6 +334,13 @@ class Pool:
         with self._read() as conn:
             return [Candidate(**r._mapping) for r in conn.execute(query)]
 
+    def total_epochs(self) -> int:
+        """Epochs trained over all candidates (the cost of a search so far)."""
+        with self._read() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.coalesce(sa.func.sum(S.candidates.c.epochs_trained), 0))).scalar()
+            )
+
     def set_levels(self, levels: dict[int, int], state: tuple[str, Any] | None = None) -> None:
         """Set NOSH levels of several candidates; with ``state=(key, value)`` also store a state
         record in the same transaction (so a resumed search sees both or neither)."""

@@ -215,7 +215,7 @@ class Ranker:
             g = torch.Generator().manual_seed(cfg.seed * 1000 + k)
             model = GraphScorer(self.encoder.num_node_types, cfg, 0 if feats is None else feats.shape[1])
             model.to(self.device)
-            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+            opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
             model.train()
             for _ in range(cfg.steps):

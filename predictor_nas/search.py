@@ -164,7 +164,7 @@ class RankNosh:
         return Pyramid(self.nosh, {c.id: c.level for c in self.pool.candidates()})
 
     def cost(self) -> int:
-        return sum(c.epochs_trained for c in self.pool.candidates())
+        return self.pool.total_epochs()
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> SearchResult:
@@ -358,17 +358,16 @@ class RankNosh:
         observed = self.observations()
         for cid, obs in (pending or {}).items():
             observed.setdefault(cid, {}).update(obs)
-        cands = {c.id: c for c in self.pool.candidates() if c.id in observed}
-        key = {cid: (max(o), o[max(o)]) for cid, o in observed.items() if cid in cands}
-        return [cands[cid] for cid in sorted(key, key=lambda i: (-key[i][0], -key[i][1], i))[:n]]
+        key = {cid: (max(o), o[max(o)]) for cid, o in observed.items() if o}
+        return [self.pool.candidate(cid) for cid in sorted(key, key=lambda i: (-key[i][0], -key[i][1], i))[:n]]
 
     def _curve_point(self, pending: dict[int, dict[int, float]] | None = None) -> tuple[int, float | None]:
         """(cost, reported accuracy of the incumbent), counting ``pending`` observations as done."""
         best = self._best_candidates(1, pending)
         cost = self.cost()
         if pending:
-            trained = {c.id: c.epochs_trained for c in self.pool.candidates()}
-            cost += sum(max(0, max(obs) - trained.get(cid, 0)) for cid, obs in pending.items())
+            trained = {cid: self.pool.candidate(cid).epochs_trained for cid in pending}
+            cost += sum(max(0, max(obs) - trained[cid]) for cid, obs in pending.items())
         return cost, (self.backend.report(self.pool, best[0]) if best else None)
 
     def result(self, state: dict[str, Any] | None = None) -> SearchResult:

@@ -5,7 +5,10 @@ reported accuracy at each smaller budget (a budget only stops the search, so the
 the curve of a run with that budget). Methods: RANK-NOSH, its ablations (no proxies, regression
 loss, uniform successive halving), random search, REA, TPE and TPE + Hyperband (Optuna).
 
-    python scripts/bench_search.py [--seeds 30] [--ablation-seeds 10] [--processes 2]
+    python scripts/bench_search.py [--seeds 30] [--ablation-seeds 10] [--ablation-budget 3000] [--processes 2]
+
+Finished runs are appended to ``<out>.runs.jsonl`` as they complete; running the command again skips
+them (delete the file to start over).
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--ablation-seeds", type=int, default=10)
+    parser.add_argument("--ablation-budget", type=float, default=3000, help="largest budget of the ablations")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--budgets", type=float, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--methods", nargs="+", default=list(RANK_NOSH_METHODS + BASELINE_METHODS))
@@ -110,16 +114,23 @@ def main() -> None:
     args = parser.parse_args()
 
     top = max(args.budgets)
+    ablations = RANK_NOSH_METHODS[1:]
     tasks = [
-        (m, d, s, top)
+        (m, d, s, min(top, args.ablation_budget) if m in ablations else top)
         for d in args.datasets
         for m in args.methods
-        for s in range(args.ablation_seeds if m in RANK_NOSH_METHODS[1:] else args.seeds)
+        for s in range(args.ablation_seeds if m in ablations else args.seeds)
     ]
-    runs = []
-    with ProcessPoolExecutor(args.processes) as pool:
+    log_path = args.out.with_suffix(".runs.jsonl")
+    runs = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+    done = {(r["method"], r["dataset"], r["seed"]) for r in runs}
+    tasks = [t for t in tasks if t[:3] not in done]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(args.processes) as pool, log_path.open("a") as log_file:
         for i, run in enumerate(pool.map(run_one, tasks), 1):
             runs.append(run)
+            log_file.write(json.dumps(run) + "\n")
+            log_file.flush()
             print(
                 f"[{i}/{len(tasks)}] {run['method']:16s} {run['dataset']:15s} seed {run['seed']:2d}: "
                 + ", ".join(f"{int(b)}: {at_budget(run['curve'], b)}" for b in args.budgets)
@@ -132,6 +143,8 @@ def main() -> None:
         for m in args.methods:
             rows = [r for r in runs if r["dataset"] == d and r["method"] == m]
             for b in args.budgets:
+                if m in ablations and b > args.ablation_budget:
+                    continue
                 vals = [v for v in (at_budget(r["curve"], b) for r in rows) if v is not None]
                 summary.setdefault(d, {}).setdefault(m, {})[str(int(b))] = {
                     "mean": float(np.mean(vals)),
@@ -148,6 +161,7 @@ def main() -> None:
             "accuracy; report 200-epoch seed-mean test accuracy; cost in epochs",
             "seeds": args.seeds,
             "ablation_seeds": args.ablation_seeds,
+            "ablation_budget": args.ablation_budget,
             "optimum": optimum,
             "rank_nosh": str(rank_nosh_config("rank-nosh", 0, top)),
         },
@@ -175,7 +189,11 @@ def plot(runs: list[dict], args: argparse.Namespace, optimum: dict, path: Path) 
     fig, axes = plt.subplots(1, len(args.datasets), figsize=(5 * len(args.datasets), 4), squeeze=False)
     for ax, d in zip(axes[0], args.datasets):
         for m in args.methods:
-            curves = [[at_budget(r["curve"], b) for b in grid] for r in runs if r["dataset"] == d and r["method"] == m]
+            curves = [
+                [at_budget(r["curve"], b) if b <= max(c for c, _ in r["curve"]) * 1.05 else None for b in grid]
+                for r in runs
+                if r["dataset"] == d and r["method"] == m
+            ]
             mean = [
                 np.mean([c[i] for c in curves if c[i] is not None]) if any(c[i] is not None for c in curves) else np.nan
                 for i in range(len(grid))

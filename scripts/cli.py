@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_pool_commands(sub)
 
-    from scripts import diff_cmd, hybrid, proxies_cmd, rank_nosh, train_cmd
+    from scripts import diff_cmd, hybrid, proxies_cmd, rank_nosh, report, train_cmd
 
     p = sub.add_parser(
         "diff",
@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train_cmd.add_arguments(p)
     p.set_defaults(func=lambda args: train_cmd.run(args) and 0)
+
+    p = sub.add_parser("report", help="HTML and Markdown report of a run directory", description=report.__doc__)
+    report.add_arguments(p)
+    p.set_defaults(func=report.run)
     return parser
 
 

@@ -74,6 +74,31 @@ def test_rank_nosh_tabular_run_directory_and_resume(tmp_path, shared_data, capsy
     assert main(argv) == 0  # same command again: resumes the finished search, same answer
     assert json.loads((out / "result.json").read_text()) == result
 
+    assert main(["report", str(out)]) == 0
+    from html.parser import HTMLParser
+
+    class Collect(HTMLParser):
+        tags: list = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+    parser = Collect()
+    parser.feed((out / "report.html").read_text())
+    images = [a["src"] for t, a in parser.tags if t == "img"]
+    assert images and images[0].startswith("data:image/png;base64,")
+    assert result["best_arch"] in (out / "report.html").read_text()
+    assert "finished" in (out / "report.md").read_text()
+
+
+def test_report_of_a_run_that_has_not_finished(tmp_path, capsys):
+    from scripts.rundir import prepare_run_dir
+
+    run = prepare_run_dir(tmp_path / "half", "diff", {"method": "darts"})
+    assert main(["report", str(run)]) == 0
+    assert "in progress" in (run / "report.md").read_text()
+    assert main(["report", str(tmp_path / "missing")]) == 2
+
 
 def test_pool_commands(tmp_path, capsys):
     url = f"sqlite:///{tmp_path}/p.db"
@@ -87,7 +112,9 @@ def test_pool_commands(tmp_path, capsys):
     assert "no pool at" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["spaces", "demo", "pool", "worker", "proxies", "rank-nosh"])
+@pytest.mark.parametrize(
+    "command", ["spaces", "demo", "pool", "worker", "proxies", "rank-nosh", "diff", "hybrid", "train", "report"]
+)
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
