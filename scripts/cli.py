@@ -100,12 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="HTML and Markdown report of a run directory", description=report.__doc__)
     report.add_arguments(p)
     p.set_defaults(func=report.run)
+
+    from scripts.config_files import CONFIGURABLE, add_config_command, add_config_option
+
+    add_config_command(sub)
+    for name in CONFIGURABLE:
+        add_config_option(sub.choices[name])
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from scripts.config_files import apply_config
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = apply_config(parser, parser._subparsers._group_actions[0].choices, argv)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"nas: error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

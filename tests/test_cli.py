@@ -161,3 +161,26 @@ def test_nas_train_resumes_reports_and_exports(tmp_path, capsys):
     assert train_cmd.read_arch(arch) == arch
     with pytest.raises(SystemExit, match="not a valid nb201"):
         main(["train", "--arch", "|bogus~0|", "--dataset", "digits", "--out", str(tmp_path / "x")])
+
+
+def test_config_files_set_defaults_that_flags_override(tmp_path, capsys, monkeypatch):
+    from scripts import demo
+
+    seen = {}
+    monkeypatch.setattr(demo, "run", lambda args: seen.update(vars(args)))
+    cfg = tmp_path / "demo.yaml"
+    cfg.write_text("dataset: digits\ncells: 5\nmax-train: 100\n")
+    assert main(["demo", "--config", str(cfg), "--cells", "2"]) == 0
+    assert seen["dataset"] == "digits" and seen["cells"] == 2 and seen["max_train"] == 100
+    cfg.write_text("dataset: digits\ncels: 5\n")
+    assert main(["demo", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown option(s) ['cels']" in err and "'cells'" in err
+
+
+def test_config_show_prints_a_methods_resolved_defaults(capsys):
+    assert main(["config", "show", "pc-darts"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["paper"].startswith("Xu et al.") and shown["search"]["partial_k"] == 4
+    assert shown["search"]["warmup_epochs"] == 15 and "a_lr" in shown["method_options"]
+    assert main(["config", "show", "darts-9th"]) == 2
