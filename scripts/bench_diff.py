@@ -42,6 +42,7 @@ DEFAULT_RUNS = [
     "fair-darts:magnitude",
     "gaea:magnitude",
     "sgas:magnitude",
+    "p-darts:magnitude",
 ]
 
 
@@ -80,6 +81,14 @@ def main() -> None:
                 options = {"method_options": {"warmup": warmup, "decision_freq": max((args.epochs - warmup) // 6, 1)}}
             elif method == "pc-darts":  # the published 15 of 50 frozen epochs, scaled
                 options = {"warmup_epochs": int(0.3 * args.epochs)}
+            elif method == "p-darts":  # three stages in the run's epochs; CPU-sized depths 1 / 1 / 2
+                third = max(args.epochs // 3, 1)
+                depths = (1, 3, 5) if args.full else (1, 1, 2)
+                stages = tuple(
+                    (third if i < 2 else args.epochs - 2 * third, d, k, r)
+                    for i, (d, k, r) in enumerate(zip(depths, (5, 4, 3), (0.1, 0.4, 0.7)))
+                )
+                options = {"method_options": {"stages": stages, "stage_warmup": max(third // 3, 1)}}
             config = DiffSearchConfig.resolve(
                 method=method,
                 selection=selection or "magnitude",

@@ -64,9 +64,13 @@ class MixedOp(nn.Module):
         #: run only ops whose weight is non-zero even when the weights carry gradients (GDAS's
         #: single-path forward: hard one-hot weights with straight-through gradients)
         self.skip_zero_weights = False
+        #: dropout on the output of identity (skip) ops, training only (P-DARTS's op-level dropout)
+        self.skip_dropout = 0.0
 
     def _run(self, i: int, x: torch.Tensor) -> torch.Tensor:
         out = self.ops[i](x)
+        if self.training and self.skip_dropout > 0 and isinstance(self.ops[i], Identity):
+            out = F.dropout(out, self.skip_dropout, training=True)
         if self.training and self.drop_prob > 0 and not isinstance(self.ops[i], Identity | Zero):
             out = stochastic_depth(out, self.drop_prob, mode="row", training=True)
         return out
@@ -251,6 +255,24 @@ class Supernet(nn.Module):
         for m in self.modules():
             if isinstance(m, MixedOp):
                 m.skip_zero_weights = on
+
+    def set_skip_dropout(self, prob: float) -> None:
+        for m in self.modules():
+            if isinstance(m, MixedOp):
+                m.skip_dropout = prob
+
+    def set_depth(self, depth: int) -> None:
+        """Rebuild the network with ``depth`` cells (DARTS ``layers``; NB201 cells per stage ``N``) and
+        fresh weights, keeping ops and options (P-DARTS's progressive stages)."""
+        like = next(self.parameters())
+        options = dict(C=self.C, N=self.N, layers=self.layers, partial_k=self.partial_k)
+        options["N" if isinstance(self.space, NB201Space) else "layers"] = depth
+        op_names = {ct: [e.ops for e in self.edges if e.cell_type == ct] for ct in self.cell_types}
+        fresh = Supernet(
+            self.space, num_classes=self.num_classes, in_channels=self.in_channels, op_names=op_names, **options
+        )
+        self.net = fresh.net.to(like.device)
+        self.N, self.layers = fresh.N, fresh.layers
 
     def set_drop_path(self, prob: float) -> None:
         for m in self.modules():

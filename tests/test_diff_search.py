@@ -33,11 +33,12 @@ class InterruptedSearchError(Exception):
     pass
 
 
-@pytest.mark.parametrize("method", ["darts", "drnas", "gdas", "sgas"])
+@pytest.mark.parametrize("method", ["darts", "drnas", "gdas", "sgas", "p-darts"])
 def test_resumed_search_equals_uninterrupted(tmp_path, method):
     options = {
         "drnas": {"method_options": {"stages": ((2, 2, 5), (2, 1, 3)), "stage_warmup": 1}},
         "sgas": {"method_options": {"warmup": 1, "decision_freq": 1}},
+        "p-darts": {"method_options": {"stages": ((2, 1, 5, 0.1), (2, 2, 3, 0.4)), "stage_warmup": 1}},
     }.get(method, {})
     full = DiffSearch(tiny(method, **options)).run()
 
@@ -81,6 +82,7 @@ def test_method_defaults_apply_unless_overridden():
         "fair-darts",
         "gaea",
         "sgas",
+        "p-darts",
     ],
 )
 def test_every_method_runs_and_returns_a_valid_cell(method):
@@ -89,6 +91,8 @@ def test_every_method_runs_and_returns_a_valid_cell(method):
         options = {"warmup_epochs": 0}  # (the published 15 frozen epochs would leave α untouched here)
     if method == "sgas":
         options = {"method_options": {"warmup": 1, "decision_freq": 1}}
+    if method == "p-darts":
+        options = {"method_options": {"stages": ((1, 1, 5, 0.1), (1, 2, 3, 0.4)), "stage_warmup": 0}}
     result = DiffSearch(tiny(method, epochs=2, hessian_every=1, **options)).run()
     get_space("nb201").from_string(result.genotype)
     assert result.history and "hessian_eigenvalue" in result.history[-1]

@@ -296,3 +296,42 @@ def test_sgas_topology_rule_and_stability_criterion_on_darts():
     ss = float(torch.minimum(p, uniform).sum())
     assert ss < 1 and float(stable[5]) == pytest.approx(float(plain[5]) * ss, rel=1e-5)
     assert stable[2] == float("-inf")
+
+
+def test_p_darts_stage_change_prunes_deepens_and_resets_alpha():
+    sn = tiny_supernet()
+    method = get_method("p-darts")(sn, seed=0, stages=((2, 1, 5, 0.2), (2, 2, 3, 0.4)), stage_warmup=1)
+    with torch.no_grad():
+        method.alphas["normal"].copy_(torch.tensor([[0.0, 1.0, 2.0, 3.0, 4.0]] * 6))
+    assert not method.on_epoch_start(0, 4) and sn.N == 1
+    assert sn.mixed_ops("normal")[0][0].skip_dropout == pytest.approx(0.2 * 1 / 2)
+    assert not method.arch_active(0, 0) and method.arch_active(1, 0) and not method.arch_active(2, 0)
+    assert method.on_epoch_start(2, 4)  # stage 2: new weights
+    assert sn.N == 2 and len(sn.mixed_ops("normal")[0]) == 3 * 2
+    assert method.masks["normal"][0].tolist() == [False, False, True, True, True]
+    w = method.mixing_weights("train")["normal"]
+    assert torch.equal(w[:, :2], torch.zeros(6, 2)) and torch.allclose(w.sum(-1), torch.ones(6))
+    assert method.alphas["normal"].abs().max() < 0.01  # re-initialised
+    assert all(m.active == [False, False, True, True, True] for m in sn.mixed_ops("normal")[0])
+    assert sn.mixed_ops("normal")[0][0].skip_dropout == pytest.approx(0.4 * 1 / 2)
+    train, _ = batches()
+    assert method.forward(train[0], "train").shape == (32, 3)
+
+
+def test_p_darts_keeps_at_most_two_skips_dropping_the_weakest():
+    sn = tiny_supernet()
+    method = get_method("p-darts")(sn, seed=0, stages=((1, 1, 5, 0.0),))
+    ops = sn.edges_of("normal")[0].ops
+    skip, conv = ops.index("skip_connect"), ops.index("nor_conv_3x3")
+    with torch.no_grad():
+        a = method.alphas["normal"]
+        a.zero_()
+        a[:, conv] = 1.0
+        for e, strength in zip(range(4), (3.0, 2.0, 4.0, 1.5)):  # skips win on edges 0-3
+            a[e, skip] = strength
+    from supernet.selection import magnitude_select
+
+    assert sum(op == "skip_connect" for op in magnitude_select(sn, method.probabilities()).ops) == 4
+    cell = magnitude_select(sn, method.selection_weights())
+    assert [op == "skip_connect" for op in cell.ops[:4]] == [True, False, True, False]
+    assert cell.ops[1] == cell.ops[3] == "nor_conv_3x3"

@@ -8,6 +8,7 @@ from supernet.methods import (  # noqa: F401  (registration)
     gaea,
     gdas,
     pcdarts,
+    pdarts,
     rdarts,
     sdarts,
     sgas,
