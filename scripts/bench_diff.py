@@ -43,6 +43,7 @@ DEFAULT_RUNS = [
     "gaea:magnitude",
     "sgas:magnitude",
     "p-darts:magnitude",
+    "allegronas:magnitude",
 ]
 
 
@@ -89,6 +90,11 @@ def main() -> None:
                     for i, (d, k, r) in enumerate(zip(depths, (5, 4, 3), (0.1, 0.4, 0.7)))
                 )
                 options = {"method_options": {"stages": stages, "stage_warmup": max(third // 3, 1)}}
+            elif method == "allegronas":  # regulariser + NECA on NB201 (no table for Allegro ops); H, E scaled
+                options = {
+                    "lr_period": max(args.epochs * 9 // 5, 1),
+                    "method_options": {"chi_ramp": max(args.epochs // 2, 1)},
+                }
             config = DiffSearchConfig.resolve(
                 method=method,
                 selection=selection or "magnitude",

@@ -16,6 +16,7 @@ iteration on Hessian-vector products; Zela et al. 2020).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -35,6 +36,14 @@ from supernet.training import load_checkpoint, resolve_device, save_checkpoint
 log = logging.getLogger(__name__)
 
 
+def neca_lr(epoch: float, period: int, lr_max: float, lr_min: float) -> float:
+    """Natural exponential cosine annealing (AllegroNAS Eq. 8, the self-consistent form of the notes):
+    ``lr_min + (lr_max - lr_min) (e^c - 1) / (e - 1)`` with ``c = (1 + cos(π τ / E)) / 2``; τ past E stays at
+    ``lr_min``."""
+    c = 0.5 * (1 + math.cos(math.pi * min(epoch, period) / period))
+    return lr_min + (lr_max - lr_min) * (math.exp(c) - 1) / (math.e - 1)
+
+
 @dataclass
 class DiffSearchConfig:
     space: str = "nb201"
@@ -50,6 +59,8 @@ class DiffSearchConfig:
     batch_size: int = 64
     w_lr: float = 0.025
     w_lr_min: float = 0.001
+    lr_schedule: str = "cosine"
+    lr_period: int | None = None
     w_momentum: float = 0.9
     w_weight_decay: float = 3e-4
     grad_clip: float | None = 5.0
@@ -81,6 +92,8 @@ class DiffSearchConfig:
         values = {**{k: v for k, v in method.defaults.items() if k in known}, **given}
         config = cls(**values)
         config.a_betas = tuple(config.a_betas)
+        if config.lr_schedule not in ("cosine", "neca"):
+            raise ValueError(f"lr_schedule must be 'cosine' or 'neca', got {config.lr_schedule!r}")
         if config.selection not in ("magnitude", "pt"):
             raise ValueError(f"selection must be 'magnitude' or 'pt', got {config.selection!r}")
         if config.epochs < 1 or config.batch_size < 1 or not 0 < config.train_portion < 1:
@@ -166,9 +179,7 @@ class DiffSearch:
             **config.method_options,
         )
         self._make_optimizer()
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.w_optimizer, config.epochs, eta_min=config.w_lr_min
-        )
+        self.scheduler = self._make_scheduler()
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self.selection_log: list[dict[str, Any]] = []
@@ -345,14 +356,22 @@ class DiffSearch:
         )
 
     # -- checkpoints --------------------------------------------------------------------------------
+    def _make_scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
+        """Per-epoch weight learning rate: cosine (DARTS) or natural-exponential cosine (AllegroNAS, Eq. 8)."""
+        cfg = self.config
+        period = cfg.lr_period or cfg.epochs
+        if cfg.lr_schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.w_optimizer, period, eta_min=cfg.w_lr_min)
+        return torch.optim.lr_scheduler.LambdaLR(
+            self.w_optimizer, lambda epoch: neca_lr(epoch, period, cfg.w_lr, cfg.w_lr_min) / cfg.w_lr
+        )
+
     def _rebuild_optimizer(self) -> None:
         """New supernet weights (DrNAS widening): a new optimiser on the current learning rate."""
         lr = self.w_optimizer.param_groups[0]["lr"]
         state = self.scheduler.state_dict()
         self._make_optimizer(lr=lr)
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.w_optimizer, self.config.epochs, eta_min=self.config.w_lr_min
-        )
+        self.scheduler = self._make_scheduler()
         self.scheduler.load_state_dict(state)
 
     def state_dict(self) -> dict[str, Any]:
@@ -383,9 +402,7 @@ class DiffSearch:
         self.supernet.load_state_dict(state["supernet"])
         self._make_optimizer()
         self.w_optimizer.load_state_dict(state["w_optimizer"])
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.w_optimizer, self.config.epochs, eta_min=self.config.w_lr_min
-        )
+        self.scheduler = self._make_scheduler()
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self._rng, self.history, self.seconds = (
             state["epoch"],

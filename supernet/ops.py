@@ -199,3 +199,75 @@ DARTS_OPS: tuple[str, ...] = (
     "dil_conv_5x5",
 )
 NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+
+# -- AllegroNAS (paper 000, Sec. 3.2) -------------------------------------------------------------
+# The paper's Fig. 2 is missing; these follow the implementation notes' proposed definitions
+# (notes seed_000_001, A2.4): AllegroSepConv widens the first stage's pointwise output by
+# ALLEGRO_EXPAND (reading (a), m = 2); AllegroDilConv applies the DARTS dilated block twice (a
+# "dilated SepConv"). ALLEGRO_GROUPS sets the groups of their pointwise convolutions (Sec. 3.5.2's
+# group convolution; the count is not given, default 1 = off).
+ALLEGRO_EXPAND = 2
+ALLEGRO_GROUPS = 1
+
+
+def _pointwise(C_in: int, C_out: int) -> nn.Conv2d:
+    groups = ALLEGRO_GROUPS if C_in % ALLEGRO_GROUPS == 0 and C_out % ALLEGRO_GROUPS == 0 else 1
+    return nn.Conv2d(C_in, C_out, 1, groups=groups, bias=False)
+
+
+class AllegroSepConv(nn.Sequential):
+    """ReLU, dw k x k (stride), 1x1 C -> mC, BN, ReLU, dw k x k on mC, 1x1 mC -> C_out, BN."""
+
+    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, affine: bool = True):
+        wide = ALLEGRO_EXPAND * C_in
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, kernel, stride, padding, groups=C_in, bias=False),
+            _pointwise(C_in, wide),
+            nn.BatchNorm2d(wide, affine=affine),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(wide, wide, kernel, 1, padding, groups=wide, bias=False),
+            _pointwise(wide, C_out),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+
+
+class AllegroDilConv(nn.Sequential):
+    """Two DARTS dilated blocks: ReLU, dw dilated k x k (stride), 1x1, BN, then again at stride 1."""
+
+    def __init__(self, C_in: int, C_out: int, kernel: int, stride: int, padding: int, affine: bool = True):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, kernel, stride, padding, dilation=2, groups=C_in, bias=False),
+            _pointwise(C_in, C_in),
+            nn.BatchNorm2d(C_in, affine=affine),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_in, C_in, kernel, 1, padding, dilation=2, groups=C_in, bias=False),
+            _pointwise(C_in, C_out),
+            nn.BatchNorm2d(C_out, affine=affine),
+        )
+
+
+register_op("allegro_sep_conv_3x3")(
+    lambda C_in, C_out, stride, affine: AllegroSepConv(C_in, C_out, 3, stride, 1, affine)
+)
+register_op("allegro_sep_conv_5x5")(
+    lambda C_in, C_out, stride, affine: AllegroSepConv(C_in, C_out, 5, stride, 2, affine)
+)
+register_op("allegro_dil_conv_3x3")(
+    lambda C_in, C_out, stride, affine: AllegroDilConv(C_in, C_out, 3, stride, 2, affine)
+)
+register_op("allegro_dil_conv_5x5")(
+    lambda C_in, C_out, stride, affine: AllegroDilConv(C_in, C_out, 5, stride, 4, affine)
+)
+ALLEGRO_OPS = (
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "allegro_sep_conv_3x3",
+    "allegro_sep_conv_5x5",
+    "allegro_dil_conv_3x3",
+    "allegro_dil_conv_5x5",
+)

@@ -154,3 +154,14 @@ def test_nas_diff_cli(tmp_path, capsys):
     assert len(result["history"]) == 1 and len(result["selection_log"]) == 6
     assert main(["diff", "--method", "nope", "--out", str(out)]) == 2
     assert "unknown method" in capsys.readouterr().err
+
+
+def test_allegronas_searches_the_allegro_space_with_neca():
+    config = tiny("allegronas", epochs=2, max_train=64, layers=3)
+    assert config.space == "allegro" and config.lr_schedule == "neca" and config.lr_period == 90
+    search = DiffSearch(config)
+    result = search.run()
+    g = get_space("allegro").from_string(result.genotype)
+    assert all(op in get_space("allegro").ops for op, _ in g.normal + g.reduce)
+    lrs = [h["lr"] for h in result.history]
+    assert lrs[0] == pytest.approx(config.w_lr) and lrs[1] < config.w_lr

@@ -335,3 +335,55 @@ def test_p_darts_keeps_at_most_two_skips_dropping_the_weakest():
     cell = magnitude_select(sn, method.selection_weights())
     assert [op == "skip_connect" for op in cell.ops[:4]] == [True, False, True, False]
     assert cell.ops[1] == cell.ops[3] == "nor_conv_3x3"
+
+
+def test_allegronas_gradient_is_the_unrolled_gradient_of_val_plus_chi_train():
+    sn = tiny_supernet(torch.float64)
+    method = get_method("allegronas")(sn, seed=0, fd_radius=1e-6, chi_max=0.5, chi_ramp=10)
+    method.on_epoch_start(5, 20)
+    assert method.chi() == pytest.approx(0.25) and method.chi(0) == 0 and method.chi(30) == pytest.approx(0.5)
+    with torch.no_grad():
+        for a in method.arch_parameters():
+            a.copy_(torch.randn_like(a) * 0.5)
+    train, valid = batches(torch.float64)
+    lr, wd = 0.1, 1e-2
+    ctx = StepContext(5, 20, torch.optim.SGD(sn.parameters(), lr=lr), lr, 0.0, wd)
+    approx, _ = method.unrolled_gradient(train, valid, ctx)
+    names, params = zip(*sn.named_parameters())
+    buffers = {n: b.clone() for n, b in sn.named_buffers()}
+    weights = method.mixing_weights("valid")
+    g = torch.autograd.grad(F.cross_entropy(sn(train[0], weights), train[1]), params, create_graph=True)
+    unrolled = {n: p - lr * (gi + wd * p) for n, p, gi in zip(names, params, g)}
+
+    def loss_at(batch):
+        return F.cross_entropy(functional_call(sn, {**unrolled, **buffers}, (batch[0], weights)), batch[1])
+
+    exact = torch.autograd.grad(loss_at(valid) + 0.25 * loss_at(train), method.arch_parameters())
+    for a, e in zip(approx, exact):
+        assert torch.allclose(a, e, rtol=1e-5, atol=1e-8), (a - e).abs().max()
+
+
+def test_neca_schedule_matches_the_corrected_equation_8():
+    import math
+
+    from supernet.diff_search import neca_lr
+
+    assert neca_lr(0, 90, 0.025, 0.001) == pytest.approx(0.025)
+    assert neca_lr(90, 90, 0.025, 0.001) == pytest.approx(0.001)
+    for frac, expected in ((0.25, 0.785), (0.5, 0.378), (0.75, 0.092)):  # the notes' computed fractions
+        assert neca_lr(frac * 90, 90, 1.0, 0.0) == pytest.approx(expected, abs=1e-3)
+    cosine = 0.5 * (1 + math.cos(math.pi * 0.5))
+    assert neca_lr(45, 90, 1.0, 0.0) < cosine  # below cosine in the interior
+
+
+def test_allegro_ops_keep_shapes_and_are_wider_than_darts():
+    from supernet.ops import build_op
+
+    x = torch.randn(2, 8, 16, 16)
+    for name in ("allegro_sep_conv_3x3", "allegro_sep_conv_5x5", "allegro_dil_conv_3x3", "allegro_dil_conv_5x5"):
+        assert build_op(name, 8, 8, 1)(x).shape == (2, 8, 16, 16)
+        assert build_op(name, 8, 16, 2)(x).shape == (2, 16, 8, 8)
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(build_op("allegro_sep_conv_3x3", 8, 8)) > count(build_op("sep_conv_3x3", 8, 8))
+    assert count(build_op("allegro_dil_conv_3x3", 8, 8)) > count(build_op("dil_conv_3x3", 8, 8))
+    assert "allegro_sep_conv_5x5" in get_space("allegro").ops

@@ -1,6 +1,7 @@
 """Differentiable search methods, registered by name (``get_method("darts-2nd")``)."""
 
 from supernet.methods import (  # noqa: F401  (registration)
+    allegronas,
     darts,
     dartsplus,
     drnas,

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from torch import nn
 
-from supernet.ops import DARTS_OPS, op_names
+from supernet.ops import ALLEGRO_OPS, DARTS_OPS, op_names
 from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
 
 STEPS = 4
@@ -100,6 +100,8 @@ VARIANTS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
     "s2": {c: (("skip_connect", "sep_conv_3x3"),) * NUM_EDGES for c in CELL_TYPES},
     "s3": {c: (("none", "skip_connect", "sep_conv_3x3"),) * NUM_EDGES for c in CELL_TYPES},
     "s4": {c: (("noise", "sep_conv_3x3"),) * NUM_EDGES for c in CELL_TYPES},
+    # AllegroNAS (paper 000, Sec. 3.2): DARTS's 8 ops with the convolutions replaced by Allegro modules
+    "allegro": {c: (ALLEGRO_OPS,) * NUM_EDGES for c in CELL_TYPES},
 }
 
 
@@ -115,7 +117,7 @@ class DartsSpace(SearchSpace[Genotype]):
         self.ops = tuple(
             sorted(
                 {op for cell in self.edge_ops.values() for ops in cell for op in ops},
-                key=lambda o: (*DARTS_OPS, "noise").index(o),
+                key=lambda o: (*DARTS_OPS, "noise", *ALLEGRO_OPS[4:]).index(o),
             )
         )
 
