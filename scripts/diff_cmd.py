@@ -27,7 +27,7 @@ QUICK = dict(epochs=10, C=8, N=1, layers=5, max_train=4000, batch_size=64)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", default="darts", help=f"one of: {', '.join(method_names())}")
     p.add_argument("--selection", choices=["magnitude", "pt"], default="magnitude")
-    p.add_argument("--space", default="nb201")
+    p.add_argument("--space", default=None, help="nb201 (default), darts, s1-s4, allegro (AllegroNAS's default)")
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--data-root", default=None)
     p.add_argument("--out", type=Path, default=Path("runs/diff"))
@@ -84,8 +84,9 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "pt_tune_epochs": args.pt_tune_epochs,
     }
     values.update({k: v for k, v in given.items() if v is not None})
+    if args.space is not None:
+        values["space"] = args.space
     values.update(
-        space=args.space,
         method=args.method,
         selection=args.selection,
         dataset=args.dataset,

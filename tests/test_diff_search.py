@@ -165,3 +165,38 @@ def test_allegronas_searches_the_allegro_space_with_neca():
     assert all(op in get_space("allegro").ops for op, _ in g.normal + g.reduce)
     lrs = [h["lr"] for h in result.history]
     assert lrs[0] == pytest.approx(config.w_lr) and lrs[1] < config.w_lr
+
+
+@pytest.mark.parametrize("method", ["pc-darts", "gdas", "snas", "fair-darts", "p-darts", "sgas", "gaea", "allegronas"])
+def test_survey_methods_run_through_nas_diff_on_fashion_mnist(method, tmp_path, fashion_mnist_root):
+    out = tmp_path / "run"
+    argv = [
+        "diff",
+        "--method",
+        method,
+        "--dataset",
+        "fashion-mnist",
+        "--data-root",
+        str(fashion_mnist_root),
+        "--space",
+        "nb201",
+        "--epochs",
+        "1",
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+        "--max-train",
+        "128",
+        "--batch-size",
+        "32",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    if method == "p-darts":
+        argv += ["--method-option", "stages=((1, 1, 5, 0.1),)"]
+    assert main(argv) == 0
+    result = json.loads((out / "result.json").read_text())
+    get_space("nb201").from_string(result["genotype"])
+    assert result["method"] == method and len(result["history"]) == 1
