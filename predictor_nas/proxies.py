@@ -176,7 +176,7 @@ def grasp(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     g_graph = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
     z = sum((gi.detach() * gg).sum() for gi, gg in zip(g, g_graph) if gi is not None and gg is not None)
     hg = torch.autograd.grad(z, weights, allow_unused=True)
-    return float(sum((-w * h).sum() for w, h in zip(weights, hg) if h is not None))
+    return float(sum((-w.detach() * h).sum() for w, h in zip(weights, hg) if h is not None))
 
 
 @register_proxy("fisher", needs_data=True)

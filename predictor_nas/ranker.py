@@ -165,9 +165,15 @@ def _one_cpu_thread(device: torch.device) -> Iterator[None]:
 class Ranker:
     """Fits :class:`GraphScorer` models to pairs (or targets) and scores architectures."""
 
-    def __init__(self, space: SearchSpace, config: RankerConfig | None = None, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        space: SearchSpace,
+        config: RankerConfig | None = None,
+        device: str | torch.device = "cpu",
+        encoder: GraphEncoder | None = None,
+    ):
         self.space, self.config = space, config or RankerConfig()
-        self.encoder = GraphEncoder(space)
+        self.encoder = encoder or GraphEncoder(space)  # (share one to reuse its encodings across fits)
         self.device = torch.device(device)
         self.models: list[GraphScorer] = []
         self._feature_stats: tuple[torch.Tensor, torch.Tensor] | None = None

@@ -40,6 +40,7 @@ import numpy as np
 
 from pools import Candidate, Pool
 from predictor_nas.backends import Backend
+from predictor_nas.encoding import GraphEncoder
 from predictor_nas.nosh import NoshConfig, Pyramid, promotion_count, select_top
 from predictor_nas.proxies import ProxyScorer
 from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations
@@ -63,7 +64,7 @@ class RankNoshConfig:
     budget_epochs: float = 3000.0
     max_candidates: int | None = None
     seed: int = 0
-    ranker: RankerConfig = field(default_factory=lambda: RankerConfig(steps=200))
+    ranker: RankerConfig = field(default_factory=lambda: RankerConfig(steps=100))
 
     def __post_init__(self) -> None:
         self.budgets = tuple(int(b) for b in self.budgets)
@@ -133,6 +134,7 @@ class RankNosh:
         self.pool, self.config, self.backend = pool, config, backend
         self.space = pool.space
         self.proxy_scorer = proxy_scorer if config.proxies else None
+        self.encoder = GraphEncoder(self.space)  # encodings are reused by every round's ranker
         self.run_dir = Path(run_dir) if run_dir else None
         self.on_progress = on_progress
         self.nosh = config.nosh
@@ -275,7 +277,7 @@ class RankNosh:
             return np.array([[proxies[c.id][p] for p in cfg.proxies] for c in cands], dtype=float)
 
         ranker_config = RankerConfig(**{**asdict(cfg.ranker), "seed": cfg.seed * 100_003 + round_})
-        ranker = Ranker(self.space, ranker_config)
+        ranker = Ranker(self.space, ranker_config, encoder=self.encoder)
         if ranker_config.loss == "mse":
             targets = [o.get(max(o), 0.0) if o else 0.0 for o in obs]  # the highest budget each reached
             ranker.fit([c.arch for c in train], targets=targets, features=features(train))

@@ -37,11 +37,11 @@ def rank_nosh_config(method: str, seed: int, budget: float):
     from scripts.rank_nosh import PRESETS
 
     preset = {k: v for k, v in PRESETS["tabular"].items() if k != "budget_epochs"}
-    config = RankNoshConfig(**preset, budget_epochs=budget, seed=seed, ranker=RankerConfig(steps=200))
+    config = RankNoshConfig(**preset, budget_epochs=budget, seed=seed, ranker=RankerConfig(steps=100))
     if method == "no-proxies":
         return replace(config, proxies=())
     if method == "regression-loss":
-        return replace(config, ranker=RankerConfig(loss="mse", steps=200))
+        return replace(config, ranker=RankerConfig(loss="mse", steps=100))
     if method == "uniform-sh":
         return replace(config, uniform_sh=True)
     return config

@@ -28,7 +28,7 @@ from scripts.rundir import plot_curves, prepare_run_dir
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the tabular NAS-Bench-201 benchmark: the two real fidelities, 12 and 200 epochs
-    "tabular": dict(budgets=(12, 200), ratio=0.1, k=10, initial=30, level0_samples=100, budget_epochs=3000),
+    "tabular": dict(budgets=(12, 200), ratio=0.1, k=20, initial=30, level0_samples=200, budget_epochs=3000),
     # a real search on Fashion-MNIST that finishes in a few minutes on 2 CPU cores
     "quick": dict(
         budgets=(1, 3),
@@ -143,7 +143,7 @@ def build_config(args: argparse.Namespace, values: dict[str, Any]) -> RankNoshCo
         proxies=proxies,
         proxy_features=args.proxy_features,
         uniform_sh=args.uniform_sh,
-        ranker=RankerConfig(loss=args.loss, steps=200),
+        ranker=RankerConfig(loss=args.loss, steps=100),
     )
 
 
