@@ -3,7 +3,7 @@
 For each method (and selection rule) and seed: the genotype found, its published NAS-Bench-201
 200-epoch CIFAR-10 test accuracy (a *transfer* check -- the search ran on Fashion-MNIST), search wall
 time, peak memory (CUDA) and the skip-connection count per epoch (the DARTS collapse signal; the
-all-skip cell scores 54.30 on CIFAR-10). CPU-sized by default (C=8, N=1, 4,000 images); ``--full``
+all-skip cell scores 54.30 on CIFAR-10). CPU-sized by default (C=8, N=1, 2,000 images); ``--full``
 uses the NB201 supernet (C=16, N=5, all images), for a GPU.
 
     python scripts/bench_diff.py [--methods darts darts-2nd ...] [--seeds 3] [--epochs 20] [--full]
@@ -60,7 +60,7 @@ def main() -> None:
     table = load_table("cifar10")
     space = get_space("nb201")
     size = (
-        dict(C=16, N=5, max_train=None, batch_size=64) if args.full else dict(C=8, N=1, max_train=4000, batch_size=64)
+        dict(C=16, N=5, max_train=None, batch_size=64) if args.full else dict(C=8, N=1, max_train=2000, batch_size=64)
     )
     rows = []
     for run in args.runs:

@@ -39,10 +39,9 @@ def test_darts_samples_are_valid_genotypes_with_two_distinct_inputs():
                 assert len(set(srcs)) == 2 and all(op != "none" for op, _ in cell)
 
 
-def test_proposals_from_a_pt_search_enter_the_pool_once(tmp_path):
-    config = DiffSearchConfig.resolve(
+def _tiny_search(**kw):
+    base = dict(
         method="darts",
-        selection="pt",
         dataset="digits",
         epochs=1,
         C=4,
@@ -52,10 +51,12 @@ def test_proposals_from_a_pt_search_enter_the_pool_once(tmp_path):
         crop_padding=1,
         flip=False,
         diag_batches=1,
-        pt_tune_epochs=1,
-        pt_eval_batches=1,
     )
-    search = DiffSearch(config)
+    return DiffSearch(DiffSearchConfig.resolve(**{**base, **kw}))
+
+
+def test_proposals_from_a_pt_search_enter_the_pool_once(tmp_path):
+    search = _tiny_search(selection="pt", pt_tune_epochs=1, pt_eval_batches=1)
     result = search.run()
     proposals = proposals_from_search(search, result, samples=6, seed=0)
     kinds = [p.kind for p in proposals]
@@ -71,22 +72,6 @@ def test_proposals_from_a_pt_search_enter_the_pool_once(tmp_path):
     cands = pool.candidates()
     assert {c.lineage for c in cands} == {"darts"}
     assert {c.info["proposal"] for c in cands} <= {"selected", "runner-up", "sample"}
-
-
-def _tiny_search(**kw):
-    base = dict(
-        method="darts",
-        dataset="digits",
-        epochs=1,
-        C=4,
-        N=1,
-        batch_size=32,
-        max_train=128,
-        crop_padding=1,
-        flip=False,
-        diag_batches=1,
-    )
-    return DiffSearch(DiffSearchConfig.resolve(**{**base, **kw}))
 
 
 def test_one_shot_weights_make_the_supernet_compute_the_child():
