@@ -45,3 +45,18 @@ def test_unknown_op_lists_known_names():
         build_op("conv_9x9", 4, 4, 1)
     with pytest.raises(ValueError, match="stride"):
         build_op("skip_connect", 4, 4, 3)
+
+
+def test_cpu_average_pooling_by_convolution_equals_torch_pooling():
+    import torch.nn.functional as F
+
+    from supernet.ops import avg_pool_3x3_by_conv
+
+    for shape, stride in (((2, 4, 8, 8), 1), ((2, 4, 8, 8), 2), ((1, 3, 7, 5), 2)):
+        x = torch.randn(*shape, requires_grad=True)
+        ref = F.avg_pool2d(x, 3, stride, 1, count_include_pad=False)
+        out = avg_pool_3x3_by_conv(x, stride)
+        assert out.shape == ref.shape and torch.allclose(out, ref, atol=1e-6)
+        (g_ref,) = torch.autograd.grad(ref.square().sum(), x)
+        (g_out,) = torch.autograd.grad(out.square().sum(), x)
+        assert torch.allclose(g_out, g_ref, atol=1e-5)
