@@ -8,7 +8,7 @@
    they use one Fashion-MNIST batch (labelled as such) on a random subset (``--subset``). NASLib's
    own CIFAR-10 scores are listed beside them for reference.
 
-    python scripts/bench_proxies.py [--subset 200] [--batch 64]
+    python scripts/bench_proxies.py [--subset 200] [--batch 64] [--skip ntk_cond]
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ def main() -> None:
     )
     parser.add_argument("--subset", type=int, default=200, help="architectures for data-dependent proxies")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="data-dependent proxies to leave out (ntk_cond: ~2 min per net on a CPU)"
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_proxies.json")
     args = parser.parse_args()
@@ -91,7 +94,7 @@ def main() -> None:
     splits = make_splits("fashion-mnist", valid_fraction=0.1, seed=0)
     loader = DeviceLoader(splits.train, args.batch, mean=splits.mean, std=splits.std, device=args.device)
     batch = loader.sample_batch(args.batch, seed=0)
-    data_dependent = [n for n in sorted(PROXIES) if PROXIES[n].needs_data] + ["zen"]
+    data_dependent = [n for n in [*sorted(n for n in PROXIES if PROXIES[n].needs_data), "zen"] if n not in args.skip]
     start = time.time()
     dd = compute_proxies(
         space,
