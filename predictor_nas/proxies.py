@@ -155,7 +155,7 @@ def snip(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     net.train()
     _loss_backward(net, x, y)
     return float(
-        sum((m.weight * m.weight.grad).abs().sum() for m in _weighted_layers(net) if m.weight.grad is not None)
+        sum((m.weight.detach() * m.weight.grad).abs().sum() for m in _weighted_layers(net) if m.weight.grad is not None)
     )
 
 
