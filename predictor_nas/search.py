@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import kendalltau
 
 from pools import Candidate, Pool
 from predictor_nas.backends import Backend
@@ -227,7 +228,8 @@ class RankNosh:
                 self.pool.set_proxy_scores_many({c.id: v for c, v in zip(todo, values)})
 
     def _admit(self, round_: int) -> list[int]:
-        """Level-0 candidates moving to level 1: the ranker's top-K (round 0: ``initial`` by proxy / random)."""
+        """Level-0 candidates moving to level 1, best first: the ranker's top-K (round 0:
+        ``initial`` by proxy / random)."""
         cfg = self.config
         level0 = self.pool.candidates(level=0)
         if round_ == 0:
@@ -292,8 +294,11 @@ class RankNosh:
         members = self.pool.candidates(level=level)
         todo = [c for c in members if c.epochs_trained < epoch and c.status != "failed"]
         cost = self.cost()
+        # best-ranked first (the intake is in rank order), so a budget that runs out mid-level
+        # spends its last epochs on the most promising candidates
+        rank = {cid: i for i, cid in enumerate(state["intake"].get(str(level), []))}
         affordable = []
-        for c in sorted(todo, key=lambda c: c.id):
+        for c in sorted(todo, key=lambda c: (rank.get(c.id, len(rank)), c.id)):
             step = epoch - c.epochs_trained
             if cost + step > cfg.budget_epochs:
                 break
@@ -341,6 +346,7 @@ class RankNosh:
             "pyramid": self._pyramid().sizes(),
             "intake": {k: len(v) for k, v in state["intake"].items()},
             "best_so_far": state["curve"][-1][1] if state["curve"] else None,
+            "admission_tau": self._admission_tau(state),
             "time": time.time(),
         }
         if self.run_dir:
@@ -354,6 +360,19 @@ class RankNosh:
         self._save(state)
 
     # -- reporting --------------------------------------------------------------------------------
+    def _admission_tau(self, state: dict[str, Any]) -> float | None:
+        """Kendall tau between this round's admission order (the intake, best first) and the level-1
+        accuracy the admitted candidates reached (out of sample: ranked before they were trained)."""
+        epoch = self.nosh.budget(1)
+        observed = self.observations()
+        pairs = [
+            (-i, observed[c][epoch]) for i, c in enumerate(state["intake"].get("1", [])) if epoch in observed.get(c, {})
+        ]
+        if len(pairs) < 3:
+            return None
+        tau = kendalltau([p[0] for p in pairs], [p[1] for p in pairs]).statistic
+        return None if np.isnan(tau) else float(tau)
+
     def _best_candidates(self, n: int, pending: dict[int, dict[int, float]] | None = None) -> list[Candidate]:
         """Top candidates by their observation at the highest budget they reached (higher budget first);
         ``pending`` observations (not yet committed) count too."""

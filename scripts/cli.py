@@ -34,6 +34,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+JSON_COMMANDS = ("diff", "rank-nosh", "hybrid", "train", "proxies", "report")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nas", description="Neural architecture search: RANK-NOSH, differentiable methods and their hybrid."
@@ -106,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_command(sub)
     for name in CONFIGURABLE:
         add_config_option(sub.choices[name])
+    for name in JSON_COMMANDS:
+        sub.choices[name].add_argument(
+            "--json", action="store_true", help="print one JSON summary on stdout and nothing else (implies --quiet)"
+        )
     return parser
 
 
@@ -118,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"nas: error: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "json", False):
+        args.quiet = True
     level = logging.DEBUG if args.verbose else logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):

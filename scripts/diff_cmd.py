@@ -17,6 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from scripts.plots import diff_plots
 from scripts.rundir import prepare_run_dir
 from supernet.diff_search import DiffSearch, DiffSearchConfig
 from supernet.methods import get_method, method_names
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             "accuracy": nb201_lookup(result.genotype, args.benchmark_dir),
         }
     (out / "result.json").write_text(json.dumps(data, indent=1))
+    diff_plots(out, search, result.genotype)
     print(
         json.dumps(
             {

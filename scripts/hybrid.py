@@ -13,10 +13,18 @@ The recipe (every step resumes when the command runs again):
 4. write ``OUT/result.json``: the best candidate, costs (pool epochs and supernet epochs, both
    counted), and per lineage how many candidates were trained and their best accuracy.
 
+With ``charge_supernet: true`` (the default) ``rank_nosh.budget_epochs`` is the *total* budget: the
+supernet epochs (search and DARTS-PT tuning epochs) are subtracted before RANK-NOSH starts. With
+``benchmark: nb201:cifar10`` (or ``nb201:cifar100``, ``nb201:ImageNet16-120``) RANK-NOSH looks its
+candidates up in the tabular NAS-Bench-201 benchmark instead of training them (the supernets still
+train on ``dataset``; no warm starts). ``diff_dir`` puts the differentiable searches in another
+folder: two recipes pointing at one folder share finished searches.
+
 Example config (all keys optional; these are the defaults)::
 
     dataset: fashion-mnist
     max_train: 6000
+    max_test: 5000
     network: {C: 8, N: 1}
     train: {batch_size: 128, lr: 0.05}
     diff:
@@ -24,12 +32,15 @@ Example config (all keys optional; these are the defaults)::
       - {method: gdas, selection: magnitude, epochs: 10, samples: 10}
     warm_start: true
     oneshot_proxy: true
-    rank_nosh: {budgets: [1, 3], ratio: 0.5, k: 4, initial: 8, level0_samples: 30, budget_epochs: 40}
+    rank_nosh: {budgets: [1, 3], ratio: 0.5, k: 4, initial: 8, level0_samples: 30, budget_epochs: 60}
+    charge_supernet: true
+    benchmark: null
+    diff_dir: null
     seed: 0
     device: auto
 
-Honest limits: the supernet epochs are reported next to the pool's epochs, not converted into one
-currency (a supernet epoch costs more than a child epoch; ``total_epochs`` is their plain sum).
+Honest limits: a supernet epoch is counted as one epoch, like a child's (it costs more: every
+edge runs every op; ``total_epochs`` is the plain sum); ``curve`` is best-so-far against total epochs.
 """
 
 from __future__ import annotations
@@ -42,10 +53,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tqdm import tqdm
 
 from pools import Pool, PoolConfig
-from predictor_nas.backends import PoolTrainingBackend
+from predictor_nas.backends import PoolTrainingBackend, TabularBackend
+from predictor_nas.evaluators import TabularNB201Evaluator
 from predictor_nas.search import RankNosh, RankNoshConfig
+from scripts.plots import search_plots
+from scripts.rundir import plot_curves, prepare_run_dir
 from supernet.diff_search import DiffSearch, DiffSearchConfig
 from supernet.proposals import OneShotScorer, add_proposals, proposals_from_search
 
@@ -55,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "dataset": "fashion-mnist",
     "data_root": None,
     "max_train": 6000,
+    "max_test": 5000,
     "pad_to": None,
     "network": {"C": 8, "N": 1},
     "train": {"batch_size": 128, "lr": 0.05},
@@ -64,7 +80,10 @@ DEFAULTS: dict[str, Any] = {
     ],
     "warm_start": True,
     "oneshot_proxy": True,
-    "rank_nosh": {"budgets": [1, 3], "ratio": 0.5, "k": 4, "initial": 8, "level0_samples": 30, "budget_epochs": 40},
+    "rank_nosh": {"budgets": [1, 3], "ratio": 0.5, "k": 4, "initial": 8, "level0_samples": 30, "budget_epochs": 60},
+    "charge_supernet": True,
+    "benchmark": None,
+    "diff_dir": None,
     "seed": 0,
     "device": "auto",
 }
@@ -91,52 +110,75 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
     return config
 
 
-def run_hybrid(config: dict[str, Any], out: str | Path) -> dict[str, Any]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "hybrid_config.json").write_text(json.dumps(config, indent=2))
-    network = dict(config["network"])
-    nosh = RankNoshConfig.from_dict(
-        {**config["rank_nosh"], "seed": config["seed"], "proxies": ["oneshot"] if config["oneshot_proxy"] else []}
+def diff_search_config(config: dict[str, Any], entry: dict[str, Any]) -> DiffSearchConfig:
+    """The search configuration of one ``diff`` entry: the recipe's data and network size."""
+    entry = {k: v for k, v in entry.items() if k != "samples"}
+    network = config["network"]
+    return DiffSearchConfig.resolve(
+        space="nb201",
+        dataset=config["dataset"],
+        data_root=config["data_root"],
+        max_train=config["max_train"],
+        pad_to=config["pad_to"],
+        C=network.get("C", 16),
+        N=network.get("N", 5),
+        seed=config["seed"],
+        device=config["device"],
+        **entry,
     )
-    pool = Pool.create(
-        f"sqlite:///{out.resolve()}/pool.db",
+
+
+def make_pool(config: dict[str, Any], out: Path, top_budget: int) -> Pool:
+    url = f"sqlite:///{out.resolve()}/pool.db"
+    if config["benchmark"]:
+        return Pool.create(url, PoolConfig(space="nb201", dataset=config["benchmark"]), exist_ok=True)
+    return Pool.create(
+        url,
         PoolConfig(
             space="nb201",
             dataset=config["dataset"],
             data_root=config["data_root"],
             max_train=config["max_train"],
-            max_test=5000,
+            max_test=config["max_test"],
             pad_to=config["pad_to"],
-            network=network,
-            train={**config["train"], "epochs": max(nosh.budgets)},
+            network=dict(config["network"]),
+            train={**config["train"], "epochs": top_budget},
             seed=config["seed"],
         ),
         exist_ok=True,
     )
+
+
+def _backend(config: dict[str, Any], pool: Pool) -> Any:
+    if config["benchmark"]:
+        name = config["benchmark"].split(":", 1)[-1]
+        return TabularBackend(TabularNB201Evaluator(name))
+    return PoolTrainingBackend(pool, config["device"], config["data_root"])
+
+
+def run_hybrid(config: dict[str, Any], out: str | Path, progress: bool = False) -> dict[str, Any]:
+    """Run (or resume) the recipe ``config`` in run directory ``out``; tqdm bars with ``progress``."""
+    out = prepare_run_dir(out, "hybrid", config)
+    budgets = tuple(config["rank_nosh"].get("budgets", RankNoshConfig.budgets))
+    pool = make_pool(config, out, max(budgets))
+    diff_dir = Path(config["diff_dir"]) if config["diff_dir"] else out
     supernet_epochs, searches, last_search = 0, [], None
     for i, entry in enumerate(config["diff"]):
-        entry = dict(entry)
-        samples = int(entry.pop("samples", 10))
         method = entry["method"]
-        diff_config = DiffSearchConfig.resolve(
-            space="nb201",
-            dataset=config["dataset"],
-            data_root=config["data_root"],
-            max_train=config["max_train"],
-            pad_to=config["pad_to"],
-            C=network.get("C", 16),
-            N=network.get("N", 5),
-            seed=config["seed"],
-            device=config["device"],
-            **entry,
+        diff_config = diff_search_config(config, entry)
+        bar = tqdm(total=diff_config.epochs, desc=f"{method} supernet", unit="epoch", disable=not progress)
+        search = DiffSearch(
+            diff_config, run_dir=diff_dir / f"diff_{i}_{method}", on_epoch=lambda _, bar=bar: bar.update(1)
         )
-        search = DiffSearch(diff_config, run_dir=out / f"diff_{i}_{method}")
+        bar.update(search.epoch)
         result = search.run()
-        supernet_epochs += result.epochs_run
-        proposals = proposals_from_search(search, result, samples=samples, seed=config["seed"] + i)
-        inherit = config["warm_start"] and search.supernet.partial_k == 1
-        if config["warm_start"] and not inherit:
+        bar.close()
+        supernet_epochs += result.cost["supernet_epochs"]
+        proposals = proposals_from_search(
+            search, result, samples=int(entry.get("samples", 10)), seed=config["seed"] + i
+        )
+        inherit = config["warm_start"] and not config["benchmark"] and search.supernet.partial_k == 1
+        if config["warm_start"] and not config["benchmark"] and not inherit:
             log.warning(
                 "%s ends with partial channels (k=%d): its proposals train from scratch",
                 method,
@@ -148,7 +190,7 @@ def run_hybrid(config: dict[str, Any], out: str | Path) -> dict[str, Any]:
                 "method": method,
                 "selection": result.selection,
                 "genotype": result.genotype,
-                "epochs": result.epochs_run,
+                "epochs": result.cost["supernet_epochs"],
                 "proposals": len(proposals),
                 "new_candidates": len(added),
                 "warm_start": inherit,
@@ -158,9 +200,32 @@ def run_hybrid(config: dict[str, Any], out: str | Path) -> dict[str, Any]:
             last_search = search
     if config["oneshot_proxy"] and last_search is None:
         raise ValueError("oneshot_proxy needs at least one differentiable search without partial channels")
+    budget = float(config["rank_nosh"].get("budget_epochs", RankNoshConfig.budget_epochs))
+    if config["charge_supernet"]:
+        budget -= supernet_epochs
+        if budget <= 0:
+            raise ValueError(
+                f"the supernets used {supernet_epochs} epochs of the total budget of "
+                f"{budget + supernet_epochs:g}: nothing is left for RANK-NOSH (raise rank_nosh.budget_epochs)"
+            )
+    nosh = RankNoshConfig.from_dict(
+        {
+            **config["rank_nosh"],
+            "budget_epochs": budget,
+            "seed": config["seed"],
+            "proxies": ["oneshot"] if config["oneshot_proxy"] else [],
+        }
+    )
     scorer = OneShotScorer(last_search) if config["oneshot_proxy"] else None
-    backend = PoolTrainingBackend(pool, config["device"], config["data_root"])
-    result = RankNosh(pool, nosh, backend, scorer, run_dir=out).run()
+    bar = tqdm(total=budget, desc="rank-nosh", unit="epoch", disable=not progress)
+
+    def on_progress(cost: int, acc: float | None) -> None:
+        bar.n = min(cost, budget)
+        bar.set_postfix(best=f"{acc:.2f}" if acc is not None else "-")
+        bar.refresh()
+
+    result = RankNosh(pool, nosh, _backend(config, pool), scorer, run_dir=out, on_progress=on_progress).run()
+    bar.close()
     metrics = pool.metrics()
     lineages: dict[str, dict[str, Any]] = {}
     for cand in pool.candidates():
@@ -182,9 +247,14 @@ def run_hybrid(config: dict[str, Any], out: str | Path) -> dict[str, Any]:
         "lineages": lineages,
         "lineage_counts": dict(Counter(c.lineage for c in pool.candidates())),
         "searches": searches,
-        "curve": result.curve,
+        "curve": [(cost + supernet_epochs, acc) for cost, acc in result.curve],
     }
+    pool.close()
     (out / "result.json").write_text(json.dumps(summary, indent=2))
+    plot_curves(
+        {"hybrid": summary["curve"]}, out / "curve.png", title="hybrid", xlabel="total epochs (supernet charged)"
+    )
+    search_plots(out)
     return summary
 
 
@@ -193,10 +263,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run directory (resumes from it)")
     parser.add_argument("--dataset", default=None, help="override the config's dataset")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("dataset", args.dataset), ("seed", args.seed)) if v is not None}
-    summary = run_hybrid(load_config(args.config, overrides), args.out)
+    summary = run_hybrid(load_config(args.config, overrides), args.out, progress=not args.quiet)
     print(json.dumps({k: v for k, v in summary.items() if k != "curve"}, indent=2))
     return 0

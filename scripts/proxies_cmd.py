@@ -24,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def read_archs(path: Path) -> list[str]:
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         network=network,
         device=device,
         seed=args.seed,
-        progress=True,
+        progress=not getattr(args, "quiet", False),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
@@ -75,5 +76,8 @@ def run(args: argparse.Namespace) -> int:
             indent=1,
         )
     )
-    print(f"wrote {len(archs)} x {len(names)} scores to {args.out}")
+    if args.json:
+        print(json.dumps({"out": str(args.out), "architectures": len(archs), "proxies": list(names)}))
+    else:
+        print(f"wrote {len(archs)} x {len(names)} scores to {args.out}")
     return 0

@@ -24,6 +24,7 @@ from predictor_nas.evaluators import TabularNB201Evaluator
 from predictor_nas.proxies import PROXIES, ProxyScorer
 from predictor_nas.ranker import RankerConfig
 from predictor_nas.search import RankNosh, RankNoshConfig
+from scripts.plots import search_plots
 from scripts.rundir import plot_curves, prepare_run_dir
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -111,6 +112,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--budget-epochs", type=float, default=None)
     g.add_argument("--max-candidates", type=int, default=None)
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument(
+        "--baselines",
+        default=None,
+        help="tabular only: also run these (comma-separated: random,rea,tpe,tpe+hyperband) for curve.png",
+    )
     t = p.add_argument_group("real training")
     t.add_argument("--channels", type=int, default=None)
     t.add_argument("--cells-per-stage", type=int, default=None)
@@ -147,6 +153,19 @@ def build_config(args: argparse.Namespace, values: dict[str, Any]) -> RankNoshCo
         uniform_sh=args.uniform_sh,
         ranker=RankerConfig(loss=args.loss, steps=100),
     )
+
+
+def run_baselines(
+    names: str, evaluator: Any, space: Any, budget: float, seed: int
+) -> dict[str, list[tuple[int, float | None]]]:
+    """Best-so-far curves of the named baselines on the same evaluator and budget."""
+    from predictor_nas.baselines import BASELINES
+
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown baselines {unknown}; known: {', '.join(BASELINES)}")
+    return {n: BASELINES[n](evaluator, space, budget, seed=seed).curve for n in wanted}
 
 
 def _cache_dir() -> Path:
@@ -225,7 +244,14 @@ def run(args: argparse.Namespace) -> int:
     search = RankNosh(pool, config, backend, scorer if config.proxies else None, run_dir=out, on_progress=progress)
     result = search.run()
     bar.close()
-    plot_curves({"RANK-NOSH": result.curve}, out / "curve.png", title=args.benchmark or args.dataset, optimum=optimum)
+    curves = {"RANK-NOSH": result.curve}
+    if args.baselines:
+        if not args.benchmark:
+            raise ValueError("--baselines runs on a tabular benchmark only (--benchmark nb201:...)")
+        curves.update(run_baselines(args.baselines, evaluator, pool.space, config.budget_epochs, config.seed))
+        (out / "baselines.json").write_text(json.dumps({k: v for k, v in curves.items() if k != "RANK-NOSH"}))
+    plot_curves(curves, out / "curve.png", title=args.benchmark or args.dataset, optimum=optimum)
+    search_plots(out)
     summary = {
         "best_arch": result.best_arch,
         "test_accuracy": result.test_accuracy,

@@ -121,5 +121,8 @@ def run(args: argparse.Namespace) -> int:
     info = collect(args.dir)
     (args.dir / "report.md").write_text(to_markdown(info))
     (args.dir / "report.html").write_text(to_html(info, args.dir))
-    print(f"wrote {args.dir / 'report.html'} and {args.dir / 'report.md'} ({info['status']})")
+    if getattr(args, "json", False):
+        print(json.dumps({"html": str(args.dir / "report.html"), "markdown": str(args.dir / "report.md"), **info}))
+    else:
+        print(f"wrote {args.dir / 'report.html'} and {args.dir / 'report.md'} ({info['status']})")
     return 0

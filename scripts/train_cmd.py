@@ -56,13 +56,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true")
 
 
+ARCH_KEYS = ("best_arch", "genotype", "arch")
+
+
 def read_arch(text: str) -> str:
-    if text.startswith("@"):
-        path = Path(text[1:])
-        if not path.exists():
-            raise SystemExit(f"--arch {text}: file {path} does not exist")
-        return path.read_text().strip()
-    return text
+    """``--arch`` as given, or from ``@FILE``: a plain architecture string, or a run's JSON
+    (``result.json`` of rank-nosh / hybrid / diff, ``genotype.json`` of train)."""
+    if not text.startswith("@"):
+        return text
+    path = Path(text[1:])
+    if not path.exists():
+        raise FileNotFoundError(f"--arch {text}: file {path} does not exist")
+    content = path.read_text().strip()
+    if not content.startswith("{"):
+        return content
+    data = json.loads(content)
+    for key in ARCH_KEYS:
+        if data.get(key):
+            return str(data[key])
+    raise ValueError(f"--arch {text}: {path} has none of the keys {list(ARCH_KEYS)}")
 
 
 def network_options(args: argparse.Namespace, protocol: str) -> dict[str, int]:
@@ -102,10 +114,11 @@ def latency_ms(net: torch.nn.Module, shape: tuple[int, ...], device: torch.devic
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     space = get_space(args.space)
+    text = read_arch(args.arch)
     try:
-        arch = space.parse(read_arch(args.arch))
+        arch = space.parse(text)
     except ValueError as e:
-        raise SystemExit(f"--arch is not a valid {args.space} architecture: {e}") from e
+        raise ValueError(f"--arch is not a valid {args.space} architecture: {e}") from e
     protocol = args.protocol or ("nb201" if args.space == "nb201" else "darts-eval")
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
     config = TrainConfig.preset(protocol, seed=args.seed, **overrides)
@@ -143,7 +156,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         state = load_checkpoint(checkpoint)
         trainer.load_state_dict(state["trainer"])
         history = state["history"]
-        print(f"resuming from epoch {trainer.epoch} ({checkpoint})")
+        if not args.quiet:
+            print(f"resuming from epoch {trainer.epoch} ({checkpoint})")
     bar = tqdm(total=config.epochs, initial=trainer.epoch, desc="train", unit="epoch", disable=args.quiet)
 
     def on_epoch(metrics) -> None:
@@ -183,6 +197,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["exported"] = str(out / "model.pt2")
     (out / "genotype.json").write_text(json.dumps({"space": args.space, "arch": str(arch)}, indent=2))
     (out / "result.json").write_text(json.dumps(result, indent=2))
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))
+        return result
     print(
         f"{arch}: test {test_acc:.2f}%  {result['params_millions']:.3f} M params  "
         f"{result['flops_millions']:.1f} MFLOPs  {result['latency_ms_batch1']:.2f} ms  -> {out / 'result.json'}"

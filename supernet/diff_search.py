@@ -290,6 +290,7 @@ class DiffSearch:
     def run(self) -> DiffSearchResult:
         cfg = self.config
         self._resume()
+        self.selection_epochs = 0
         stopped = False
         while self.epoch < cfg.epochs and not stopped:
             start = time.perf_counter()
@@ -328,7 +329,8 @@ class DiffSearch:
             self.history,
             self.selection_log,
             {
-                "supernet_epochs": self.epoch,
+                "supernet_epochs": self.epoch + self.selection_epochs,  # search + PT tuning epochs
+                "selection_epochs": self.selection_epochs,
                 "search_seconds": self.seconds,
                 "peak_memory_bytes": peak,
                 "device": str(self.device),
@@ -342,6 +344,7 @@ class DiffSearch:
         tune_lr = self.w_optimizer.param_groups[0]["lr"] / 10  # DARTS-PT tunes with a tenth of the lr
 
         def tune() -> None:
+            self.selection_epochs += cfg.pt_tune_epochs
             self._make_optimizer(lr=tune_lr)
             for _ in range(cfg.pt_tune_epochs):
                 self.train_epoch(update_arch=True)

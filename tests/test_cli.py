@@ -62,6 +62,8 @@ def test_rank_nosh_tabular_run_directory_and_resume(tmp_path, shared_data, capsy
         "--out",
         str(out),
         "--quiet",
+        "--baselines",
+        "random",
     ]
     assert main(argv) == 0
     result = json.loads((out / "result.json").read_text())
@@ -69,10 +71,15 @@ def test_rank_nosh_tabular_run_directory_and_resume(tmp_path, shared_data, capsy
     assert result["cost_epochs"] <= 600 and 0 < result["test_accuracy"] <= 94.38
     config = json.loads((out / "config.json").read_text())
     assert config["config"]["search"]["seed"] == 1 and config["environment"]["packages"]["torch"]
-    assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("curve.png", "pyramid.png", "ranker_tau.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    rounds = [json.loads(line) for line in (out / "rounds.jsonl").read_text().splitlines()]
+    assert rounds and all(r["admission_tau"] is None or -1 <= r["admission_tau"] <= 1 for r in rounds)
+    assert json.loads((out / "baselines.json").read_text())["random"]  # --baselines random: its curve
     capsys.readouterr()
-    assert main(argv) == 0  # same command again: resumes the finished search, same answer
+    assert main([*argv, "--json"]) == 0  # same command again: resumes the finished search, same answer
     assert json.loads((out / "result.json").read_text()) == result
+    assert json.loads(capsys.readouterr().out)["test_accuracy"] == result["test_accuracy"]  # stdout: only JSON
 
     assert main(["report", str(out)]) == 0
     from html.parser import HTMLParser
@@ -159,8 +166,14 @@ def test_nas_train_resumes_reports_and_exports(tmp_path, capsys):
     assert exported(torch.randn(1, 1, 8, 8)).shape == (1, 10)
     assert json.loads((full / "genotype.json").read_text())["arch"] == arch
     assert train_cmd.read_arch(arch) == arch
-    with pytest.raises(SystemExit, match="not a valid nb201"):
-        main(["train", "--arch", "|bogus~0|", "--dataset", "digits", "--out", str(tmp_path / "x")])
+    assert train_cmd.read_arch(f"@{full / 'genotype.json'}") == arch  # a run's JSON names its architecture
+    (tmp_path / "search.json").write_text(json.dumps({"best_arch": arch, "test_accuracy": 1.0}))
+    assert train_cmd.read_arch(f"@{tmp_path / 'search.json'}") == arch
+    (tmp_path / "other.json").write_text("{}")
+    assert main(["train", "--arch", f"@{tmp_path / 'other.json'}", "--out", str(tmp_path / "y")]) == 2
+    assert "none of the keys" in capsys.readouterr().err
+    assert main(["train", "--arch", "|bogus~0|", "--dataset", "digits", "--out", str(tmp_path / "x")]) == 2
+    assert "not a valid nb201" in capsys.readouterr().err
 
 
 def test_config_files_set_defaults_that_flags_override(tmp_path, capsys, monkeypatch):

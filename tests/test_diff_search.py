@@ -152,6 +152,9 @@ def test_nas_diff_cli(tmp_path, capsys):
     result = json.loads((out / "result.json").read_text())
     assert get_space("nb201").from_string(result["genotype"])
     assert len(result["history"]) == 1 and len(result["selection_log"]) == 6
+    assert result["cost"]["supernet_epochs"] == 1 + 6  # one PT tuning epoch after each edge decision
+    for name in ("weights_normal.png", "skip_connections.png", "cell_normal.png"):  # valid PNG files
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert main(["diff", "--method", "nope", "--out", str(out)]) == 2
     assert "unknown method" in capsys.readouterr().err
 

@@ -130,15 +130,48 @@ def test_hybrid_recipe_runs_end_to_end(tmp_path):
         "dataset: digits\nmax_train: 256\nnetwork: {C: 4, N: 1}\ntrain: {batch_size: 64, lr: 0.05}\n"
         "diff:\n  - {method: darts, selection: pt, epochs: 1, samples: 3, batch_size: 32, pt_eval_batches: 1,"
         " crop_padding: 1, diag_batches: 1}\n"
-        "rank_nosh: {budgets: [1, 2], ratio: 0.5, k: 2, initial: 4, level0_samples: 6, budget_epochs: 10}\n"
+        "rank_nosh: {budgets: [1, 2], ratio: 0.5, k: 2, initial: 4, level0_samples: 6, budget_epochs: 16}\n"
     )
     out = tmp_path / "run"
     assert main(["hybrid", "--config", str(recipe), "--out", str(out)]) == 0
     result = json.loads((out / "result.json").read_text())
-    assert result["supernet_epochs"] == 1 and result["total_epochs"] == result["pool_epochs"] + 1
+    # 1 search epoch + one DARTS-PT tuning epoch after each of the 6 edge decisions, all charged
+    assert result["supernet_epochs"] == 1 + 6 and result["total_epochs"] == result["pool_epochs"] + 7
     assert result["lineage_counts"]["darts"] >= 1 and result["best_arch"]
-    assert result["searches"][0]["warm_start"] and result["pool_epochs"] <= 10
+    assert result["searches"][0]["warm_start"] and 0 < result["pool_epochs"] <= 16 - 7
+    assert result["curve"][-1][0] == result["total_epochs"]
     with pytest.raises(ValueError, match="unknown hybrid option"):
         from scripts.hybrid import load_config
 
         load_config(None, {"epochz": 3})
+
+
+def test_hybrid_tabular_shares_searches_and_charges_supernet(tmp_path, shared_data):
+    import json
+
+    from scripts.hybrid import load_config, run_hybrid
+
+    common = {
+        "dataset": "digits",
+        "max_train": 256,
+        "network": {"C": 4, "N": 1},
+        "diff": [{"method": "darts", "selection": "magnitude", "epochs": 2, "samples": 4, "batch_size": 32}],
+        "diff_dir": str(tmp_path / "searches"),
+        "benchmark": "nb201:cifar10",
+        "rank_nosh": {"budgets": [12, 200], "ratio": 0.5, "k": 4, "initial": 4, "level0_samples": 8},
+    }
+    first = run_hybrid(
+        load_config(None, {**common, "rank_nosh": {**common["rank_nosh"], "budget_epochs": 600}}), tmp_path / "a"
+    )
+    search_state = (tmp_path / "searches" / "diff_0_darts" / "search.pt").stat().st_mtime_ns
+    second = run_hybrid(
+        load_config(None, {**common, "rank_nosh": {**common["rank_nosh"], "budget_epochs": 900}}), tmp_path / "b"
+    )
+    # the second recipe reuses the finished search (not retrained) and both charge its 2 epochs
+    assert (tmp_path / "searches" / "diff_0_darts" / "search.pt").stat().st_mtime_ns == search_state
+    assert first["supernet_epochs"] == second["supernet_epochs"] == 2
+    assert first["total_epochs"] <= 600 and second["total_epochs"] <= 900
+    assert first["searches"][0]["genotype"] == second["searches"][0]["genotype"]
+    assert not first["searches"][0]["warm_start"]  # table lookups cannot inherit weights
+    assert 50 < second["test_accuracy"] < 95  # a CIFAR-10 200-epoch test accuracy from the table
+    assert json.loads((tmp_path / "b" / "result.json").read_text())["lineage_counts"]["darts"] >= 1
