@@ -5,6 +5,10 @@
 Writes DIR/result.json (genotype, per-epoch α history and diagnostics, cost) and resumes from
 DIR/search.pt when run again. On NB201, the found cell's published CIFAR-10/100/ImageNet16-120
 accuracies are looked up when the tables are available (a transfer check, labelled as such).
+
+Data parallel on several GPUs (or CPU processes): ``torchrun --nproc-per-node 4 -m scripts.cli diff ...``
+-- each process takes a slice of every batch, gradients are averaged, α stays identical on every rank
+(``result.json``'s history records the largest difference between ranks each epoch).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from tqdm import tqdm
 
 from scripts.plots import diff_plots
 from scripts.rundir import prepare_run_dir
+from supernet import distributed
 from supernet.diff_search import DiffSearch, DiffSearchConfig
 from supernet.methods import get_method, method_names
 
@@ -47,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pad-to", type=int, default=None, help="zero-pad images to this size (e.g. 32)")
     p.add_argument("--hessian-every", type=int, default=None)
     p.add_argument("--pt-tune-epochs", type=int, default=None)
+    p.add_argument("--amp", choices=["auto", "bf16", "off"], default=None, help="auto: bf16 autocast on CUDA")
+    p.add_argument("--channels-last", action="store_true", default=None, help="channels-last memory format")
     p.add_argument(
         "--method-option",
         action="append",
@@ -83,6 +90,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "pad_to": args.pad_to,
         "hessian_every": args.hessian_every,
         "pt_tune_epochs": args.pt_tune_epochs,
+        "amp": args.amp,
+        "channels_last": args.channels_last,
     }
     values.update({k: v for k, v in given.items() if v is not None})
     if args.space is not None:
@@ -112,8 +121,9 @@ def nb201_lookup(genotype: str, folder: str | None) -> dict[str, float] | None:
 
 def run(args: argparse.Namespace) -> int:
     config = DiffSearchConfig.resolve(**settings(args))
-    out = prepare_run_dir(args.out, "diff", config.to_dict())
-    bar = tqdm(total=config.epochs, unit="epoch", desc=f"{config.method}", disable=args.quiet)
+    main_rank = distributed.init_from_env() is False or distributed.is_main()  # under torchrun: rank 0 writes
+    out = prepare_run_dir(args.out, "diff", config.to_dict()) if main_rank else Path(args.out)
+    bar = tqdm(total=config.epochs, unit="epoch", desc=f"{config.method}", disable=args.quiet or not main_rank)
 
     def progress(entry: dict[str, Any]) -> None:
         bar.update(1)
@@ -123,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     bar.update(search.epoch)
     result = search.run()
     bar.close()
+    if not main_rank:
+        return 0
     data = result.to_dict()
     if config.space == "nb201":
         data["nb201_lookup"] = {

@@ -26,12 +26,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from supernet import distributed
 from supernet.data import Augment, DeviceLoader, make_splits
 from supernet.methods import StepContext, get_method
 from supernet.selection import magnitude_select, perturbation_select
 from supernet.spaces import get_space
 from supernet.supernet import Supernet, Weights
 from supernet.training import load_checkpoint, resolve_device, save_checkpoint
+from supernet.training.trainer import autocast_dtype
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ class DiffSearchConfig:
     diag_batches: int = 10
     pt_tune_epochs: int = 1
     pt_eval_batches: int | None = None
+    amp: str = "auto"  # bf16 autocast on CUDA ("auto"/"bf16"), fp32 elsewhere or with "off"
+    channels_last: bool = False
     seed: int = 0
     device: str = "auto"
 
@@ -92,6 +96,8 @@ class DiffSearchConfig:
         values = {**{k: v for k, v in method.defaults.items() if k in known}, **given}
         config = cls(**values)
         config.a_betas = tuple(config.a_betas)
+        if config.amp not in ("auto", "bf16", "off"):
+            raise ValueError(f"amp must be 'auto', 'bf16' or 'off', got {config.amp!r}")
         if config.lr_schedule not in ("cosine", "neca"):
             raise ValueError(f"lr_schedule must be 'cosine' or 'neca', got {config.lr_schedule!r}")
         if config.selection not in ("magnitude", "pt"):
@@ -130,7 +136,9 @@ class DiffSearch:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir else None
         self.on_epoch = on_epoch
-        self.device = resolve_device(config.device)
+        distributed.init_from_env()
+        self.device = distributed.local_device(resolve_device(config.device))
+        self._sync_handles: list = []
         self.space = get_space(config.space)
         splits = make_splits(
             config.dataset,
@@ -154,6 +162,7 @@ class DiffSearch:
                 drop_last=train,
                 seed=seed,
                 pad_to=config.pad_to,
+                channels_last=config.channels_last,
             )
 
         # DARTS: the training set's two halves; both the weight and the architecture steps see augmentation
@@ -170,6 +179,9 @@ class DiffSearch:
             layers=config.layers,
             partial_k=config.partial_k,
         ).to(self.device)
+        if config.channels_last:
+            self.supernet = self.supernet.to(memory_format=torch.channels_last)
+        self._amp = autocast_dtype(config.amp, self.device)
         self.method = get_method(config.method)(
             self.supernet,
             a_lr=config.a_lr,
@@ -199,6 +211,12 @@ class DiffSearch:
             momentum=self.config.w_momentum,
             weight_decay=self.weight_decay,
         )
+        if distributed.active():  # (re)attach gradient averaging to the current parameters/optimisers
+            for handle in self._sync_handles:
+                handle.remove()
+            params = [*self.supernet.parameters(), *self.method.arch_parameters()]
+            distributed.broadcast_from_main([*params, *self.supernet.buffers()])
+            self._sync_handles = distributed.average_gradients(params, [self.w_optimizer, self.method.a_optimizer])
 
     def _context(self) -> StepContext:
         return StepContext(
@@ -217,10 +235,12 @@ class DiffSearch:
         loss_sum, correct, seen = 0.0, 0, 0
         ctx = self._context()
         for train, valid in zip(self.train_loader, self.valid_loader):
+            train, valid = distributed.shard(train), distributed.shard(valid)
             self.method.on_batch_start()
-            if update_arch:
-                self.method.arch_step(train, valid, ctx)
-            loss, logits = self.method.weight_step(train, ctx, self.config.grad_clip)
+            with torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None):
+                if update_arch:
+                    self.method.arch_step(train, valid, ctx)
+                loss, logits = self.method.weight_step(train, ctx, self.config.grad_clip)
             loss_sum += float(loss) * len(train[1])
             correct += int((logits.argmax(1) == train[1]).sum())
             seen += len(train[1])
@@ -284,6 +304,10 @@ class DiffSearch:
         }
         if cfg.hessian_every and self.epoch % cfg.hessian_every == 0:
             entry["hessian_eigenvalue"] = self.hessian_eigenvalue()
+        if distributed.active():  # data parallel: α and the weights must agree on every rank
+            entry["world_size"] = distributed.rank_and_world()[1]
+            entry["alpha_rank_difference"] = distributed.max_difference(self.method.arch_parameters())
+            entry["weight_rank_difference"] = distributed.max_difference(self.supernet.parameters())
         return entry
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -301,6 +325,8 @@ class DiffSearch:
                 lr = self.w_optimizer.param_groups[0]["lr"]
                 train_loss, train_acc = self.train_epoch(self.method.arch_active(self.epoch, cfg.warmup_epochs))
                 self._rng = torch.get_rng_state()
+            if distributed.active():  # rank 0's BatchNorm statistics, so every rank evaluates alike
+                distributed.broadcast_from_main(self.supernet.buffers())
             self.scheduler.step()
             seconds = time.perf_counter() - start
             self.seconds += seconds
@@ -391,7 +417,7 @@ class DiffSearch:
         }
 
     def _checkpoint(self) -> None:
-        if self.run_dir:
+        if self.run_dir and distributed.is_main():
             save_checkpoint(self.run_dir / "search.pt", self.state_dict())
 
     def _resume(self) -> None:

@@ -67,6 +67,7 @@ class DartsSecondOrder(Method):
         """∇²_{α,w} L_train(w, α) · v by central differences in w."""
         x, y = train
         params = list(self.supernet.parameters())
+        saved = [p.detach().clone() for p in params]  # restored exactly (w + eps v - eps v drifts in float)
         eps = r / torch.sqrt(sum((v * v).sum() for v in vector)).clamp_min(1e-12)
 
         def alpha_grad(sign: float) -> list[torch.Tensor]:
@@ -79,8 +80,8 @@ class DartsSecondOrder(Method):
         plus = alpha_grad(1.0)
         minus = alpha_grad(-2.0)
         with torch.no_grad():
-            for p, v in zip(params, vector):
-                p.add_(v, alpha=float(eps))
+            for p, w in zip(params, saved):
+                p.copy_(w)
         return [
             (gp - gn) / (2 * eps) if gp is not None else torch.zeros_like(a)
             for gp, gn, a in zip(plus, minus, self.arch_parameters())
