@@ -130,10 +130,11 @@ def supernet_throughput(reference: bool, device: torch.device, steps: int, worke
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    def step() -> None:
+    def step() -> None:  # one search step as DiffSearch.train_epoch runs it: the same training batch twice
+        train = next(data)
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-            method.arch_step(next(data), next(valid), ctx)
-            method.weight_step(next(data), ctx, 5.0)
+            method.arch_step(train, next(valid), ctx)
+            method.weight_step(train, ctx, 5.0)
 
     for _ in range(3):
         step()

@@ -121,7 +121,8 @@ def nb201_lookup(genotype: str, folder: str | None) -> dict[str, float] | None:
 
 def run(args: argparse.Namespace) -> int:
     config = DiffSearchConfig.resolve(**settings(args))
-    main_rank = distributed.init_from_env() is False or distributed.is_main()  # under torchrun: rank 0 writes
+    distributed.init_from_env()
+    main_rank = distributed.is_main()  # alone, or rank 0 under torchrun: the one that writes
     out = prepare_run_dir(args.out, "diff", config.to_dict()) if main_rank else Path(args.out)
     bar = tqdm(total=config.epochs, unit="epoch", desc=f"{config.method}", disable=args.quiet or not main_rank)
 

@@ -216,7 +216,8 @@ class DiffSearch:
                 handle.remove()
             params = [*self.supernet.parameters(), *self.method.arch_parameters()]
             distributed.broadcast_from_main([*params, *self.supernet.buffers()])
-            self._sync_handles = distributed.average_gradients(params, [self.w_optimizer, self.method.a_optimizer])
+            # weight gradients come from backward() (hooked); only α's may be assigned by hand
+            self._sync_handles = distributed.average_gradients(params, [self.method.a_optimizer])
 
     def _context(self) -> StepContext:
         return StepContext(

@@ -4,8 +4,9 @@ Every rank holds the whole supernet and the same architecture parameters, takes 
 global batch, and averages gradients *as they are accumulated* (a post-accumulate-grad hook per
 parameter: the DDP semantics, so gradient clipping sees the averaged gradient and methods that update
 α by hand -- GAEA's exponentiated gradient -- read averaged gradients too). Gradients a method sets
-without ``backward()`` (second-order DARTS's finite-difference term) are averaged by an optimiser
-step pre-hook; averaging identical tensors again is a no-op, so both paths can meet. BatchNorm
+without ``backward()`` (second-order DARTS's hypergradient, assigned to α) are averaged by a step
+pre-hook on the architecture optimiser only; averaging identical tensors again is a no-op, so both
+paths can meet on α. Weight gradients always come from ``backward()``: one all-reduce each. BatchNorm
 statistics are broadcast from rank 0 after every epoch, so evaluation and selection (DARTS-PT)
 agree on every rank. Random draws (GDAS/SNAS samples, SDARTS noise) come from streams seeded
 identically on every rank.
