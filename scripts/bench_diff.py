@@ -7,6 +7,13 @@ all-skip cell scores 54.30 on CIFAR-10). CPU-sized by default (C=8, N=1, 2,000 i
 uses the NB201 supernet (C=16, N=5, all images), for a GPU.
 
     python scripts/bench_diff.py [--methods darts darts-2nd ...] [--seeds 3] [--epochs 20] [--full]
+
+``--cyclic`` runs the CDARTS/ICDARTS family instead, in the DARTS space (where its latency penalty
+lives): CDARTS, ICDARTS, and ICDARTS with I-DARTS cells and the expected-latency penalty at
+δ ∈ {0, 0.01, 0.05, 0.1} (latency weights measured on this device). Each found genotype is retrained
+briefly from scratch (``nas train``) on Fashion-MNIST; the JSON holds its test accuracy and measured
+latency, the plot accuracy against latency (the dissertation's Table 4.7 view). Writes
+``bench_diff_cyclic.json``/``.png``.
 """
 
 from __future__ import annotations
@@ -54,8 +61,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--full", action="store_true", help="the full NB201 supernet and data (GPU)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--out", type=Path, default=RESULTS / "bench_diff.json")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--cyclic", action="store_true", help="the CDARTS/ICDARTS runs (module docstring)")
+    parser.add_argument("--retrain-epochs", type=int, default=5, help="--cyclic: epochs of the brief retraining")
+    parser.add_argument("--variants", nargs="+", default=None, help="--cyclic: a subset of the runs (default all)")
+    parser.add_argument("--max-train", type=int, default=2000, help="--cyclic: search images on the CPU")
     args = parser.parse_args()
+    if args.cyclic:
+        return cyclic(args)
+    args.out = args.out or RESULTS / "bench_diff.json"
 
     table = load_table("cifar10")
     space = get_space("nb201")
@@ -164,6 +178,122 @@ def main() -> None:
             f"final skips {s['final_skips_mean']:.1f}  {s['seconds_mean']:.0f} s"
         )
     print(f"wrote {args.out}")
+
+
+CYCLIC_RUNS = {
+    "cdarts": ("cdarts", {}),
+    "icdarts": ("icdarts", {}),
+    **{
+        f"icdarts-idarts-d{delta:g}": ("icdarts", {"cell": "idarts", "latency_weight": delta})
+        for delta in (0.0, 0.01, 0.05, 0.1)
+    },
+}
+
+
+def cyclic(args: argparse.Namespace) -> None:
+    """CDARTS / ICDARTS / latency-penalised ICDARTS: search, brief retrain, test accuracy and latency."""
+    from scripts import train_cmd
+
+    out = args.out or RESULTS / "bench_diff_cyclic.json"
+    size = dict(C=16, layers=8, max_train=None) if args.full else dict(C=8, layers=5, max_train=args.max_train)
+    names = args.variants or list(CYCLIC_RUNS)
+    unknown = sorted(set(names) - set(CYCLIC_RUNS))
+    if unknown:
+        raise SystemExit(f"unknown --variants {unknown}; known: {list(CYCLIC_RUNS)}")
+    rows = []
+    for name in names:
+        method, options = CYCLIC_RUNS[name]
+        for seed in range(args.seeds):
+            if not args.full:  # CPU: E as large as S (the paper's E is 36/16 wider and 20/8 deeper)
+                options = {**options, "eval_width": 1.0, "eval_depth": 1.0}
+            config = DiffSearchConfig.resolve(
+                method=method,
+                dataset="fashion-mnist",
+                epochs=args.epochs,
+                warmup_epochs=min(2, args.epochs - 1),
+                seed=seed,
+                device=args.device,
+                method_options=options,
+                **size,
+            )
+            start = time.time()
+            result = DiffSearch(config).run()
+            seconds = time.time() - start
+            parser = argparse.ArgumentParser()
+            train_cmd.add_arguments(parser)
+            run_dir = RESULTS.parent / "runs" / f"cyclic_{name}_s{seed}"
+            train_args = parser.parse_args(
+                ["--arch", result.genotype, "--space", config.space, "--out", str(run_dir), "--quiet"]
+                + ["--epochs", str(args.retrain_epochs), "--channels", str(size["C"]), "--layers", str(size["layers"])]
+                + ["--seed", str(seed), "--device", args.device, "--export", "none"]
+                + ([] if args.full else ["--max-train", "4000"])
+            )
+            train_args.json = False  # an option of the `nas` entry point, not of the train parser
+            trained = train_cmd.run(train_args)
+            history = result.history[-1]
+            rows.append(
+                {
+                    "run": name,
+                    "seed": seed,
+                    "genotype": result.genotype,
+                    "search_seconds": seconds,
+                    "expected_latency": history.get("expected_latency"),
+                    "test_accuracy": trained["test_accuracy"],
+                    "latency_ms_batch1": trained["latency_ms_batch1"],
+                    "params_millions": trained.get("params_millions"),
+                }
+            )
+            r = rows[-1]
+            print(
+                f"{name:24s} seed {seed}: test {r['test_accuracy']:.2f}  {r['latency_ms_batch1']:.2f} ms  "
+                f"search {seconds:.0f} s  {result.genotype}",
+                flush=True,
+            )
+            summary = write_cyclic(rows, names, args, size, out)  # after every run: partial results survive
+    for name, s in summary.items():
+        print(f"{name:24s} test {s['test_accuracy_mean']:.2f}  latency {s['latency_ms_mean']:.2f} ms")
+    print(f"wrote {out}")
+
+
+def write_cyclic(rows: list[dict], names: list[str], args: argparse.Namespace, size: dict, out: Path) -> dict:
+    summary = {
+        name: {
+            "test_accuracy_mean": float(np.mean([r["test_accuracy"] for r in rows if r["run"] == name])),
+            "latency_ms_mean": float(np.mean([r["latency_ms_batch1"] for r in rows if r["run"] == name])),
+        }
+        for name in names
+        if any(r["run"] == name for r in rows)
+    }
+    data = {
+        "meta": {
+            "machine": platform.node(),
+            "epochs": args.epochs,
+            "retrain_epochs": args.retrain_epochs,
+            "seeds": args.seeds,
+            "size": size,
+            "data": "fashion-mnist: search on its training split, retrain and test on its test split",
+        },
+        "summary": summary,
+        "runs": rows,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=1))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name in summary:
+        sel = [r for r in rows if r["run"] == name]
+        ax.scatter([r["latency_ms_batch1"] for r in sel], [r["test_accuracy"] for r in sel], label=name)
+    ax.set_xlabel("latency of the found network (ms, batch 1)")
+    ax.set_ylabel("test accuracy after brief retraining (%)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=120)
+    plt.close(fig)
+    return summary
 
 
 def plot(rows: list[dict], runs: list[str], path: Path) -> None:

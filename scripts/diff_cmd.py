@@ -61,6 +61,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="method option, e.g. --method-option reg_type=kl (repeatable)",
     )
+    p.add_argument(
+        "--dynamic-tiers",
+        type=int,
+        default=0,
+        help="ICDARTS tournament-style dynamic op space (Algorithm 2) with this many tiers (3 in the paper: "
+        "7 searches); 0: off. Use with --space icdarts-dynamic",
+    )
+    p.add_argument("--o-max", type=int, default=8, help="ops per node in the dynamic space's games (even)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--benchmark-dir", default=None, help="NAS-Bench-201 tables for the transfer lookup")
@@ -78,7 +86,7 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
-    get_method(args.method)  # unknown names fail here, listing the known ones
+    method = get_method(args.method)  # unknown names fail here, listing the known ones
     values: dict[str, Any] = dict(QUICK) if args.preset == "quick" else {}
     given = {
         "epochs": args.epochs,
@@ -103,7 +111,10 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         data_root=args.data_root,
         seed=args.seed,
         device=args.device,
-        method_options=dict(parse_option(o) for o in args.method_option),
+        method_options={
+            **(method.quick_options if args.preset == "quick" else {}),
+            **dict(parse_option(o) for o in args.method_option),
+        },
     )
     return values
 
@@ -130,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
         bar.set_postfix(valid=f"{entry['valid_acc']:.1f}", skips=entry["skip_connections"].get("normal"))
 
+    if args.dynamic_tiers:
+        return run_dynamic(args, config, out)
     search = DiffSearch(config, run_dir=out, on_epoch=progress)
     bar.update(search.epoch)
     result = search.run()
@@ -157,4 +170,29 @@ def run(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def run_dynamic(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> int:
+    """ICDARTS's tournament (Algorithm 2): 2^(T-1) + ... + 1 searches, each game in ``out/<game>/``."""
+    from supernet.dynamic_space import dynamic_search
+
+    games = 2**args.dynamic_tiers - 1
+    bar = tqdm(total=games, unit="game", desc=f"{config.method} dynamic space", disable=args.quiet)
+    last: dict[str, Any] = {}
+
+    def on_game(name: str, search: DiffSearch, result: Any) -> None:
+        bar.update(1)
+        bar.set_postfix(game=name)
+        last.update(search=search)
+
+    tour = dynamic_search(config, args.dynamic_tiers, args.o_max, str(out), on_game)
+    bar.close()
+    data = {
+        **tour.result.to_dict(),
+        "dynamic_space": {"tiers": args.dynamic_tiers, "o_max": args.o_max, "games": tour.games},
+    }
+    (out / "result.json").write_text(json.dumps(data, indent=1))
+    diff_plots(out, last["search"], tour.result.genotype)
+    print(json.dumps({"genotype": tour.result.genotype, "games": games, "out": str(out)}, indent=2))
     return 0

@@ -28,8 +28,8 @@ import torch.nn.functional as F
 
 from supernet import distributed
 from supernet.data import Augment, DeviceLoader, make_splits
-from supernet.methods import StepContext, get_method
-from supernet.selection import magnitude_select, perturbation_select
+from supernet.methods import SearchData, StepContext, get_method
+from supernet.selection import perturbation_select
 from supernet.spaces import get_space
 from supernet.supernet import Supernet, Weights
 from supernet.training import load_checkpoint, resolve_device, save_checkpoint
@@ -80,6 +80,8 @@ class DiffSearchConfig:
     diag_batches: int = 10
     pt_tune_epochs: int = 1
     pt_eval_batches: int | None = None
+    #: per-edge candidate ops per cell type (ICDARTS's dynamic space); None: the space's own
+    edge_ops: dict[str, list[list[str]]] | None = None
     amp: str = "auto"  # bf16 autocast on CUDA ("auto"/"bf16"), fp32 elsewhere or with "off"
     channels_last: bool = False
     seed: int = 0
@@ -178,6 +180,7 @@ class DiffSearch:
             N=config.N,
             layers=config.layers,
             partial_k=config.partial_k,
+            op_names=config.edge_ops,
         ).to(self.device)
         if config.channels_last:
             self.supernet = self.supernet.to(memory_format=torch.channels_last)
@@ -189,6 +192,20 @@ class DiffSearch:
             a_weight_decay=config.a_weight_decay,
             seed=config.seed,
             **config.method_options,
+        )
+        self.method.bind_data(
+            SearchData(
+                train=self.train_loader,
+                valid=self.valid_loader,
+                num_classes=self.num_classes,
+                shape=tuple(self.shape),
+                lr=lambda: self.w_optimizer.param_groups[0]["lr"],
+                momentum=config.w_momentum,
+                weight_decay=config.w_weight_decay,
+                grad_clip=config.grad_clip,
+                warmup_epochs=config.warmup_epochs,
+                autocast=lambda: torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None),
+            )
         )
         self._make_optimizer()
         self.scheduler = self._make_scheduler()
@@ -281,7 +298,7 @@ class DiffSearch:
 
     # -- diagnostics -------------------------------------------------------------------------------
     def current_architecture(self) -> Any:
-        return magnitude_select(self.supernet, self.method.selection_weights())
+        return self.method.derive_architecture()
 
     def skip_connections(self, arch: Any) -> dict[str, int]:
         if hasattr(arch, "ops"):
@@ -303,6 +320,7 @@ class DiffSearch:
             "alphas": {ct: a.detach().cpu().tolist() for ct, a in self.method.alphas.items()},
             "probabilities": {ct: p.cpu().tolist() for ct, p in self.method.probabilities().items()},
         }
+        entry.update(self.method.diagnostics())
         if cfg.hessian_every and self.epoch % cfg.hessian_every == 0:
             entry["hessian_eigenvalue"] = self.hessian_eigenvalue()
         if distributed.active():  # data parallel: α and the weights must agree on every rank
@@ -367,7 +385,7 @@ class DiffSearch:
     def select(self) -> Any:
         cfg = self.config
         if cfg.selection == "magnitude":
-            return magnitude_select(self.supernet, self.method.selection_weights())
+            return self.method.final_architecture(self.method.derive_architecture())
         tune_lr = self.w_optimizer.param_groups[0]["lr"] / 10  # DARTS-PT tunes with a tenth of the lr
 
         def tune() -> None:
@@ -376,7 +394,7 @@ class DiffSearch:
             for _ in range(cfg.pt_tune_epochs):
                 self.train_epoch(update_arch=True)
 
-        return perturbation_select(
+        arch = perturbation_select(
             self.supernet,
             self.method.probabilities,
             lambda w: self.evaluate(w, cfg.pt_eval_batches),
@@ -384,6 +402,7 @@ class DiffSearch:
             seed=cfg.seed,
             log=self.selection_log.append,
         )
+        return self.method.final_architecture(arch)
 
     # -- checkpoints --------------------------------------------------------------------------------
     def _make_scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:

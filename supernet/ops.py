@@ -136,20 +136,20 @@ class FactorizedReduce(nn.Module):
 
 
 class Pool(nn.Module):
-    """3x3 max/avg pooling (avg excludes padding); a ReLU-Conv1x1-BN first if channels change."""
+    """k x k max/avg pooling (default 3; avg excludes padding); a ReLU-Conv1x1-BN first if channels change."""
 
-    def __init__(self, kind: str, C_in: int, C_out: int, stride: int, affine: bool = True):
+    def __init__(self, kind: str, C_in: int, C_out: int, stride: int, affine: bool = True, kernel: int = 3):
         super().__init__()
         self.preprocess = ReLUConvBN(C_in, C_out, 1, 1, 0, affine=affine) if C_in != C_out else None
         if kind == "avg":
-            self.pool: nn.Module = nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+            self.pool: nn.Module = nn.AvgPool2d(kernel, stride=stride, padding=kernel // 2, count_include_pad=False)
         else:
-            self.pool = nn.MaxPool2d(3, stride=stride, padding=1)
+            self.pool = nn.MaxPool2d(kernel, stride=stride, padding=kernel // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.preprocess is not None:
             x = self.preprocess(x)
-        if x.device.type == "cpu" and isinstance(self.pool, nn.AvgPool2d):
+        if x.device.type == "cpu" and isinstance(self.pool, nn.AvgPool2d) and self.pool.kernel_size == 3:
             return avg_pool_3x3_by_conv(x, self.pool.stride)
         return self.pool(x)
 

@@ -18,6 +18,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import torch
+
 from supernet.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
 from supernet.spaces.darts import CELL_TYPES, STEPS, edge_index
 from supernet.supernet import Supernet, Weights
@@ -26,25 +28,40 @@ Evaluate = Callable[[Weights], float]
 Tune = Callable[[], None]
 
 
+def _rows(supernet: Supernet, weights: Weights) -> dict[str, list]:
+    """Per cell type, the (projected) weight row of every edge, on the CPU."""
+    return {ct: [r.detach().cpu() for r in rows] for ct, rows in supernet.project(weights).items()}
+
+
+def _node_inputs(supernet: Supernet, ct: str, node: int) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(input, edge index, candidate ops) of every edge into ``node`` that topology selection kept."""
+    out = []
+    for src in range(node + 2):
+        e = edge_index(node, src)
+        if (ct, e) not in supernet.removed:
+            out.append((src, e, supernet.edges_of(ct)[e].ops))
+    return out
+
+
+def _genotype(cells: dict[str, tuple]) -> Genotype:
+    concat = tuple(range(2, STEPS + 2))
+    return Genotype(cells["normal"], concat, cells["reduce"], concat)
+
+
 def magnitude_select(supernet: Supernet, probabilities: Weights) -> Any:
     """The DARTS derivation (see module docstring); respects already fixed / removed edges."""
-    probs = {ct: [r.detach().cpu() for r in rows] for ct, rows in supernet.project(probabilities).items()}
+    probs = _rows(supernet, probabilities)
     space = supernet.space
     if isinstance(space, NB201Space):
         edges = supernet.edges_of("normal")
         return NB201Cell(tuple(e.ops[int(probs["normal"][e.index].argmax())] for e in edges))
     cells = {}
     for ct in CELL_TYPES:
-        p = probs[ct]
         chosen: list[tuple[str, int]] = []
         for node in range(STEPS):
             scored = []
-            for src in range(node + 2):
-                e = edge_index(node, src)
-                if (ct, e) in supernet.removed:
-                    continue
-                row = p[e]
-                ops = supernet.edges_of(ct)[e].ops
+            for src, e, ops in _node_inputs(supernet, ct, node):
+                row = probs[ct][e]
                 ranked = sorted((float(row[k]), k) for k, op in enumerate(ops) if op != "none")
                 best, k = ranked[-1]
                 margin = best - (ranked[-2][0] if len(ranked) > 1 else 0.0)
@@ -53,8 +70,41 @@ def magnitude_select(supernet: Supernet, probabilities: Weights) -> Any:
                 chosen.append((op, src))
             chosen[-2:] = sorted(chosen[-2:], key=lambda t: t[1])
         cells[ct] = tuple(chosen)
-    concat = tuple(range(2, STEPS + 2))
-    return Genotype(cells["normal"], concat, cells["reduce"], concat)
+    return _genotype(cells)
+
+
+def node_weights(alpha: torch.Tensor) -> torch.Tensor:
+    """I-DARTS / XDARTS mixing weights (Jiang et al. 2019; Herron 2023 §4.2): one softmax over all
+    (incoming edge, op) pairs of each intermediate node of a DARTS cell, instead of one per edge.
+    ``alpha`` is ``(14, K)``; the result has the same shape and sums to 1 over each node's rows."""
+    out = []
+    for node in range(STEPS):
+        start, count = edge_index(node, 0), node + 2
+        block = alpha[start : start + count]
+        out.append(torch.softmax(block.flatten(), 0).view_as(block))
+    return torch.cat(out)
+
+
+def node_select(supernet: Supernet, weights: Weights, k: int = 2) -> Genotype:
+    """I-DARTS discretisation (Herron 2023 §4.2, cell (b)): per node the top-``k`` (edge, op) pairs by
+    node-level weight, non-``none`` ops only, several may come from the same input (ties: edge order)."""
+    if not isinstance(supernet.space, DartsSpace):
+        raise ValueError(f"I-DARTS cells need a DARTS-family space, got {supernet.space.name!r}")
+    probs = _rows(supernet, weights)
+    cells = {}
+    for ct in CELL_TYPES:
+        chosen: list[tuple[str, int]] = []
+        for node in range(STEPS):
+            scored = [
+                (-float(probs[ct][e][j]), e, j, op, src)
+                for src, e, ops in _node_inputs(supernet, ct, node)
+                for j, op in enumerate(ops)
+                if op != "none"
+            ]
+            top = sorted(scored)[:k]
+            chosen += sorted(((op, src) for _, _, _, op, src in top), key=lambda t: t[1])
+        cells[ct] = tuple(chosen)
+    return _genotype(cells)
 
 
 def perturbation_select(

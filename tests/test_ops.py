@@ -2,6 +2,9 @@ import pytest
 import torch
 
 from supernet.ops import DARTS_OPS, NB201_OPS, build_op, op_names
+from supernet.ops_icdarts import OP_SPACES
+
+ICDARTS_OPS = sorted({op for ops in OP_SPACES.values() for op in ops} | {"dw_conv_3x3", "dw_conv_5x5"})
 
 
 def test_registry_holds_the_published_operation_sets():
@@ -9,7 +12,7 @@ def test_registry_holds_the_published_operation_sets():
     assert len(DARTS_OPS) == 8 and len(NB201_OPS) == 5
 
 
-@pytest.mark.parametrize("name", sorted(set(DARTS_OPS) | set(NB201_OPS) | {"noise"}))
+@pytest.mark.parametrize("name", sorted(set(DARTS_OPS) | set(NB201_OPS) | {"noise"} | set(ICDARTS_OPS)))
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("size", [8, 7])
 def test_every_op_keeps_shapes(name, stride, size):

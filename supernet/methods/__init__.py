@@ -2,6 +2,7 @@
 
 from supernet.methods import (  # noqa: F401  (registration)
     allegronas,
+    cdarts,
     darts,
     dartsplus,
     drnas,
@@ -16,6 +17,6 @@ from supernet.methods import (  # noqa: F401  (registration)
     snas,
     spdarts,
 )
-from supernet.methods.base import Method, StepContext, get_method, method_names, register_method
+from supernet.methods.base import Method, SearchData, StepContext, get_method, method_names, register_method
 
-__all__ = ["Method", "StepContext", "get_method", "method_names", "register_method"]
+__all__ = ["Method", "SearchData", "StepContext", "get_method", "method_names", "register_method"]

@@ -12,6 +12,7 @@ betas (0.5, 0.999), weight decay 1e-3; methods override what their papers change
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from supernet.selection import magnitude_select
 from supernet.supernet import Supernet, Weights
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -36,6 +38,24 @@ class StepContext:
     w_weight_decay: float
 
 
+@dataclass
+class SearchData:
+    """What the search loop lends a method that trains more than the supernet (CDARTS's evaluation
+    network): the two loaders, the data's shape, the current weight learning rate, the SGD settings,
+    the α warm-up length and the autocast context."""
+
+    train: Any
+    valid: Any
+    num_classes: int
+    shape: tuple[int, ...]
+    lr: Callable[[], float]
+    momentum: float
+    weight_decay: float
+    grad_clip: float | None
+    warmup_epochs: int
+    autocast: Callable[[], AbstractContextManager]
+
+
 class Method:
     """Plain DARTS relaxation (softmax over α) with a first-order architecture step."""
 
@@ -43,6 +63,8 @@ class Method:
     paper: ClassVar[str] = "Liu, Simonyan, Yang. DARTS. ICLR 2019"
     #: search-config overrides from the method's paper (applied unless the user sets them)
     defaults: ClassVar[dict[str, Any]] = {}
+    #: method options of ``nas diff``'s CPU-sized ``quick`` preset (explicit options win)
+    quick_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -89,6 +111,22 @@ class Method:
         """Per-edge weights (PC-DARTS edge normalisation); None for methods without them."""
         return None
 
+    def derive_architecture(self) -> Any:
+        """The discrete architecture the current α stands for (DARTS derivation by default)."""
+        return magnitude_select(self.supernet, self.selection_weights())
+
+    def final_architecture(self, arch: Any) -> Any:
+        """The architecture to retrain, from the selected one (ICDARTS V3/V4 turn ``random`` into zero)."""
+        return arch
+
+    def bind_data(self, data: SearchData) -> None:
+        """Called once by the search loop before the weight optimiser exists (a method may add
+        supernet modules here, such as CDARTS's distillation heads)."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Extra per-epoch entries for the search history."""
+        return {}
+
     # -- losses and steps --------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, phase: str, weights: Weights | None = None) -> torch.Tensor:
         return self.supernet(
@@ -119,13 +157,17 @@ class Method:
         x, y = train
         logits = self.forward(x, "train", self.train_weights(train, ctx))
         loss = F.cross_entropy(logits, y)
+        self.step_weights(loss, ctx, grad_clip)
+        return loss.detach(), logits.detach()
+
+    def step_weights(self, loss: torch.Tensor, ctx: StepContext, grad_clip: float | None) -> None:
+        """Backward ``loss`` and take one clipped SGD step of the supernet weights (α untouched)."""
         ctx.w_optimizer.zero_grad(set_to_none=True)
         self.a_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip:
             nn.utils.clip_grad_norm_(self.supernet.parameters(), grad_clip)
         ctx.w_optimizer.step()
-        return loss.detach(), logits.detach()
 
     def train_weights(self, train: Batch, ctx: StepContext) -> Weights | None:
         """Mixing weights for the weight step (None: ``mixing_weights("train")``). SDARTS perturbs here."""

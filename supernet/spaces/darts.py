@@ -12,7 +12,9 @@ Edges of the search cell are numbered node by node: node 2 has edges 0-1 (inputs
 edges 2-4, node 4 edges 5-8, node 5 edges 9-13 (14 edges). S1-S4 restrict the candidate operations
 per edge (RobustDARTS ``src/spaces.py``): S1 a different pair per edge, S2 {skip, sep3x3},
 S3 {none, skip, sep3x3}, S4 {noise, sep3x3}. Derived genotypes never contain ``none`` (DARTS
-derivation excludes it), so sampling excludes it too.
+derivation excludes it), so sampling excludes it too. ICDARTS's op spaces (``supernet.ops_icdarts``)
+are variants too; in ``darts-random`` (zero-op configurations V2-V4) a genotype may hold ``none``
+where the search's ``random`` op is retrained as zero.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, NamedTuple
 from torch import nn
 
 from supernet.ops import ALLEGRO_OPS, DARTS_OPS, op_names
+from supernet.ops_icdarts import OP_SPACES
 from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
 
 STEPS = 4
@@ -102,7 +105,12 @@ VARIANTS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
     "s4": {c: (("noise", "sep_conv_3x3"),) * NUM_EDGES for c in CELL_TYPES},
     # AllegroNAS (paper 000, Sec. 3.2): DARTS's 8 ops with the convolutions replaced by Allegro modules
     "allegro": {c: (ALLEGRO_OPS,) * NUM_EDGES for c in CELL_TYPES},
+    # ICDARTS (paper 003): Table 4.1's op spaces, Table 4.2's combined space, zero-op configurations
+    **{name: {c: (ops,) * NUM_EDGES for c in CELL_TYPES} for name, ops in OP_SPACES.items()},
 }
+_OP_ORDER = tuple(
+    dict.fromkeys((*DARTS_OPS, "noise", *ALLEGRO_OPS[4:], *(op for ops in OP_SPACES.values() for op in ops)))
+)
 
 
 class DartsSpace(SearchSpace[Genotype]):
@@ -117,7 +125,7 @@ class DartsSpace(SearchSpace[Genotype]):
         self.ops = tuple(
             sorted(
                 {op for cell in self.edge_ops.values() for ops in cell for op in ops},
-                key=lambda o: (*DARTS_OPS, "noise", *ALLEGRO_OPS[4:]).index(o),
+                key=_OP_ORDER.index,
             )
         )
 
@@ -208,6 +216,8 @@ class DartsSpace(SearchSpace[Genotype]):
                         f"{cell_type} cell: node {node + 2} takes input {src}, expected one of 0..{node + 1}"
                     )
                 allowed = self.candidates(cell_type, node, src, include_none=True)
+                if "random" in allowed:  # ICDARTS V3/V4 retrain the random op's edges as zero (Table 3.1)
+                    allowed = (*allowed, "none")
                 if op not in allowed:
                     known = "" if op in op_names() else " (unknown operation)"
                     raise ArchitectureError(
