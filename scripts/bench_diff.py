@@ -9,7 +9,7 @@ uses the NB201 supernet (C=16, N=5, all images), for a GPU.
     python scripts/bench_diff.py [--methods darts darts-2nd ...] [--seeds 3] [--epochs 20] [--full]
 
 ``--cyclic`` runs the CDARTS/ICDARTS family instead, in the DARTS space (where its latency penalty
-lives): CDARTS, ICDARTS, and ICDARTS with I-DARTS cells and the expected-latency penalty at
+lives): CDARTS, ICDARTS, and ICDARTS with XDARTS cells and the expected-latency penalty at
 δ ∈ {0, 0.01, 0.05, 0.1} (latency weights measured on this device). Each found genotype is retrained
 briefly from scratch (``nas train``) on Fashion-MNIST; the JSON holds its test accuracy and measured
 latency, the plot accuracy against latency (the dissertation's Table 4.7 view). Writes
@@ -184,7 +184,7 @@ CYCLIC_RUNS = {
     "cdarts": ("cdarts", {}),
     "icdarts": ("icdarts", {}),
     **{
-        f"icdarts-idarts-d{delta:g}": ("icdarts", {"cell": "idarts", "latency_weight": delta})
+        f"icdarts-xdarts-d{delta:g}": ("icdarts", {"cell": "xdarts", "latency_weight": delta})
         for delta in (0.0, 0.01, 0.05, 0.1)
     },
 }

@@ -43,9 +43,9 @@ def _node_inputs(supernet: Supernet, ct: str, node: int) -> list[tuple[int, int,
     return out
 
 
-def _genotype(cells: dict[str, tuple]) -> Genotype:
+def _genotype(cells: dict[str, tuple], nodes: tuple[int, ...] | None = None) -> Genotype:
     concat = tuple(range(2, STEPS + 2))
-    return Genotype(cells["normal"], concat, cells["reduce"], concat)
+    return Genotype(cells["normal"], concat, cells["reduce"], concat, nodes, nodes)
 
 
 def magnitude_select(supernet: Supernet, probabilities: Weights) -> Any:
@@ -85,9 +85,10 @@ def node_weights(alpha: torch.Tensor) -> torch.Tensor:
     return torch.cat(out)
 
 
-def node_select(supernet: Supernet, weights: Weights, k: int = 2) -> Genotype:
-    """I-DARTS discretisation (Herron 2023 §4.2, cell (b)): per node the top-``k`` (edge, op) pairs by
-    node-level weight, non-``none`` ops only, several may come from the same input (ties: edge order)."""
+def node_select(supernet: Supernet, weights: Weights, xdarts: bool = False) -> Genotype:
+    """I-DARTS discretisation (Herron 2023 §4.2, cell (b)): per node the top-2 (edge, op) pairs by
+    node-level weight, non-``none`` ops only, several may come from the same input (ties: edge order).
+    XDARTS (cell (c)): node ``j`` keeps ``j + 2`` pairs, as many as it has possible inputs."""
     if not isinstance(supernet.space, DartsSpace):
         raise ValueError(f"I-DARTS cells need a DARTS-family space, got {supernet.space.name!r}")
     probs = _rows(supernet, weights)
@@ -101,10 +102,10 @@ def node_select(supernet: Supernet, weights: Weights, k: int = 2) -> Genotype:
                 for j, op in enumerate(ops)
                 if op != "none"
             ]
-            top = sorted(scored)[:k]
+            top = sorted(scored)[: node + 2 if xdarts else 2]
             chosen += sorted(((op, src) for _, _, _, op, src in top), key=lambda t: t[1])
         cells[ct] = tuple(chosen)
-    return _genotype(cells)
+    return _genotype(cells, tuple(node + 2 for node in range(STEPS)) if xdarts else None)
 
 
 def perturbation_select(

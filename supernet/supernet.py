@@ -384,7 +384,7 @@ class Supernet(nn.Module):
                 if parts[0] == "ops":
                     j, rest = int(parts[1]), ".".join(parts[2:])
                     op, src = edges[j]
-                    node = j // 2
+                    node = genotype.node_of(ct)[j]
                     e = node * (node + 3) // 2 + src
                     k = self.edges_of(ct)[e].ops.index(op)
                     mapping[f"cells.{i}.{key}"] = f"net.cells.{i}.edges.{e}.ops.{k}.{_strip_pool(rest, op)}"

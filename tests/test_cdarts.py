@@ -129,8 +129,8 @@ def test_routes_and_bad_options_are_checked():
         DiffSearch(config(method_options={"route": "C3"}))
     with pytest.raises(ValueError, match=r"zero_op V2 does not fit space 'darts-nozero'.*darts-random"):
         DiffSearch(config(method_options={"zero_op": "V2"}))
-    with pytest.raises(ValueError, match="cell must be 'darts' or 'idarts'"):
-        DiffSearch(config(method_options={"cell": "xdarts"}))
+    with pytest.raises(ValueError, match="cell must be 'darts', 'idarts' or 'xdarts'"):
+        DiffSearch(config(method_options={"cell": "ydarts"}))
     with pytest.raises(ValueError, match="unknown option"):
         DiffSearch(config(method_options={"lambda": 1}))
 
@@ -305,7 +305,7 @@ def test_regenerated_e_inherits_the_op_weights_of_the_previous_e():
         ("cdarts", "nb201", {"eval_init": "fresh"}),
         ("icdarts", None, {"heads": False, "route": "B1"}),
         ("icdarts", "darts-random", {"zero_op": "V3"}),
-        ("icdarts", None, {"cell": "idarts", "latency_weight": 0.05, "latency_table": "measured", "latency_batch": 4}),
+        ("icdarts", None, {"cell": "xdarts", "latency_weight": 0.05, "latency_table": "measured", "latency_batch": 4}),
         ("icdarts", "icdarts-simple", {}),
     ],
 )
@@ -314,7 +314,8 @@ def test_variants_run_end_to_end_on_fashion_mnist(method, space, options):
     cfg = config(method=method, dataset="fashion-mnist", max_train=128, method_options=options, **kw)
     result = DiffSearch(cfg).run()
     genotype = get_space(cfg.space).parse(result.genotype)
-    assert len(genotype.ops if space == "nb201" else genotype.normal) == (6 if space == "nb201" else 8)
+    expected = 6 if space == "nb201" else 14 if options.get("cell") == "xdarts" else 8
+    assert len(genotype.ops if space == "nb201" else genotype.normal) == expected
     assert "eval_net_train_acc" in result.history[-1] and "eval_net_arch" in result.history[-1]
     if options.get("latency_weight"):
         assert result.history[-1]["expected_latency"] > 0
@@ -426,3 +427,29 @@ def test_cli_runs_the_dynamic_space_tournament_and_writes_its_games(tmp_path):
     assert [g["tier"] for g in result["dynamic_space"]["games"]] == [2, 2, 1]
     assert get_space("icdarts-dynamic").parse(result["genotype"])
     assert (out / "tier1_game0" / "search.pt").exists()
+
+
+# -- XDARTS cells (§4.2, Fig. 4.8c) --------------------------------------------------------------------------
+
+
+def test_xdarts_keeps_j_plus_two_inputs_per_node_and_the_genotype_round_trips():
+    space = get_space("darts-nozero")
+    sn = Supernet(space, num_classes=3, in_channels=1, C=4, layers=3)
+    g = torch.Generator().manual_seed(0)
+    w = node_weights(torch.randn(14, len(sn.edges[0].ops), generator=g))
+    arch = node_select(sn, {"normal": w, "reduce": w}, xdarts=True)
+    assert arch.nodes("normal") == (2, 3, 4, 5) and len(arch.normal) == 14
+    text = space.to_string(arch)
+    assert "normal_nodes=[2, 3, 4, 5]" in text and space.from_string(text) == arch
+    assert space.canonical_form(space.parse(text)) == space.canonical_form(arch)
+    graph = space.to_graph(arch)
+    assert graph.node_ops.count("output") == 2 and len(graph.node_ops) == 2 * (14 + 3)
+    net = space.build_network(arch, num_classes=3, in_channels=1, C=4, layers=3)
+    assert len(net.cells[0].ops) == 14 and net(torch.randn(2, 1, 16, 16)).shape == (2, 3)
+    child = sn.export_child(arch)  # weight inheritance maps every kept (node, input, op)
+    op, src = arch.normal[13]  # node 3's fifth input
+    supernet_op = sn.net.cells[0].edges[edge_index(3, src)].ops[sn.edges[0].ops.index(op)]
+    for (name, p), (_, q) in zip(child.cells[0].ops[13].named_parameters(), supernet_op.named_parameters()):
+        assert torch.equal(p, q), name
+    with pytest.raises(ValueError, match="needs 14"):
+        space.validate(arch._replace(normal=arch.normal[:-1]))

@@ -18,7 +18,9 @@ ICDARTS (True, False, train). A term that updates one network treats the other's
 
 Algorithm 1: S is pre-trained with CE for ``warmup_epochs`` (2) with α fixed; then every
 ``update_every`` epochs (S_U = 1 epoch) E is regenerated from the current α (DARTS discretisation, or
-I-DARTS's with ``cell="idarts"``) and warmed up for ``eval_warmup_epochs`` (1) epochs with CE on
+I-DARTS's with ``cell="idarts"``: top-2 (edge, op) pairs per node under one node-level softmax, or
+XDARTS's with ``cell="xdarts"``: node j keeps j + 2 pairs, §4.2) and warmed up for
+``eval_warmup_epochs`` (1) epochs with CE on
 ``eval_warmup_split`` (Algorithm 1 says Eq. 3.5, the validation split), before the joint epoch.
 
 Zero operation (§3.2.2, Table 3.1), ``zero_op``: V0 ``none`` in the search, excluded from E and the
@@ -42,8 +44,7 @@ loss -- Eq. 4.1 writes it into the w_S objective, where it has no gradient; the 
 it where it can act. ``latency_table``: ``"measured"`` (default; this device, §4.3's procedure),
 ``"paper"`` (Table 4.6) or a dict op -> weight; ``latency_batch`` is the measured batch size (64).
 
-Not implemented yet: XDARTS cells (j + 2 inputs per node, which the DARTS genotype format cannot hold)
-and the hierarchical (macro) search of ch. 6.
+Not implemented yet: the hierarchical (macro) search of ch. 6.
 """
 
 from __future__ import annotations
@@ -169,10 +170,10 @@ class CyclicDarts(Method):
         if route not in ROUTES:
             raise ValueError(f"route must be one of {sorted(ROUTES)} (Table 3.6), got {route!r}")
         self.ws_kd, self.we_kd, self.we_split = ROUTES[route]
-        if cell not in ("darts", "idarts"):
-            raise ValueError(f"cell must be 'darts' or 'idarts' (XDARTS cells are not implemented), got {cell!r}")
-        if cell == "idarts" and not isinstance(supernet.space, DartsSpace):
-            raise ValueError(f"I-DARTS cells need a DARTS-family space, got {supernet.space.name!r}")
+        if cell not in ("darts", "idarts", "xdarts"):
+            raise ValueError(f"cell must be 'darts', 'idarts' or 'xdarts', got {cell!r}")
+        if cell != "darts" and not isinstance(supernet.space, DartsSpace):
+            raise ValueError(f"{cell} cells need a DARTS-family space, got {supernet.space.name!r}")
         for name, value, allowed in (
             ("eval_init", eval_init, ("inherit", "fresh")),
             ("eval_warmup_split", eval_warmup_split, ("valid", "train")),
@@ -235,13 +236,13 @@ class CyclicDarts(Method):
 
     # -- relaxation and discretisation --------------------------------------------------------------
     def mixing_weights(self, phase: str = "train") -> Weights:
-        if self.cell == "idarts":
+        if self.cell != "darts":  # I-DARTS / XDARTS: one softmax per node
             return {ct: node_weights(a) for ct, a in self.alphas.items()}
         return super().mixing_weights(phase)
 
     def derive_architecture(self) -> Any:
-        if self.cell == "idarts":
-            return node_select(self.supernet, self.selection_weights())
+        if self.cell != "darts":
+            return node_select(self.supernet, self.selection_weights(), xdarts=self.cell == "xdarts")
         return super().derive_architecture()
 
     # -- networks ----------------------------------------------------------------------------------
@@ -490,8 +491,9 @@ def _bank_names(net: nn.Module, arch: Any) -> dict[str, str]:
         reductions = {len(cells) // 3, 2 * len(cells) // 3}
         for i in range(len(cells)):
             edges = arch.reduce if i in reductions else arch.normal
+            node_of = arch.node_of("reduce" if i in reductions else "normal")
             for j, (op, src) in enumerate(edges):
-                names[f"cells.{i}.ops.{j}"] = f"cells.{i}.node{j // 2}.in{src}.{op}"
+                names[f"cells.{i}.ops.{j}"] = f"cells.{i}.node{node_of[j]}.in{src}.{op}"
     elif isinstance(arch, NB201Cell):
         for i, cell in enumerate(cells):
             for edge in getattr(cell, "edges", {}):

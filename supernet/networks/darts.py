@@ -68,9 +68,11 @@ class DartsCell(nn.Module):
     def __init__(self, genotype: Genotype, slot: CellSlot):
         super().__init__()
         self.preprocess0, self.preprocess1 = preprocess_inputs(slot)
-        edges = genotype.reduce if slot.reduction else genotype.normal
+        cell_type = "reduce" if slot.reduction else "normal"
+        edges = genotype.cell(cell_type)
         self.concat = genotype.reduce_concat if slot.reduction else genotype.normal_concat
         self.inputs = [src for _, src in edges]
+        self.node_of = genotype.node_of(cell_type)  # two edges per node, or j + 2 for XDARTS cells
         self.ops = nn.ModuleList(
             build_op(op, slot.C, slot.C, 2 if slot.reduction and src < 2 else 1) for op, src in edges
         )
@@ -78,9 +80,9 @@ class DartsCell(nn.Module):
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
-        for k in range(len(self.ops) // 2):
+        for k in range(max(self.node_of) + 1):
             total = 0
-            for i in (2 * k, 2 * k + 1):
+            for i in (i for i, n in enumerate(self.node_of) if n == k):
                 h = self.ops[i](states[self.inputs[i]])
                 if self.training and drop_prob > 0 and not isinstance(self.ops[i], Identity):
                     h = stochastic_depth(h, drop_prob, mode="row", training=True)

@@ -38,25 +38,48 @@ Edge = tuple[str, int]
 
 
 class Genotype(NamedTuple):
-    """A DARTS genotype: ``normal``/``reduce`` list ``(op, input_node)`` pairs, two per node."""
+    """A DARTS genotype: ``normal``/``reduce`` list ``(op, input_node)`` pairs, two per node.
+
+    XDARTS cells (Herron 2023, §4.2) give node ``j`` ``j + 2`` inputs: ``normal_nodes`` /
+    ``reduce_nodes`` then list the input count of each node (None: two each, the DARTS format, which
+    is also what ``str`` prints then)."""
 
     normal: tuple[Edge, ...]
     normal_concat: tuple[int, ...]
     reduce: tuple[Edge, ...]
     reduce_concat: tuple[int, ...]
+    normal_nodes: tuple[int, ...] | None = None
+    reduce_nodes: tuple[int, ...] | None = None
 
     def __str__(self) -> str:
         def concat(c: tuple[int, ...]) -> str:
             contiguous = len(c) > 1 and list(c) == list(range(c[0], c[-1] + 1))
             return f"range({c[0]}, {c[-1] + 1})" if contiguous else str(list(c))
 
+        nodes = ""
+        if self.normal_nodes is not None or self.reduce_nodes is not None:
+            nodes = f", normal_nodes={list(self.nodes('normal'))}, reduce_nodes={list(self.nodes('reduce'))}"
         return (
             f"Genotype(normal={list(self.normal)}, normal_concat={concat(self.normal_concat)}, "
-            f"reduce={list(self.reduce)}, reduce_concat={concat(self.reduce_concat)})"
+            f"reduce={list(self.reduce)}, reduce_concat={concat(self.reduce_concat)}{nodes})"
         )
 
     def cell(self, cell_type: str) -> tuple[Edge, ...]:
         return self.normal if cell_type == "normal" else self.reduce
+
+    def nodes(self, cell_type: str) -> tuple[int, ...]:
+        """The number of inputs of each intermediate node (2 each unless XDARTS)."""
+        given = self.normal_nodes if cell_type == "normal" else self.reduce_nodes
+        return tuple(given) if given is not None else (2,) * STEPS
+
+    def node_of(self, cell_type: str) -> list[int]:
+        """For each edge of the cell, the intermediate node (0..3) it feeds."""
+        return [node for node, count in enumerate(self.nodes(cell_type)) for _ in range(count)]
+
+    @property
+    def fixed_arity(self) -> bool:
+        """Whether every node has two inputs (the DARTS format)."""
+        return all(self.nodes(ct) == (2,) * STEPS for ct in CELL_TYPES)
 
 
 def edge_index(node: int, src: int) -> int:
@@ -151,9 +174,10 @@ class DartsSpace(SearchSpace[Genotype]):
         cell_type = rng.choice(CELL_TYPES)
         edges = list(arch.cell(cell_type))
         i = rng.randrange(len(edges))
-        node, (op, src) = i // 2, edges[i]
-        other_src = edges[i ^ 1][1]
-        new_inputs = [s for s in range(node + 2) if s not in (src, other_src)]
+        node, (op, src) = arch.node_of(cell_type)[i], edges[i]
+        siblings = [e[1] for j, e in enumerate(edges) if arch.node_of(cell_type)[j] == node]
+        # DARTS format: another unused input; XDARTS cells (inputs may repeat): ops only
+        new_inputs = [s for s in range(node + 2) if s not in siblings] if arch.fixed_arity else []
         other_ops = [o for o in self.candidates(cell_type, node, src) if o != op]
         if new_inputs and (not other_ops or rng.random() < 0.5):
             src = rng.choice(new_inputs)
@@ -188,7 +212,7 @@ class DartsSpace(SearchSpace[Genotype]):
             raise ArchitectureError(f"malformed Genotype string {text!r}: expected 'Genotype(normal=..., ...)'")
         fields = {kw.arg: kw.value for kw in tree.keywords}
         fields.update(zip(Genotype._fields, tree.args))
-        missing = [f for f in Genotype._fields if f not in fields]
+        missing = [f for f in Genotype._fields[:4] if f not in fields]
         if missing:
             raise ArchitectureError(f"Genotype string {text!r} lacks field(s) {missing}")
         try:
@@ -197,6 +221,8 @@ class DartsSpace(SearchSpace[Genotype]):
                 normal_concat=_parse_concat(fields["normal_concat"]),
                 reduce=_parse_edges(fields["reduce"]),
                 reduce_concat=_parse_concat(fields["reduce_concat"]),
+                normal_nodes=_parse_nodes(fields.get("normal_nodes")),
+                reduce_nodes=_parse_nodes(fields.get("reduce_nodes")),
             )
         except ArchitectureError as exc:
             raise ArchitectureError(f"malformed Genotype string {text!r}: {exc}") from None
@@ -207,10 +233,15 @@ class DartsSpace(SearchSpace[Genotype]):
             raise ArchitectureError(f"expected a Genotype, got {type(arch).__name__}")
         for cell_type in CELL_TYPES:
             edges = arch.cell(cell_type)
-            if len(edges) != 2 * STEPS:
-                raise ArchitectureError(f"{cell_type} cell needs {2 * STEPS} (op, input) pairs, got {len(edges)}")
-            for i, (op, src) in enumerate(edges):
-                node = i // 2
+            counts = arch.nodes(cell_type)
+            if len(counts) != STEPS or any(c < 1 for c in counts):
+                raise ArchitectureError(f"{cell_type}_nodes {list(counts)} must give {STEPS} input counts >= 1")
+            if len(edges) != sum(counts):
+                raise ArchitectureError(
+                    f"{cell_type} cell needs {sum(counts)} (op, input) pairs (inputs per node {list(counts)}), "
+                    f"got {len(edges)}"
+                )
+            for (op, src), node in zip(edges, arch.node_of(cell_type)):
                 if not 0 <= src < node + 2:
                     raise ArchitectureError(
                         f"{cell_type} cell: node {node + 2} takes input {src}, expected one of 0..{node + 1}"
@@ -233,16 +264,19 @@ class DartsSpace(SearchSpace[Genotype]):
         """Genotype with the two inputs of every node in sorted order (their order is irrelevant)."""
         arch = self.validate(arch)
 
-        def canon(edges: tuple[Edge, ...]) -> tuple[Edge, ...]:
-            pairs = [tuple(sorted(edges[2 * k : 2 * k + 2], key=lambda e: (e[1], e[0]))) for k in range(STEPS)]
-            return tuple(e for pair in pairs for e in pair)
+        def canon(cell_type: str) -> tuple[Edge, ...]:
+            edges, node_of = arch.cell(cell_type), arch.node_of(cell_type)
+            groups = [
+                sorted((e for e, n in zip(edges, node_of) if n == k), key=lambda e: (e[1], e[0])) for k in range(STEPS)
+            ]
+            return tuple(e for group in groups for e in group)
 
         return str(
-            Genotype(
-                canon(arch.normal),
-                tuple(sorted(arch.normal_concat)),
-                canon(arch.reduce),
-                tuple(sorted(arch.reduce_concat)),
+            arch._replace(
+                normal=canon("normal"),
+                normal_concat=tuple(sorted(arch.normal_concat)),
+                reduce=canon("reduce"),
+                reduce_concat=tuple(sorted(arch.reduce_concat)),
             )
         )
 
@@ -280,14 +314,14 @@ class DartsSpace(SearchSpace[Genotype]):
             concat = arch.normal_concat if cell_type == "normal" else arch.reduce_concat
             node_ops += ["input_0", "input_1", *(op for op, _ in edges), "output"]
             out = base + 2 + len(edges)
+            node_of = arch.node_of(cell_type)
             for i, (_, src) in enumerate(edges):
                 me = base + 2 + i
                 if src < 2:
                     links.append((base + src, me))
                 else:
-                    k = src - 2
-                    links += [(base + 2 + 2 * k, me), (base + 3 + 2 * k, me)]
-                if i // 2 + 2 in concat:
+                    links += [(base + 2 + j, me) for j, n in enumerate(node_of) if n == src - 2]
+                if node_of[i] + 2 in concat:
                     links.append((me, out))
             cell_of_node += [cell_id] * (len(edges) + 3)
         return CellGraph(tuple(node_ops), tuple(sorted(links)), tuple(cell_of_node))
@@ -312,6 +346,18 @@ def _parse_edges(node: ast.AST) -> tuple[Edge, ...]:
             raise ArchitectureError(f"expected an ('op', input) pair, got {ast.unparse(item)}")
         edges.append((op, src))
     return tuple(edges)
+
+
+def _parse_nodes(node: ast.AST | None) -> tuple[int, ...] | None:
+    if node is None:
+        return None
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        raise ArchitectureError(f"bad node input counts {ast.unparse(node)}") from None
+    if not isinstance(value, list | tuple) or not all(isinstance(v, int) for v in value):
+        raise ArchitectureError(f"node input counts must be a list of integers, got {ast.unparse(node)}")
+    return tuple(value)
 
 
 def _parse_concat(node: ast.AST) -> tuple[int, ...]:
