@@ -69,6 +69,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "7 searches); 0: off. Use with --space icdarts-dynamic",
     )
     p.add_argument("--o-max", type=int, default=8, help="ops per node in the dynamic space's games (even)")
+    p.add_argument(
+        "--macro-epochs",
+        type=int,
+        default=0,
+        help="hierarchical ICDARTS (version 1): after the cell search, search each cell's skip input for "
+        "this many epochs (DARTS spaces); 0: off",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--benchmark-dir", default=None, help="NAS-Bench-201 tables for the transfer lookup")
@@ -132,6 +139,11 @@ def nb201_lookup(genotype: str, folder: str | None) -> dict[str, float] | None:
 
 def run(args: argparse.Namespace) -> int:
     config = DiffSearchConfig.resolve(**settings(args))
+    if args.macro_epochs and (config.space == "nb201" or args.macro_epochs < 1):
+        raise ValueError(
+            f"--macro-epochs {args.macro_epochs}: needs a positive epoch count and a DARTS-family space "
+            f"(got space {config.space!r}); the template search rewires DARTS cells"
+        )
     distributed.init_from_env()
     main_rank = distributed.is_main()  # alone, or rank 0 under torchrun: the one that writes
     out = prepare_run_dir(args.out, "diff", config.to_dict()) if main_rank else Path(args.out)
@@ -156,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
             "found cell (it was searched on " + config.dataset + ")",
             "accuracy": nb201_lookup(result.genotype, args.benchmark_dir),
         }
+    if args.macro_epochs:
+        data["macro"] = run_macro(args, config, result.genotype)
     (out / "result.json").write_text(json.dumps(data, indent=1))
     diff_plots(out, search, result.genotype)
     print(
@@ -165,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
                 "epochs": result.epochs_run,
                 "final_valid_acc": result.history[-1]["valid_acc"] if result.history else None,
                 "nb201_lookup": data.get("nb201_lookup", {}).get("accuracy"),
+                "macro_skips": data.get("macro", {}).get("skips"),
                 "out": str(out),
             },
             indent=2,
@@ -196,3 +211,17 @@ def run_dynamic(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -
     diff_plots(out, last["search"], tour.result.genotype)
     print(json.dumps({"genotype": tour.result.genotype, "games": games, "out": str(out)}, indent=2))
     return 0
+
+
+def run_macro(args: argparse.Namespace, config: DiffSearchConfig, genotype: str) -> dict[str, Any]:
+    """Hierarchical ICDARTS version 1 (ch. 6): the skip-input search over the found cells."""
+    from dataclasses import asdict, replace
+
+    from supernet.hierarchical import MacroSearch
+
+    epochs = args.macro_epochs
+    macro_config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs - 1))
+    bar = tqdm(total=epochs, unit="epoch", desc="macro (skip) search", disable=args.quiet)
+    result = MacroSearch(genotype, macro_config, on_epoch=lambda entry: bar.update(1)).run()
+    bar.close()
+    return asdict(result)

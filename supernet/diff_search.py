@@ -126,6 +126,51 @@ class DiffSearchResult:
         return asdict(self)
 
 
+@dataclass
+class SearchLoaders:
+    train: DeviceLoader
+    valid: DeviceLoader
+    valid_eval: DeviceLoader
+    num_classes: int
+    shape: tuple[int, ...]
+
+
+def search_loaders(config: DiffSearchConfig, device: torch.device) -> SearchLoaders:
+    """DARTS's data: the training set's two halves (weights / architecture), both augmented, and the
+    architecture half once more without augmentation for evaluation."""
+    splits = make_splits(
+        config.dataset,
+        config.data_root,
+        valid_fraction=1 - config.train_portion,
+        seed=config.seed,
+        max_train=config.max_train,
+    )
+    augment = Augment(config.crop_padding, config.flip, 0)
+
+    def loader(data, train: bool, seed: int) -> DeviceLoader:
+        return DeviceLoader(
+            data,
+            config.batch_size if train else 256,
+            mean=splits.mean,
+            std=splits.std,
+            device=device,
+            shuffle=train,
+            augment=augment if train else None,
+            drop_last=train,
+            seed=seed,
+            pad_to=config.pad_to,
+            channels_last=config.channels_last,
+        )
+
+    return SearchLoaders(
+        loader(splits.train, True, config.seed),
+        loader(splits.valid, True, config.seed + 1),
+        loader(splits.valid, False, 0),
+        splits.num_classes,
+        tuple(splits.shape),
+    )
+
+
 class DiffSearch:
     """One differentiable search; ``run()`` resumes from ``run_dir/search.pt`` when present."""
 
@@ -142,35 +187,9 @@ class DiffSearch:
         self.device = distributed.local_device(resolve_device(config.device))
         self._sync_handles: list = []
         self.space = get_space(config.space)
-        splits = make_splits(
-            config.dataset,
-            config.data_root,
-            valid_fraction=1 - config.train_portion,
-            seed=config.seed,
-            max_train=config.max_train,
-        )
-        self.num_classes, self.shape = splits.num_classes, splits.shape
-        augment = Augment(config.crop_padding, config.flip, 0)
-
-        def loader(data, train: bool, seed: int) -> DeviceLoader:
-            return DeviceLoader(
-                data,
-                config.batch_size if train else 256,
-                mean=splits.mean,
-                std=splits.std,
-                device=self.device,
-                shuffle=train,
-                augment=augment if train else None,
-                drop_last=train,
-                seed=seed,
-                pad_to=config.pad_to,
-                channels_last=config.channels_last,
-            )
-
-        # DARTS: the training set's two halves; both the weight and the architecture steps see augmentation
-        self.train_loader = loader(splits.train, True, config.seed)
-        self.valid_loader = loader(splits.valid, True, config.seed + 1)
-        self.valid_eval = loader(splits.valid, False, 0)
+        loaders = search_loaders(config, self.device)
+        self.train_loader, self.valid_loader, self.valid_eval = loaders.train, loaders.valid, loaders.valid_eval
+        self.num_classes, self.shape = loaders.num_classes, loaders.shape
         torch.manual_seed(config.seed)
         self.supernet = Supernet(
             self.space,

@@ -44,7 +44,8 @@ loss -- Eq. 4.1 writes it into the w_S objective, where it has no gradient; the 
 it where it can act. ``latency_table``: ``"measured"`` (default; this device, §4.3's procedure),
 ``"paper"`` (Table 4.6) or a dict op -> weight; ``latency_batch`` is the measured batch size (64).
 
-Not implemented yet: the hierarchical (macro) search of ch. 6.
+The hierarchical (macro) search of ch. 6, version 1, is ``supernet.hierarchical``; version 2 is not
+implemented.
 """
 
 from __future__ import annotations

@@ -1,0 +1,258 @@
+"""Hierarchical ICDARTS, version 1: the skip-connection (template) search of Herron 2023, ch. 6.
+
+After the micro (cell) search, an intermediate *macro* phase searches the network template: cell
+``i`` always reads the previous cell's output, and its second input -- a skip connection, by default
+from the cell before that -- may come from any earlier cell or the stem. The macro search network
+S_macro mixes all candidate skips of cell ``i`` with softmax(γ_i) weights (DenseNet-like); the macro
+evaluation network E_macro keeps, for every cell, only the skip with the largest γ (§6, version 1).
+The phase is Algorithm 4: Algorithm 1 with γ for α and Eqs. 6.1-6.4 for 3.5/3.9-3.11 -- S pre-trained,
+then every epoch E_macro regenerated from γ, warmed up with CE on the validation half (6.1), and
+γ (CE_S(val) + λ KD, 6.2), w_S (CE_S(train) + λ KD, 6.3) and w_E (CE_E(train), 6.4) updated per batch.
+
+Choices the dissertation leaves open (its Figs. 6.2-6.4 are missing from the text): γ starts at
+``-(distance to the default skip)``, so the nearest skip weighs most; a skip that crosses reductions
+is adapted like DARTS's cell inputs (ReLU-1x1-BN at the same resolution, FactorizedReduce across one
+reduction, a 2x2 average pool first for each further one); the macro networks have no auxiliary-head
+ensemble; the stated macro learning rate 3e-3 is used for γ's Adam (the weights keep the search's SGD
+settings). Version 2 (four normal cell types placed per depth) is not implemented.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from supernet.diff_search import DiffSearchConfig, search_loaders
+from supernet.methods.cdarts import distillation_loss
+from supernet.networks.darts import CellSlot, DartsCell, darts_layout
+from supernet.ops import FactorizedReduce, ReLUConvBN
+from supernet.spaces import Genotype, get_space
+from supernet.training import resolve_device
+
+
+def default_skip(cell: int) -> int:
+    """The DARTS template's skip source of ``cell``: state ``cell - 1`` (state 0 is the stem, state k + 1
+    the output of cell k), i.e. the cell before the previous one."""
+    return max(cell - 1, 0)
+
+
+def initial_gamma(layers: int) -> list[torch.Tensor]:
+    """γ_i over cell i's candidate sources 0..max(i-1, 0), largest (0) at the default skip, -1 per step away."""
+    return [torch.tensor([-float(default_skip(i) - j) for j in range(default_skip(i) + 1)]) for i in range(layers)]
+
+
+def skip_adapter(c_in: int, c_out: int, halvings: int) -> nn.Module:
+    """Bring a state with ``c_in`` channels, ``halvings`` reductions before the cell, to the cell's input."""
+    if halvings == 0:
+        return ReLUConvBN(c_in, c_out, 1, 1, 0)
+    if halvings == 1:
+        return FactorizedReduce(c_in, c_out)
+    pools = [nn.AvgPool2d(2, ceil_mode=True) for _ in range(halvings - 1)]
+    return nn.Sequential(*pools, FactorizedReduce(c_in, c_out))
+
+
+class SkipNetwork(nn.Module):
+    """A DARTS network of one genotype whose cell ``i`` reads (skip source(s), cell i-1).
+
+    ``sources[i]`` lists the candidate skip states of cell ``i``; with one per cell it is E_macro, with
+    several the forward pass takes per-cell mixing weights (S_macro)."""
+
+    def __init__(
+        self,
+        genotype: Genotype,
+        sources: Sequence[Sequence[int]],
+        *,
+        C: int,
+        layers: int,
+        num_classes: int,
+        in_channels: int,
+        stem_multiplier: int = 3,
+    ):
+        super().__init__()
+        slots = darts_layout(C, layers, stem_multiplier=stem_multiplier)
+        if len(sources) != layers:
+            raise ValueError(f"need skip sources for {layers} cells, got {len(sources)}")
+        self.sources = [tuple(s) for s in sources]
+        channels = [stem_multiplier * C] + [4 * slot.C for slot in slots]  # channels of every state
+        reductions = [slot.reduction for slot in slots]
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, stem_multiplier * C, 3, padding=1, bias=False), nn.BatchNorm2d(stem_multiplier * C)
+        )
+        self.cells = nn.ModuleList()
+        self.adapters = nn.ModuleList()
+        for i, slot in enumerate(slots):
+            for j in self.sources[i]:
+                if not 0 <= j <= default_skip(i):
+                    raise ValueError(f"cell {i} can skip from states 0..{default_skip(i)}, got {j}")
+            cell = DartsCell(genotype, CellSlot(slot.C, channels[i], slot.C, slot.reduction, False))
+            cell.preprocess0 = nn.Identity()  # the skip adapters below take its place
+            self.cells.append(cell)
+            self.adapters.append(
+                nn.ModuleList(skip_adapter(channels[j], slot.C, sum(reductions[j:i])) for j in self.sources[i])
+            )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(channels[-1], num_classes)
+
+    def forward(self, x: torch.Tensor, weights: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        states = [self.stem(x)]
+        for i, cell in enumerate(self.cells):
+            skips = [adapt(states[j]) for adapt, j in zip(self.adapters[i], self.sources[i])]
+            if weights is None:
+                if len(skips) != 1:
+                    raise ValueError(f"cell {i} has {len(skips)} skip candidates; pass mixing weights")
+                s0 = skips[0]
+            else:
+                s0 = sum(w * h for w, h in zip(weights[i], skips))
+            states.append(cell(s0, states[i]))
+        return self.classifier(self.pool(states[-1]).flatten(1))
+
+
+@dataclass
+class MacroResult:
+    genotype: str
+    skips: list[int]  # the chosen skip state of every cell
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class MacroSearch:
+    """Algorithm 4 (module docstring) for ``genotype`` with the data and optimiser settings of
+    ``config`` (its ``C``/``layers`` size the macro networks, ``epochs``/``warmup_epochs`` the phase)."""
+
+    def __init__(
+        self,
+        genotype: str | Genotype,
+        config: DiffSearchConfig,
+        gamma_lr: float = 3e-3,
+        distill_weight: float = 1.0,
+        temperature: float = 2.0,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    ):
+        self.config, self.on_epoch = config, on_epoch
+        self.genotype = get_space(config.space).parse(genotype)
+        self.device = resolve_device(config.device)
+        self.loaders = search_loaders(config, self.device)
+        self.distill_weight, self.temperature = distill_weight, temperature
+        torch.manual_seed(config.seed)
+        layers = config.layers
+        self.S = self._network([tuple(range(default_skip(i) + 1)) for i in range(layers)])
+        self.gamma = nn.ParameterList(nn.Parameter(g.to(self.device)) for g in initial_gamma(layers))
+        self.w_opt = self._sgd(self.S)
+        self.g_opt = torch.optim.Adam(self.gamma.parameters(), lr=gamma_lr, betas=config.a_betas, weight_decay=0.0)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, config.epochs, eta_min=config.w_lr_min)
+        self.E: SkipNetwork | None = None
+        self.bank: dict[str, torch.Tensor] = {}
+
+    def _network(self, sources: Sequence[Sequence[int]]) -> SkipNetwork:
+        cfg = self.config
+        net = SkipNetwork(
+            self.genotype,
+            sources,
+            C=cfg.C,
+            layers=cfg.layers,
+            num_classes=self.loaders.num_classes,
+            in_channels=self.loaders.shape[0],
+        )
+        return net.to(self.device)
+
+    def _sgd(self, net: nn.Module) -> torch.optim.Optimizer:
+        cfg = self.config
+        lr = self.w_opt.param_groups[0]["lr"] if hasattr(self, "w_opt") else cfg.w_lr
+        return torch.optim.SGD(net.parameters(), lr=lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
+
+    def weights(self) -> list[torch.Tensor]:
+        return [torch.softmax(g, 0) for g in self.gamma]
+
+    def skips(self) -> list[int]:
+        """E_macro's discretisation: each cell keeps its largest-γ skip (ties: the nearest)."""
+        return [max(range(len(g)), key=lambda j: (float(g[j].detach()), j)) for g in self.gamma]
+
+    # -- E_macro --------------------------------------------------------------------------------------
+    def _bank_key(self, key: str, skips: list[int]) -> str:
+        parts = key.split(".")
+        if parts[0] == "adapters":  # adapters.<cell>.0.<rest>: name it by its source state
+            return ".".join(["adapters", parts[1], f"from{skips[int(parts[1])]}", *parts[3:]])
+        return key
+
+    def regenerate(self) -> None:
+        """New E_macro from γ; cells and adapters it shares with the previous one keep their weights."""
+        if self.E is not None:
+            for key, value in self.E.state_dict().items():
+                self.bank[self._bank_key(key, self.E_skips)] = value.detach().clone()
+        skips = self.skips()
+        E = self._network([(s,) for s in skips])
+        state = E.state_dict()
+        for key in state:
+            banked = self.bank.get(self._bank_key(key, skips))
+            if banked is not None and banked.shape == state[key].shape:
+                state[key] = banked
+        E.load_state_dict(state)
+        self.E, self.E_skips, self.e_opt = E, skips, self._sgd(E)
+
+    def _clip_step(self, net: nn.Module, opt: torch.optim.Optimizer) -> None:
+        if self.config.grad_clip:
+            nn.utils.clip_grad_norm_(net.parameters(), self.config.grad_clip)
+        opt.step()
+
+    def _kd(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        return self.distill_weight * distillation_loss(student, teacher.detach(), self.temperature)
+
+    # -- the phase ---------------------------------------------------------------------------------------
+    def run(self) -> MacroResult:
+        cfg, history = self.config, []
+        train, valid = self.loaders.train, self.loaders.valid
+        for epoch in range(cfg.epochs):
+            start = time.perf_counter()
+            train.set_epoch(epoch)
+            valid.set_epoch(epoch)
+            joint = epoch >= cfg.warmup_epochs
+            if joint:
+                self.regenerate()
+                valid.set_epoch(10_000 + epoch)
+                for x, y in valid:  # Eq. 6.1: E_macro warm-up
+                    self.e_opt.zero_grad(set_to_none=True)
+                    F.cross_entropy(self.E(x), y).backward()
+                    self._clip_step(self.E, self.e_opt)
+                valid.set_epoch(epoch)
+            correct = seen = 0
+            self.S.train()
+            for (xt, yt), (xv, yv) in zip(train, valid):
+                if joint:  # Eq. 6.2: γ on the validation batch
+                    self.g_opt.zero_grad(set_to_none=True)
+                    zs = self.S(xv, self.weights())
+                    with torch.no_grad():
+                        ze = self.E(xv)
+                    (F.cross_entropy(zs, yv) + self._kd(zs, ze)).backward()
+                    self.g_opt.step()
+                zs = self.S(xt, [w.detach() for w in self.weights()])
+                loss = F.cross_entropy(zs, yt)
+                if joint:  # Eqs. 6.3 and 6.4
+                    ze = self.E(xt)
+                    loss = loss + self._kd(zs, ze) + F.cross_entropy(ze, yt)
+                    self.e_opt.zero_grad(set_to_none=True)
+                    for group in self.e_opt.param_groups:
+                        group["lr"] = self.w_opt.param_groups[0]["lr"]
+                self.w_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                self._clip_step(self.S, self.w_opt)
+                if joint:
+                    self._clip_step(self.E, self.e_opt)
+                correct += int((zs.argmax(1) == yt).sum())
+                seen += len(yt)
+            self.sched.step()
+            entry = {
+                "epoch": epoch,
+                "train_acc": 100.0 * correct / max(seen, 1),
+                "skips": self.skips(),
+                "gamma": [g.detach().cpu().tolist() for g in self.gamma],
+                "seconds": time.perf_counter() - start,
+            }
+            history.append(entry)
+            if self.on_epoch:
+                self.on_epoch(entry)
+        return MacroResult(str(self.genotype), self.skips(), history)
