@@ -70,6 +70,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--o-max", type=int, default=8, help="ops per node in the dynamic space's games (even)")
     p.add_argument(
+        "--exclude-ops",
+        nargs="+",
+        default=None,
+        metavar="OP",
+        help="remove these ops from every edge (ICDARTS Table 3.4 ablations, e.g. max_pool_3x3 avg_pool_3x3)",
+    )
+    p.add_argument(
         "--macro-epochs",
         type=int,
         default=0,
@@ -107,6 +114,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "pt_tune_epochs": args.pt_tune_epochs,
         "amp": args.amp,
         "channels_last": args.channels_last,
+        "exclude_ops": tuple(args.exclude_ops) if args.exclude_ops else None,
     }
     values.update({k: v for k, v in given.items() if v is not None})
     if args.space is not None:

@@ -31,7 +31,7 @@ from supernet.data import Augment, DeviceLoader, make_splits
 from supernet.methods import SearchData, StepContext, get_method
 from supernet.selection import perturbation_select
 from supernet.spaces import get_space
-from supernet.supernet import Supernet, Weights
+from supernet.supernet import Supernet, Weights, edge_infos
 from supernet.training import load_checkpoint, resolve_device, save_checkpoint
 from supernet.training.trainer import autocast_dtype
 
@@ -82,6 +82,8 @@ class DiffSearchConfig:
     pt_eval_batches: int | None = None
     #: per-edge candidate ops per cell type (ICDARTS's dynamic space); None: the space's own
     edge_ops: dict[str, list[list[str]]] | None = None
+    #: ops removed from every edge (ICDARTS Table 3.4's op ablations, e.g. ("max_pool_3x3", "avg_pool_3x3"))
+    exclude_ops: tuple[str, ...] = ()
     amp: str = "auto"  # bf16 autocast on CUDA ("auto"/"bf16"), fp32 elsewhere or with "off"
     channels_last: bool = False
     seed: int = 0
@@ -104,6 +106,15 @@ class DiffSearchConfig:
             raise ValueError(f"lr_schedule must be 'cosine' or 'neca', got {config.lr_schedule!r}")
         if config.selection not in ("magnitude", "pt"):
             raise ValueError(f"selection must be 'magnitude' or 'pt', got {config.selection!r}")
+        config.exclude_ops = tuple(config.exclude_ops)
+        if config.exclude_ops:
+            ops = get_space(config.space).ops
+            unknown = sorted(set(config.exclude_ops) - set(ops))
+            if unknown or len(set(ops) - set(config.exclude_ops)) < 2:
+                raise ValueError(
+                    f"exclude_ops {list(config.exclude_ops)}: every op must be one of space {config.space!r}'s "
+                    f"{list(ops)} and at least two must remain (unknown: {unknown})"
+                )
         if config.epochs < 1 or config.batch_size < 1 or not 0 < config.train_portion < 1:
             raise ValueError("epochs and batch_size must be >= 1 and train_portion in (0, 1)")
         return config
@@ -199,7 +210,7 @@ class DiffSearch:
             N=config.N,
             layers=config.layers,
             partial_k=config.partial_k,
-            op_names=config.edge_ops,
+            op_names=self._edge_ops(),
         ).to(self.device)
         if config.channels_last:
             self.supernet = self.supernet.to(memory_format=torch.channels_last)
@@ -233,6 +244,17 @@ class DiffSearch:
         self.selection_log: list[dict[str, Any]] = []
         self._rng = torch.Generator().manual_seed(config.seed).get_state()
         self.seconds = 0.0
+
+    def _edge_ops(self) -> dict[str, list[tuple[str, ...]]] | None:
+        """Per-edge candidate ops: ``edge_ops`` if given, else the space's less ``exclude_ops``."""
+        cfg = self.config
+        if cfg.edge_ops is not None or not cfg.exclude_ops:
+            return cfg.edge_ops
+        full = edge_infos(self.space)
+        return {
+            ct: [tuple(op for op in e.ops if op not in cfg.exclude_ops) for e in full if e.cell_type == ct]
+            for ct in {e.cell_type for e in full}
+        }
 
     # -- optimisation ------------------------------------------------------------------------------
     @property

@@ -107,6 +107,24 @@ class EdgeInfo:
     ops: tuple[str, ...]
 
 
+def edge_infos(space: SearchSpace, op_names: dict[str, list[tuple[str, ...]]] | None = None) -> list[EdgeInfo]:
+    """Every mixed edge of ``space``'s search cells with its candidate ops (``op_names`` overrides them)."""
+    infos: list[EdgeInfo] = []
+    if isinstance(space, NB201Space):
+        for e, (src, dst) in enumerate(NB201_EDGES):
+            ops = op_names["normal"][e] if op_names else space.ops
+            infos.append(EdgeInfo("normal", e, src, dst, tuple(ops)))
+        return infos
+    for ct in CELL_TYPES:
+        e = 0
+        for node in range(STEPS):
+            for src in range(node + 2):
+                ops = op_names[ct][e] if op_names else space.candidates(ct, node, src, include_none=True)
+                infos.append(EdgeInfo(ct, e, src, node + 2, tuple(ops)))
+                e += 1
+    return infos
+
+
 class NB201SearchCell(nn.Module):
     def __init__(self, C_in: int, C_out: int, op_names: Sequence[Sequence[str]], partial_k: int = 1):
         super().__init__()
@@ -175,7 +193,7 @@ class Supernet(nn.Module):
         super().__init__()
         self.space, self.num_classes, self.in_channels = space, num_classes, in_channels
         self.C, self.N, self.layers, self.partial_k = C, N, layers, partial_k
-        self.edges = self._edge_infos(op_names)
+        self.edges = edge_infos(space, op_names)
         ops_of = {ct: [e.ops for e in self.edges if e.cell_type == ct] for ct in self.cell_types}
         if isinstance(space, NB201Space):
             net = NB201Network(
@@ -207,22 +225,6 @@ class Supernet(nn.Module):
     @property
     def cell_types(self) -> tuple[str, ...]:
         return ("normal",) if isinstance(self.space, NB201Space) else CELL_TYPES
-
-    def _edge_infos(self, op_names: dict[str, list[tuple[str, ...]]] | None) -> list[EdgeInfo]:
-        infos: list[EdgeInfo] = []
-        if isinstance(self.space, NB201Space):
-            for e, (src, dst) in enumerate(NB201_EDGES):
-                ops = op_names["normal"][e] if op_names else self.space.ops
-                infos.append(EdgeInfo("normal", e, src, dst, tuple(ops)))
-            return infos
-        for ct in CELL_TYPES:
-            e = 0
-            for node in range(STEPS):
-                for src in range(node + 2):
-                    ops = op_names[ct][e] if op_names else self.space.candidates(ct, node, src, include_none=True)
-                    infos.append(EdgeInfo(ct, e, src, node + 2, tuple(ops)))
-                    e += 1
-        return infos
 
     def edges_of(self, cell_type: str) -> list[EdgeInfo]:
         return [e for e in self.edges if e.cell_type == cell_type]

@@ -453,3 +453,12 @@ def test_xdarts_keeps_j_plus_two_inputs_per_node_and_the_genotype_round_trips():
         assert torch.equal(p, q), name
     with pytest.raises(ValueError, match="needs 14"):
         space.validate(arch._replace(normal=arch.normal[:-1]))
+
+
+def test_excluded_ops_leave_every_edge_and_are_never_selected():
+    search = DiffSearch(config(exclude_ops=("max_pool_3x3", "avg_pool_3x3")))  # Table 3.4: pooling removed
+    assert all(not {"max_pool_3x3", "avg_pool_3x3"} & set(e.ops) for e in search.supernet.edges)
+    assert len(search.supernet.edges[0].ops) == 5
+    assert "pool" not in str(search.method.derive_architecture())
+    with pytest.raises(ValueError, match=r"exclude_ops \['conv_9x9'\]"):
+        config(exclude_ops=("conv_9x9",))
