@@ -274,8 +274,8 @@ class DiffSearch:
                 handle.remove()
             params = [*self.supernet.parameters(), *self.method.arch_parameters()]
             distributed.broadcast_from_main([*params, *self.supernet.buffers()])
-            # weight gradients come from backward() (hooked); only α's may be assigned by hand
-            self._sync_handles = distributed.average_gradients(params, [self.method.a_optimizer])
+            # weight gradients are averaged in Method.step_weights; α's right before the α step
+            self._sync_handles = distributed.average_before_step([self.method.a_optimizer])
 
     def _context(self) -> StepContext:
         return StepContext(

@@ -1,17 +1,17 @@
 """Data-parallel supernet search across processes (``torchrun``; NCCL on GPUs, gloo on CPUs).
 
 Every rank holds the whole supernet and the same architecture parameters, takes its slice of each
-global batch, and averages gradients *as they are accumulated* (a post-accumulate-grad hook per
-parameter: the DDP semantics, so gradient clipping sees the averaged gradient and methods that update
-α by hand -- GAEA's exponentiated gradient -- read averaged gradients too). Gradients a method sets
-without ``backward()`` (second-order DARTS's hypergradient, assigned to α) are averaged by a step
-pre-hook on the architecture optimiser only; averaging identical tensors again is a no-op, so both
-paths can meet on α. Weight gradients always come from ``backward()``: one all-reduce each. BatchNorm
-statistics are broadcast from rank 0 after every epoch, so evaluation and selection (DARTS-PT)
-agree on every rank. Random draws (GDAS/SNAS samples, SDARTS noise) come from streams seeded
-identically on every rank.
-
-Not done: bucketing the all-reduces (one collective per tensor; fine for DARTS-size supernets).
+global batch, and averages gradients right before they are used: the weight step averages the
+supernet's gradients before clipping (``Method.step_weights``; the DDP semantics: clipping sees the
+averaged gradient), a step pre-hook on the architecture optimiser averages α's (also those a method
+assigns by hand, second-order DARTS's hypergradient), and GAEA averages before its exponentiated
+update. Each average is one all-reduce per device and dtype over the gradients flattened in
+parameter order -- a fixed order on every rank, independent of the order autograd produced them, and
+a few collectives per step instead of one per tensor. Gradients computed with ``torch.autograd.grad``
+inside a step (unrolled weights, PGD perturbations) stay local to the rank's shard. BatchNorm
+statistics are broadcast from rank 0 after every epoch, so evaluation and selection (DARTS-PT) agree
+on every rank. Random draws (GDAS/SNAS samples, SDARTS noise) come from streams seeded identically
+on every rank.
 """
 
 from __future__ import annotations
@@ -65,27 +65,35 @@ def shard(batch: Batch) -> Batch:
     return x[rank::world], y[rank::world]
 
 
-def _average_(grad: torch.Tensor) -> None:
-    dist.all_reduce(grad, op=dist.ReduceOp.SUM)
-    grad.div_(dist.get_world_size())
-
-
-def average_gradients(parameters: Iterable[nn.Parameter], optimizers: Iterable[torch.optim.Optimizer]) -> list:
-    """Register the averaging hooks; returns their handles (``handle.remove()`` undoes them)."""
-    handles = []
+@torch.no_grad()
+def average_gradients(parameters: Iterable[nn.Parameter]) -> None:
+    """Average the present gradients of ``parameters`` over the ranks (no-op when alone): the
+    gradients are flattened in the given order into one buffer per (device, dtype), all-reduced once,
+    and copied back."""
+    if not active():
+        return
+    buckets: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
     for p in parameters:
-        if p.requires_grad:
-            handles.append(p.register_post_accumulate_grad_hook(lambda t: _average_(t.grad)))
+        if p.grad is not None:
+            buckets.setdefault((p.grad.device, p.grad.dtype), []).append(p.grad)
+    world = dist.get_world_size()
+    for grads in buckets.values():
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat.div_(world)
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+
+def average_before_step(optimizers: Iterable[torch.optim.Optimizer]) -> list:
+    """Step pre-hooks that average each optimiser's gradients; returns their handles."""
 
     def before_step(optimizer: torch.optim.Optimizer, *_args) -> None:
-        for group in optimizer.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    _average_(p.grad)
+        average_gradients(p for group in optimizer.param_groups for p in group["params"])
 
-    for opt in optimizers:
-        handles.append(opt.register_step_pre_hook(before_step))
-    return handles
+    return [opt.register_step_pre_hook(before_step) for opt in optimizers]
 
 
 @torch.no_grad()

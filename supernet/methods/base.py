@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from supernet import distributed
 from supernet.selection import magnitude_select
 from supernet.supernet import Supernet, Weights
 
@@ -161,10 +162,12 @@ class Method:
         return loss.detach(), logits.detach()
 
     def step_weights(self, loss: torch.Tensor, ctx: StepContext, grad_clip: float | None) -> None:
-        """Backward ``loss`` and take one clipped SGD step of the supernet weights (α untouched)."""
+        """Backward ``loss`` and take one clipped SGD step of the supernet weights (α untouched); under
+        data parallelism the gradients are averaged over the ranks before clipping."""
         ctx.w_optimizer.zero_grad(set_to_none=True)
         self.a_optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.supernet.parameters())
         if grad_clip:
             nn.utils.clip_grad_norm_(self.supernet.parameters(), grad_clip)
         ctx.w_optimizer.step()

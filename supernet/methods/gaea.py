@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from supernet import distributed
 from supernet.methods.base import Batch, Method, StepContext, register_method
 from supernet.supernet import Weights
 
@@ -43,6 +44,7 @@ class GAEA(Method):
             a.grad = None
         loss = self.arch_loss(train if self.single_level else valid)
         loss.backward()
+        distributed.average_gradients(self.arch_parameters())  # data parallel: the global-batch gradient
         with torch.no_grad():
             for a in self.arch_parameters():
                 a.mul_(torch.exp(-self.eta * a.grad))
