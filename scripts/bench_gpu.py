@@ -10,6 +10,8 @@ device, as ``nas worker`` processes do). Synthetic CIFAR-shaped data (32x32x3) -
    first-order search steps (architecture step + weight step): images/s, ratio ours/reference.
 2. NB201 candidate training (GPU: C=16, N=5, batch 256; CPU: C=8, N=1, batch 64): images/s summed
    over ``--concurrent`` candidates vs one reference candidate; GPU utilisation when pynvml is there.
+3. The supernet of 1 with gradient checkpointing per cell (``checkpoint_cells``): its speed and peak
+   memory (CUDA) relative to ours without it.
 
     python scripts/bench_gpu.py [--concurrent 4] [--steps 30]
 
@@ -104,7 +106,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def supernet_throughput(reference: bool, device: torch.device, steps: int, workers: int) -> dict[str, float]:
+def supernet_throughput(
+    reference: bool, device: torch.device, steps: int, workers: int, checkpoint_cells: bool = False
+) -> dict[str, float]:
     from supernet.methods import get_method
     from supernet.methods.base import StepContext
     from supernet.spaces import get_space
@@ -117,6 +121,7 @@ def supernet_throughput(reference: bool, device: torch.device, steps: int, worke
         get_space("darts"), num_classes=10, in_channels=3, C=s["supernet"]["C"], layers=s["supernet"]["layers"]
     )
     net = net.to(device)
+    net.checkpoint_cells = checkpoint_cells
     channels_last = not reference and device.type == "cuda"
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
@@ -229,6 +234,15 @@ def main() -> None:
         "ratio": ours["images_per_s"] / ref["images_per_s"],
     }
     print(f"supernet search step: {results['supernet_search_step']['ratio']:.2f}x", flush=True)
+    ckpt = supernet_throughput(False, device, args.steps, args.workers, checkpoint_cells=True)
+    results["supernet_checkpointed_cells"] = {  # the memory option: cost in speed, saving in peak memory
+        "ours": ckpt,
+        "speed_ratio": ckpt["images_per_s"] / ours["images_per_s"],
+        "peak_memory_ratio": (
+            ckpt["peak_memory_bytes"] / ours["peak_memory_bytes"] if "peak_memory_bytes" in ours else None
+        ),
+    }
+    print(f"checkpointed cells: speed {results['supernet_checkpointed_cells']['speed_ratio']:.2f}x", flush=True)
     ref = candidate_throughput(True, device, args.steps, 1, args.workers)
     ours = candidate_throughput(False, device, args.steps, args.concurrent, args.workers)
     results["candidate_training"] = {

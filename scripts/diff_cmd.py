@@ -55,6 +55,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amp", choices=["auto", "bf16", "off"], default=None, help="auto: bf16 autocast on CUDA")
     p.add_argument("--channels-last", action="store_true", default=None, help="channels-last memory format")
     p.add_argument(
+        "--checkpoint-cells",
+        action="store_true",
+        default=None,
+        help="gradient checkpointing per search cell: less memory, one more forward per backward",
+    )
+    p.add_argument(
         "--method-option",
         action="append",
         default=[],
@@ -114,6 +120,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "pt_tune_epochs": args.pt_tune_epochs,
         "amp": args.amp,
         "channels_last": args.channels_last,
+        "checkpoint_cells": args.checkpoint_cells,
         "exclude_ops": tuple(args.exclude_ops) if args.exclude_ops else None,
     }
     values.update({k: v for k, v in given.items() if v is not None})

@@ -86,6 +86,7 @@ class DiffSearchConfig:
     exclude_ops: tuple[str, ...] = ()
     amp: str = "auto"  # bf16 autocast on CUDA ("auto"/"bf16"), fp32 elsewhere or with "off"
     channels_last: bool = False
+    checkpoint_cells: bool = False  # gradient checkpointing per search cell (memory for big supernets)
     seed: int = 0
     device: str = "auto"
 
@@ -214,6 +215,7 @@ class DiffSearch:
         ).to(self.device)
         if config.channels_last:
             self.supernet = self.supernet.to(memory_format=torch.channels_last)
+        self.supernet.checkpoint_cells = config.checkpoint_cells
         self._amp = autocast_dtype(config.amp, self.device)
         self.method = get_method(config.method)(
             self.supernet,

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 from torchvision.ops import stochastic_depth
 
 from supernet.networks.darts import CellSlot, DartsNetwork, preprocess_inputs
@@ -220,6 +221,8 @@ class Supernet(nn.Module):
         self.fixed: dict[tuple[str, int], int] = {}
         #: edges removed by topology selection: their mixed op contributes nothing
         self.removed: set[tuple[str, int]] = set()
+        #: recompute each search cell in the backward pass instead of storing its activations (memory)
+        self.checkpoint_cells = False
 
     # -- structure -------------------------------------------------------------------------------
     @property
@@ -320,15 +323,23 @@ class Supernet(nn.Module):
             h = net.stem(x)
             for cell in net.cells:
                 if isinstance(cell, NB201SearchCell):
-                    h = cell(h, weights["normal"], None if edge_weights is None else edge_weights["normal"])
+                    h = self._cell(cell, h, weights["normal"], None if edge_weights is None else edge_weights["normal"])
                 else:
                     h = cell(h)
             return net.classifier(net.pool(net.lastact(h)).flatten(1))
         s0 = s1 = net.stem(x)
         for cell in net.cells:
             ct = "reduce" if cell.reduction else "normal"
-            s0, s1 = s1, cell(s0, s1, weights[ct], None if edge_weights is None else edge_weights[ct])
+            s0, s1 = s1, self._cell(cell, s0, s1, weights[ct], None if edge_weights is None else edge_weights[ct])
         return net.classifier(net.pool(s1).flatten(1))
+
+    def _cell(self, cell: nn.Module, *args: Any) -> torch.Tensor:
+        """Run a search cell; with ``checkpoint_cells`` its activations are recomputed in the backward
+        pass instead of stored (``torch.utils.checkpoint``; RNG state preserved). BatchNorm running
+        statistics then see each batch twice (torch's known caveat)."""
+        if self.checkpoint_cells and self.training and torch.is_grad_enabled():
+            return checkpoint(cell, *args, use_reentrant=False)
+        return cell(*args)
 
     # -- discrete children -----------------------------------------------------------------------
     def export_child(self, arch: Any) -> nn.Module:
