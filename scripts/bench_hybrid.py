@@ -18,6 +18,10 @@ Three parts, every seed (all on this machine's device; CPU-sized by default):
 
     python scripts/bench_hybrid.py [--seeds 5] [--total-epochs 40] [--supernet-epochs 10] [--processes 2]
 
+``--tabular-zero-cost`` runs only the tabular part's other hybrid: the same Fashion-MNIST supernet's
+proposals join the pool, but RANK-NOSH keeps its synflow proxy (``oneshot_proxy: false``) -- against
+plain RANK-NOSH on the same seeds, written to ``bench_hybrid_zero_cost.json``.
+
 Finished seeds are kept in ``<out>.runs.jsonl``; running the command again skips them.
 """
 
@@ -167,6 +171,57 @@ def tabular(args: argparse.Namespace, seed: int, out: Path, searches: Path, diff
     }
 
 
+def tabular_zero_cost(args: argparse.Namespace) -> None:
+    """Tabular CIFAR-10: hybrid with synflow kept vs plain RANK-NOSH, per seed, at the tabular budgets."""
+    from scripts.bench_search import run_one
+    from scripts.hybrid import run_hybrid
+
+    top = max(args.tabular_budgets)
+    out = args.out.with_name("bench_hybrid_zero_cost.json")
+    rows = []
+    for seed in range(args.seeds):
+        work = args.work / f"seed{seed}"
+        config = _hybrid_config(
+            args,
+            seed,
+            benchmark="nb201:cifar10",
+            diff_dir=str(work / "hybrid"),  # the real part's supernet search (run here if missing)
+            oneshot_proxy=False,
+            rank_nosh={
+                "budgets": [12, 200],
+                "ratio": 0.1,
+                "k": 20,
+                "initial": 30,
+                "level0_samples": 200,
+                "budget_epochs": top,
+            },
+        )
+        start = time.time()
+        hybrid = run_hybrid(config, work / "tabular_hybrid_zero_cost")
+        plain = run_one(("rank-nosh", "cifar10", seed, top))
+        rows.append(
+            {
+                "seed": seed,
+                "hybrid": {str(b): at_budget(hybrid["curve"], b) for b in args.tabular_budgets},
+                "rank_nosh": {str(b): at_budget(plain["curve"], b) for b in args.tabular_budgets},
+                "hybrid_best_lineage": hybrid["best_lineage"],
+                "supernet_epochs": hybrid["supernet_epochs"],
+                "seconds": round(time.time() - start, 1),
+            }
+        )
+        print(f"seed {seed}: {rows[-1]}", flush=True)
+    summary = {
+        arm: {
+            b: float(np.mean([r[arm][str(b)] for r in rows if r[arm][str(b)] is not None]))
+            for b in args.tabular_budgets
+        }
+        for arm in ("hybrid", "rank_nosh")
+    }
+    meta = {"machine": platform.node(), "seeds": args.seeds, "budgets": args.tabular_budgets}
+    out.write_text(json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
 def run_seed(task: tuple[argparse.Namespace, int]) -> dict[str, Any]:
     import torch
 
@@ -302,7 +357,12 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_hybrid"), help="run directories")
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_hybrid.json")
+    parser.add_argument(
+        "--tabular-zero-cost", action="store_true", help="only the tabular hybrid that keeps synflow (docstring)"
+    )
     args = parser.parse_args()
+    if args.tabular_zero_cost:
+        return tabular_zero_cost(args)
     if args.supernet_epochs >= args.total_epochs:
         parser.error(f"--supernet-epochs ({args.supernet_epochs}) must be below --total-epochs ({args.total_epochs})")
 

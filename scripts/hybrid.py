@@ -9,7 +9,8 @@ The recipe (every step resumes when the command runs again):
    ``warm_start: true`` each starts training from the weights it inherits from the supernet;
 3. run RANK-NOSH over the pool with real training; with ``oneshot_proxy: true`` the last
    supernet's one-shot accuracy plays the zero-cost proxy (orders the first admissions and adds
-   down-weighted pairs to the ranker's training set);
+   down-weighted pairs to the ranker's training set); with ``false`` RANK-NOSH keeps its zero-cost
+   proxies (``rank_nosh.proxies``, default synflow) and the proposals only join the pool;
 4. write ``OUT/result.json``: the best candidate, costs (pool epochs and supernet epochs, both
    counted), and per lineage how many candidates were trained and their best accuracy.
 
@@ -156,6 +157,20 @@ def _backend(config: dict[str, Any], pool: Pool) -> Any:
     return PoolTrainingBackend(pool, config["device"], config["data_root"])
 
 
+def _proxy_scorer(config: dict[str, Any], pool: Pool, proxies: list[str], out: Path) -> Any:
+    """RANK-NOSH's own zero-cost proxies (``oneshot_proxy: false``), as ``nas rank-nosh`` builds them."""
+    from scripts.rank_nosh import tabular_proxy_scorer, training_proxy_scorer
+
+    if not proxies:
+        return None
+    if config["benchmark"]:
+        return tabular_proxy_scorer(pool.space, tuple(proxies))
+    backend = PoolTrainingBackend(pool, config["device"], config["data_root"])
+    return training_proxy_scorer(
+        pool, tuple(proxies), backend, config["network"], out / "proxy_cache.json", config["seed"]
+    )
+
+
 def run_hybrid(config: dict[str, Any], out: str | Path, progress: bool = False) -> dict[str, Any]:
     """Run (or resume) the recipe ``config`` in run directory ``out``; tqdm bars with ``progress``."""
     out = prepare_run_dir(out, "hybrid", config)
@@ -208,15 +223,16 @@ def run_hybrid(config: dict[str, Any], out: str | Path, progress: bool = False) 
                 f"the supernets used {supernet_epochs} epochs of the total budget of "
                 f"{budget + supernet_epochs:g}: nothing is left for RANK-NOSH (raise rank_nosh.budget_epochs)"
             )
+    zero_cost = list(config["rank_nosh"].get("proxies", RankNoshConfig.proxies))
     nosh = RankNoshConfig.from_dict(
         {
             **config["rank_nosh"],
             "budget_epochs": budget,
             "seed": config["seed"],
-            "proxies": ["oneshot"] if config["oneshot_proxy"] else [],
+            "proxies": ["oneshot"] if config["oneshot_proxy"] else zero_cost,
         }
     )
-    scorer = OneShotScorer(last_search) if config["oneshot_proxy"] else None
+    scorer = OneShotScorer(last_search) if config["oneshot_proxy"] else _proxy_scorer(config, pool, zero_cost, out)
     bar = tqdm(total=budget, desc="rank-nosh", unit="epoch", disable=not progress)
 
     def on_progress(cost: int, acc: float | None) -> None:

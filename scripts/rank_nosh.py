@@ -168,6 +168,38 @@ def run_baselines(
     return {n: BASELINES[n](evaluator, space, budget, seed=seed).curve for n in wanted}
 
 
+def tabular_proxy_scorer(space: Any, proxies: tuple[str, ...]) -> ProxyScorer:
+    """Data-free proxies of the NB201 network at CIFAR input shape, shared by the three datasets."""
+    return ProxyScorer(
+        space,
+        proxies,
+        num_classes=10,
+        input_shape=(3, 32, 32),
+        network={"C": 16, "N": 5},
+        cache_path=str(_cache_dir() / "nb201_cifar_C16N5.json"),
+    )
+
+
+def training_proxy_scorer(
+    pool: Pool, proxies: tuple[str, ...], backend: PoolTrainingBackend, network: dict, cache: Path, seed: int
+) -> ProxyScorer:
+    """Proxies of the pool's own networks on its data (a training batch for the data-dependent ones)."""
+    splits = backend.runner.splits
+    batch = None
+    if any(PROXIES[p].needs_data for p in proxies):
+        batch = backend.runner.train_loader.sample_batch(64, seed=seed)
+    return ProxyScorer(
+        pool.space,
+        proxies,
+        num_classes=splits.num_classes,
+        input_shape=splits.shape,
+        network=network,
+        batch=batch,
+        device=backend.runner.device,
+        cache_path=str(cache),
+    )
+
+
 def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nas-suite" / "proxies"
 
@@ -187,15 +219,7 @@ def run(args: argparse.Namespace) -> int:
         evaluator = TabularNB201Evaluator(dataset or "cifar10", args.benchmark_dir)
         pool = Pool.create(url, PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}"), exist_ok=True)
         backend: Any = TabularBackend(evaluator)
-        # data-free proxies of the NB201 network at CIFAR input shape, shared by the three datasets
-        scorer = ProxyScorer(
-            pool.space,
-            config.proxies,
-            num_classes=10,
-            input_shape=(3, 32, 32),
-            network={"C": 16, "N": 5},
-            cache_path=str(_cache_dir() / "nb201_cifar_C16N5.json"),
-        )
+        scorer = tabular_proxy_scorer(pool.space, config.proxies)
         optimum = evaluator.table.optimum
     else:
         network = (
@@ -219,20 +243,7 @@ def run(args: argparse.Namespace) -> int:
             exist_ok=True,
         )
         backend = PoolTrainingBackend(pool, args.device, args.data_root, external_workers=args.external_workers)
-        splits = backend.runner.splits
-        batch = None
-        if any(PROXIES[p].needs_data for p in config.proxies):
-            batch = backend.runner.train_loader.sample_batch(64, seed=config.seed)
-        scorer = ProxyScorer(
-            pool.space,
-            config.proxies,
-            num_classes=splits.num_classes,
-            input_shape=splits.shape,
-            network=network,
-            batch=batch,
-            device=backend.runner.device,
-            cache_path=str(out / "proxy_cache.json"),
-        )
+        scorer = training_proxy_scorer(pool, config.proxies, backend, network, out / "proxy_cache.json", config.seed)
         optimum = None
     bar = tqdm(total=config.budget_epochs, unit="epoch", desc="rank-nosh", disable=args.quiet)
 

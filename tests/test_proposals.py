@@ -175,3 +175,34 @@ def test_hybrid_tabular_shares_searches_and_charges_supernet(tmp_path, shared_da
     assert not first["searches"][0]["warm_start"]  # table lookups cannot inherit weights
     assert 50 < second["test_accuracy"] < 95  # a CIFAR-10 200-epoch test accuracy from the table
     assert json.loads((tmp_path / "b" / "result.json").read_text())["lineage_counts"]["darts"] >= 1
+
+
+def test_hybrid_without_oneshot_proxy_keeps_rank_noshs_zero_cost_proxy(tmp_path, shared_data):
+    from scripts.hybrid import load_config, run_hybrid
+
+    config = load_config(
+        None,
+        {
+            "dataset": "digits",
+            "max_train": 256,
+            "network": {"C": 4, "N": 1},
+            "diff": [{"method": "darts", "selection": "magnitude", "epochs": 1, "samples": 4, "batch_size": 32}],
+            "benchmark": "nb201:cifar10",
+            "oneshot_proxy": False,
+            "rank_nosh": {
+                "budgets": [12, 200],
+                "ratio": 0.5,
+                "k": 4,
+                "initial": 4,
+                "level0_samples": 8,
+                "budget_epochs": 400,
+                "proxies": ["params"],
+            },
+        },
+    )
+    result = run_hybrid(config, tmp_path / "run")
+    assert result["lineage_counts"]["darts"] >= 1 and result["total_epochs"] <= 400
+    pool = Pool.open(f"sqlite:///{tmp_path / 'run' / 'pool.db'}")
+    scores = pool.proxy_scores()
+    pool.close()
+    assert scores and all(set(s) == {"params"} for s in scores.values())  # the zero-cost proxy, not "oneshot"
