@@ -20,7 +20,9 @@ Three parts, every seed (all on this machine's device; CPU-sized by default):
 
 ``--tabular-zero-cost`` runs only the tabular part's other hybrid: the same Fashion-MNIST supernet's
 proposals join the pool, but RANK-NOSH keeps its synflow proxy (``oneshot_proxy: false``) -- against
-plain RANK-NOSH on the same seeds, written to ``bench_hybrid_zero_cost.json``.
+plain RANK-NOSH on the same seeds, written to ``bench_hybrid_zero_cost.json``. ``--real-zero-cost``
+does the same with real training (against the real part's RANK-NOSH arm of the seeds already in
+``bench_hybrid.runs.jsonl``), written to ``bench_hybrid_zero_cost_real.json``.
 
 Finished seeds are kept in ``<out>.runs.jsonl``; running the command again skips them.
 """
@@ -222,6 +224,39 @@ def tabular_zero_cost(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def real_zero_cost(args: argparse.Namespace) -> None:
+    """Real training: the hybrid with synflow kept vs the RANK-NOSH arm of the finished seeds."""
+    import torch
+
+    from scripts.hybrid import run_hybrid
+
+    torch.set_num_threads(1)
+    log_path = args.out.with_suffix(".runs.jsonl")
+    done = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+    out = args.out.with_name("bench_hybrid_zero_cost_real.json")
+    rows = []
+    for row in sorted(done, key=lambda r: r["seed"])[: args.seeds]:
+        seed, work = row["seed"], args.work / f"seed{row['seed']}"
+        config = _hybrid_config(args, seed, oneshot_proxy=False, diff_dir=str(work / "hybrid"))
+        start = time.time()
+        hybrid = run_hybrid(config, work / "hybrid_zero_cost")
+        rows.append(
+            {
+                "seed": seed,
+                "hybrid_zero_cost": {"test_accuracy": hybrid["test_accuracy"], "arch": hybrid["best_arch"]},
+                "hybrid_oneshot": row["hybrid"]["test_accuracy"],
+                "rank_nosh": row["rank-nosh"]["test_accuracy"],
+                "total_epochs": hybrid["total_epochs"],
+                "best_lineage": hybrid["best_lineage"],
+                "seconds": round(time.time() - start, 1),
+            }
+        )
+        print(f"seed {seed}: {rows[-1]}", flush=True)
+        out.write_text(
+            json.dumps({"meta": {"machine": platform.node(), "max_train": args.max_train}, "runs": rows}, indent=2)
+        )
+
+
 def run_seed(task: tuple[argparse.Namespace, int]) -> dict[str, Any]:
     import torch
 
@@ -360,9 +395,12 @@ def main() -> None:
     parser.add_argument(
         "--tabular-zero-cost", action="store_true", help="only the tabular hybrid that keeps synflow (docstring)"
     )
+    parser.add_argument("--real-zero-cost", action="store_true", help="only the real hybrid that keeps synflow")
     args = parser.parse_args()
     if args.tabular_zero_cost:
         return tabular_zero_cost(args)
+    if args.real_zero_cost:
+        return real_zero_cost(args)
     if args.supernet_epochs >= args.total_epochs:
         parser.error(f"--supernet-epochs ({args.supernet_epochs}) must be below --total-epochs ({args.total_epochs})")
 

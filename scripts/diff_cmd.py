@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from scripts.plots import diff_plots
 from scripts.rundir import prepare_run_dir
+from scripts.train_cmd import add_template_arguments
 from supernet import distributed
 from supernet.diff_search import DiffSearch, DiffSearchConfig
 from supernet.methods import get_method, method_names
@@ -75,6 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "7 searches); 0: off. Use with --space icdarts-dynamic",
     )
     p.add_argument("--o-max", type=int, default=8, help="ops per node in the dynamic space's games (even)")
+    add_template_arguments(p)
     p.add_argument(
         "--exclude-ops",
         nargs="+",
@@ -121,6 +123,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "amp": args.amp,
         "channels_last": args.channels_last,
         "checkpoint_cells": args.checkpoint_cells,
+        "stem": args.stem,
+        "reduce_cells": args.reduce_cells,
         "exclude_ops": tuple(args.exclude_ops) if args.exclude_ops else None,
     }
     values.update({k: v for k, v in given.items() if v is not None})

@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from supernet.data import DeviceLoader, make_splits
+from supernet.networks.darts import REDUCE_CELLS, STEMS
 from supernet.spaces import get_space
 from supernet.training import TrainConfig, Trainer, load_checkpoint, resolve_device, save_checkpoint
 
@@ -49,11 +50,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cells-per-stage", type=int, default=None, help="NB201 N")
     parser.add_argument("--layers", type=int, default=None, help="DARTS cells")
     parser.add_argument("--max-train", type=int, default=None, help="use a seeded subset of the training images")
+    add_template_arguments(parser)
     parser.add_argument("--pad-to", type=int, default=None, help="zero-pad images to this size (e.g. 32)")
     parser.add_argument("--export", choices=["export", "none"], default="export", help="write DIR/model.pt2")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
+
+
+def add_template_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--stem`` / ``--reduce-cells``: the DARTS template ablations of ICDARTS (Table 3.4), for the
+    search (``nas diff``) and the retrained network (``nas train``) alike."""
+    parser.add_argument("--stem", choices=list(STEMS), default=None, help="DARTS template: the stem")
+    parser.add_argument(
+        "--reduce-cells",
+        choices=list(REDUCE_CELLS),
+        default=None,
+        help="DARTS template: the searched reduction cells or a fixed module in their place",
+    )
 
 
 ARCH_KEYS = ("best_arch", "genotype", "arch")
@@ -77,7 +91,7 @@ def read_arch(text: str) -> str:
     raise ValueError(f"--arch {text}: {path} has none of the keys {list(ARCH_KEYS)}")
 
 
-def network_options(args: argparse.Namespace, protocol: str) -> dict[str, int]:
+def network_options(args: argparse.Namespace, protocol: str) -> dict[str, Any]:
     options = dict(PROTOCOL_NETWORK[protocol])
     if args.channels is not None:
         options["C"] = args.channels
@@ -91,6 +105,9 @@ def network_options(args: argparse.Namespace, protocol: str) -> dict[str, int]:
         options.setdefault("layers", 20)
         if args.layers is not None:
             options["layers"] = args.layers
+        options.update({k: v for k, v in (("stem", args.stem), ("reduce_cells", args.reduce_cells)) if v})
+    if args.space == "nb201" and (args.stem or args.reduce_cells):
+        raise ValueError("--stem / --reduce-cells are DARTS template options; the nb201 space has none")
     return options
 
 

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from supernet import distributed
 from supernet.data import Augment, DeviceLoader, make_splits
 from supernet.methods import SearchData, StepContext, get_method
+from supernet.networks.darts import REDUCE_CELLS, STEMS
 from supernet.selection import perturbation_select
 from supernet.spaces import get_space
 from supernet.supernet import Supernet, Weights, edge_infos
@@ -87,6 +88,10 @@ class DiffSearchConfig:
     amp: str = "auto"  # bf16 autocast on CUDA ("auto"/"bf16"), fp32 elsewhere or with "off"
     channels_last: bool = False
     checkpoint_cells: bool = False  # gradient checkpointing per search cell (memory for big supernets)
+    #: DARTS template ablations (ICDARTS Table 3.4): stem conv3x3 | conv1x1 | identity; reduction
+    #: cells searched | avg_pool | max_pool | conv1x1 (supernet.networks.darts)
+    stem: str = "conv3x3"
+    reduce_cells: str = "searched"
     seed: int = 0
     device: str = "auto"
 
@@ -116,6 +121,11 @@ class DiffSearchConfig:
                     f"exclude_ops {list(config.exclude_ops)}: every op must be one of space {config.space!r}'s "
                     f"{list(ops)} and at least two must remain (unknown: {unknown})"
                 )
+        if config.stem not in STEMS or config.reduce_cells not in REDUCE_CELLS:
+            raise ValueError(
+                f"stem must be one of {list(STEMS)} and reduce_cells one of {list(REDUCE_CELLS)}, got "
+                f"{config.stem!r} and {config.reduce_cells!r}"
+            )
         if config.epochs < 1 or config.batch_size < 1 or not 0 < config.train_portion < 1:
             raise ValueError("epochs and batch_size must be >= 1 and train_portion in (0, 1)")
         return config
@@ -212,6 +222,7 @@ class DiffSearch:
             layers=config.layers,
             partial_k=config.partial_k,
             op_names=self._edge_ops(),
+            template=self.template(),
         ).to(self.device)
         if config.channels_last:
             self.supernet = self.supernet.to(memory_format=torch.channels_last)
@@ -246,6 +257,12 @@ class DiffSearch:
         self.selection_log: list[dict[str, Any]] = []
         self._rng = torch.Generator().manual_seed(config.seed).get_state()
         self.seconds = 0.0
+
+    def template(self) -> dict[str, str]:
+        """The non-default DARTS template options (also for E and the retrained network)."""
+        cfg = self.config
+        given = {"stem": cfg.stem, "reduce_cells": cfg.reduce_cells}
+        return {k: v for k, v in given.items() if v != DiffSearchConfig.__dataclass_fields__[k].default}
 
     def _edge_ops(self) -> dict[str, list[tuple[str, ...]]] | None:
         """Per-edge candidate ops: ``edge_ops`` if given, else the space's less ``exclude_ops``."""

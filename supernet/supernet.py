@@ -190,8 +190,13 @@ class Supernet(nn.Module):
         layers: int = 8,
         partial_k: int = 1,
         op_names: dict[str, list[tuple[str, ...]]] | None = None,
+        template: dict[str, str] | None = None,
     ):
         super().__init__()
+        #: DARTS network template ablations (``stem``, ``reduce_cells``; see supernet.networks.darts)
+        self.template = dict(template or {})
+        if self.template and not isinstance(space, DartsSpace):
+            raise ValueError(f"template options {self.template} need a DARTS-family space, got {space.name!r}")
         self.space, self.num_classes, self.in_channels = space, num_classes, in_channels
         self.C, self.N, self.layers, self.partial_k = C, N, layers, partial_k
         self.edges = edge_infos(space, op_names)
@@ -213,6 +218,7 @@ class Supernet(nn.Module):
                 cell_factory=lambda slot: DartsSearchCell(
                     slot, ops_of["reduce" if slot.reduction else "normal"], partial_k
                 ),
+                **self.template,
             )
         else:
             raise ValueError(f"no supernet for space {space.name!r}")
@@ -274,7 +280,12 @@ class Supernet(nn.Module):
         options["N" if isinstance(self.space, NB201Space) else "layers"] = depth
         op_names = {ct: [e.ops for e in self.edges if e.cell_type == ct] for ct in self.cell_types}
         fresh = Supernet(
-            self.space, num_classes=self.num_classes, in_channels=self.in_channels, op_names=op_names, **options
+            self.space,
+            num_classes=self.num_classes,
+            in_channels=self.in_channels,
+            op_names=op_names,
+            template=self.template,
+            **options,
         )
         self.net = fresh.net.to(like.device)
         self.N, self.layers = fresh.N, fresh.layers
@@ -360,7 +371,12 @@ class Supernet(nn.Module):
             mapping = self._nb201_mapping(arch, child)
         else:
             child = self.space.build_network(
-                arch, num_classes=self.num_classes, in_channels=self.in_channels, C=self.C, layers=self.layers
+                arch,
+                num_classes=self.num_classes,
+                in_channels=self.in_channels,
+                C=self.C,
+                layers=self.layers,
+                **self.template,
             )
             mapping = self._darts_mapping(arch, child)
         source = dict(self.named_parameters()) | dict(self.named_buffers())

@@ -462,3 +462,45 @@ def test_excluded_ops_leave_every_edge_and_are_never_selected():
     assert "pool" not in str(search.method.derive_architecture())
     with pytest.raises(ValueError, match=r"exclude_ops \['conv_9x9'\]"):
         config(exclude_ops=("conv_9x9",))
+
+
+# -- template ablations (Table 3.4) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stem", "reduce_cells"), [("identity", "avg_pool"), ("conv1x1", "conv1x1"), ("conv3x3", "max_pool")]
+)
+def test_template_ablations_reach_s_e_and_the_retrained_network(stem, reduce_cells):
+    from supernet.networks.darts import FixedReduction
+
+    search = DiffSearch(config(method="icdarts", stem=stem, reduce_cells=reduce_cells, epochs=2))
+    result = search.run()
+    m = search.method
+    for net in (search.supernet.net, m.eval_net):  # S and E share the template
+        reductions = [c for c in net.cells if isinstance(c, FixedReduction)]
+        assert len(reductions) == 2
+        assert isinstance(net.stem, torch.nn.Identity) == (stem == "identity")
+    child = search.supernet.export_child(result.genotype)
+    assert sum(isinstance(c, FixedReduction) for c in child.cells) == 2
+    with pytest.raises(ValueError, match="stem must be one of"):
+        config(stem="resnet")
+
+
+def test_nas_train_rebuilds_the_template_the_search_used(tmp_path, capsys):
+    import json
+
+    from scripts.cli import main
+
+    arch = get_space("darts-nozero").to_string(get_space("darts-nozero").sample(random.Random(1)))
+    argv = ["train", "--arch", arch, "--space", "darts-nozero", "--dataset", "digits", "--epochs", "1"]
+    argv += ["--channels", "4", "--layers", "3", "--max-train", "64", "--batch-size", "32", "--export", "none"]
+    argv += ["--reduce-cells", "max_pool", "--stem", "conv1x1", "--quiet", "--out", str(tmp_path / "t")]
+    assert main(argv) == 0
+    full = json.loads((tmp_path / "t" / "result.json").read_text())
+    argv[-1] = str(tmp_path / "u")
+    argv[argv.index("max_pool")] = "searched"
+    assert main(argv) == 0
+    assert json.loads((tmp_path / "u" / "result.json").read_text())["params_millions"] > full["params_millions"]
+    bad = ["train", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "--stem", "identity"]
+    assert main([*bad, "--out", str(tmp_path / "v")]) == 2
+    assert "DARTS template options" in capsys.readouterr().err

@@ -275,11 +275,16 @@ class CyclicDarts(Method):
             table = PAPER_LATENCY_WEIGHTS
         elif table == "measured":
             sn = self.supernet
-            size = {"C": sn.C, "layers": sn.layers} if isinstance(sn.space, DartsSpace) else {"C": sn.C, "N": sn.N}
+            size = (
+                {"C": sn.C, "layers": sn.layers, **sn.template}
+                if isinstance(sn.space, DartsSpace)
+                else {"C": sn.C, "N": sn.N}
+            )
             arch = self._zero_random(self.derive_architecture())  # the search network's size, discretised
             net = sn.space.build_network(arch, num_classes=sn.num_classes, in_channels=sn.in_channels, **size)
             batch = (self.latency_batch, *sample.shape[1:])
-            table = measure_op_latencies(net, net.stem[0].out_channels, ops, batch, device=sample.device)
+            stem_channels = net.stem[0].out_channels if isinstance(net.stem, nn.Sequential) else sn.in_channels
+            table = measure_op_latencies(net, stem_channels, ops, batch, device=sample.device)
         elif not isinstance(table, dict):
             raise ValueError(f"latency_table must be 'measured', 'paper' or a dict, got {table!r}")
         self.measured_latency = dict(table)
@@ -294,7 +299,8 @@ class CyclicDarts(Method):
 
     def _build(self, arch: Any) -> nn.Module:
         sn = self.supernet
-        net = sn.space.build_network(arch, num_classes=sn.num_classes, in_channels=sn.in_channels, **self._eval_size())
+        size = {**self._eval_size(), **sn.template}
+        net = sn.space.build_network(arch, num_classes=sn.num_classes, in_channels=sn.in_channels, **size)
         return net.to(next(sn.parameters()).device)
 
     def _eval_arch(self, arch: Any) -> Any:

@@ -6,6 +6,12 @@ stem 3x3 conv (``stem_multiplier * C``) + BN; reduction cells at ``layers // 3``
 global average pooling and a linear classifier. In training mode with ``auxiliary=True`` the
 forward pass returns ``(logits, aux_logits)``.
 
+Template ablations of ICDARTS (Herron 2023, Tables 3.4/3.5): ``stem="conv1x1"`` (1x1 conv + BN) or
+``"identity"`` (the cells read the image itself), and ``reduce_cells="avg_pool" | "max_pool"`` (3x3,
+stride 2, channels kept) or ``"conv1x1"`` (ReLU, 1x1 conv with stride 2 to the cell's output
+channels, BN) in place of the searched reduction cells. The dissertation does not define them further
+(its Fig. 3.1 is missing); its third stem variant, "concatenate inputs", is not implemented.
+
 Drop-path follows DARTS: each non-identity op output in a cell is dropped per sample with
 probability ``drop_path_prob`` (the trainer scales it linearly with the epoch), through
 ``torchvision.ops.stochastic_depth``.
@@ -35,12 +41,27 @@ class CellSlot:
     reduction_prev: bool
 
 
-def darts_layout(C: int, layers: int, multiplier: int = 4, stem_multiplier: int = 3) -> list[CellSlot]:
-    """The cell slots of a DARTS network of ``layers`` cells and initial channels ``C``."""
+STEMS = ("conv3x3", "conv1x1", "identity")
+REDUCE_CELLS = ("searched", "avg_pool", "max_pool", "conv1x1")
+
+
+def darts_layout(
+    C: int,
+    layers: int,
+    multiplier: int = 4,
+    stem_multiplier: int = 3,
+    stem_channels: int | None = None,
+    reduce_cells: str = "searched",
+) -> list[CellSlot]:
+    """The cell slots of a DARTS network of ``layers`` cells and initial channels ``C`` (the stem puts
+    out ``stem_channels``, default ``stem_multiplier * C``; pooling in place of a reduction cell keeps
+    its input's channels)."""
     if layers < 3:
         raise ValueError(f"a DARTS network needs at least 3 cells (two reductions), got layers={layers}")
+    if reduce_cells not in REDUCE_CELLS:
+        raise ValueError(f"reduce_cells must be one of {list(REDUCE_CELLS)}, got {reduce_cells!r}")
     slots: list[CellSlot] = []
-    c_pp = c_p = stem_multiplier * C
+    c_pp = c_p = stem_channels or stem_multiplier * C
     c_cur, reduction_prev = C, False
     for i in range(layers):
         reduction = i in (layers // 3, 2 * layers // 3)
@@ -48,8 +69,37 @@ def darts_layout(C: int, layers: int, multiplier: int = 4, stem_multiplier: int 
             c_cur *= 2
         slots.append(CellSlot(c_pp, c_p, c_cur, reduction, reduction_prev))
         reduction_prev = reduction
-        c_pp, c_p = c_p, multiplier * c_cur
+        pooled = reduction and reduce_cells in ("avg_pool", "max_pool")
+        c_pp, c_p = c_p, c_p if pooled else multiplier * c_cur
     return slots
+
+
+class FixedReduction(nn.Module):
+    """A fixed module in a reduction cell's place (template ablation); reads the previous cell only."""
+
+    reduction = True
+
+    def __init__(self, kind: str, slot: CellSlot, multiplier: int = 4):
+        super().__init__()
+        self.out_channels = multiplier * slot.C if kind == "conv1x1" else slot.C_prev
+        if kind == "conv1x1":
+            self.op: nn.Module = ReLUConvBN(slot.C_prev, multiplier * slot.C, 1, 2, 0)
+        else:
+            pool = nn.AvgPool2d if kind == "avg_pool" else nn.MaxPool2d
+            self.op = pool(3, stride=2, padding=1, **({"count_include_pad": False} if kind == "avg_pool" else {}))
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, *unused: object) -> torch.Tensor:
+        return self.op(s1)
+
+
+def make_stem(kind: str, in_channels: int, channels: int) -> nn.Module:
+    """The network's stem: DARTS's 3x3 conv + BN, a 1x1 conv + BN, or none (identity)."""
+    if kind not in STEMS:
+        raise ValueError(f"stem must be one of {list(STEMS)}, got {kind!r}")
+    if kind == "identity":
+        return nn.Identity()
+    k = 3 if kind == "conv3x3" else 1
+    return nn.Sequential(nn.Conv2d(in_channels, channels, k, padding=k // 2, bias=False), nn.BatchNorm2d(channels))
 
 
 def preprocess_inputs(slot: CellSlot, affine: bool = True) -> tuple[nn.Module, nn.Module]:
@@ -135,6 +185,8 @@ class DartsNetwork(nn.Module):
         drop_path_prob: float = 0.0,
         stem_multiplier: int = 3,
         cell_factory: Callable[[CellSlot], nn.Module] | None = None,
+        stem: str = "conv3x3",
+        reduce_cells: str = "searched",
     ):
         super().__init__()
         if cell_factory is None:
@@ -142,13 +194,17 @@ class DartsNetwork(nn.Module):
                 raise ValueError("give a genotype or a cell_factory")
             cell_factory = lambda slot: DartsCell(genotype, slot)  # noqa: E731
         self.drop_path_prob = drop_path_prob
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_multiplier * C, 3, padding=1, bias=False), nn.BatchNorm2d(stem_multiplier * C)
+        stem_channels = in_channels if stem == "identity" else stem_multiplier * C
+        self.stem = make_stem(stem, in_channels, stem_channels)
+        slots = darts_layout(C, layers, stem_channels=stem_channels, reduce_cells=reduce_cells)
+        self.cells = nn.ModuleList(
+            FixedReduction(reduce_cells, slot) if slot.reduction and reduce_cells != "searched" else cell_factory(slot)
+            for slot in slots
         )
-        slots = darts_layout(C, layers, stem_multiplier=stem_multiplier)
-        self.cells = nn.ModuleList(cell_factory(slot) for slot in slots)
         self.aux_index = 2 * layers // 3
-        c_out = [slot.C * cell.multiplier for slot, cell in zip(slots, self.cells)]
+        c_out = [
+            getattr(cell, "out_channels", None) or slot.C * cell.multiplier for slot, cell in zip(slots, self.cells)
+        ]
         self.auxiliary_head = AuxiliaryHead(c_out[self.aux_index], num_classes) if auxiliary else None
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_out[-1], num_classes)
