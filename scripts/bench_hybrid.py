@@ -225,7 +225,8 @@ def tabular_zero_cost(args: argparse.Namespace) -> None:
 
 
 def real_zero_cost(args: argparse.Namespace) -> None:
-    """Real training: the hybrid with synflow kept vs the RANK-NOSH arm of the finished seeds."""
+    """Real training: the hybrid with synflow kept vs RANK-NOSH and the differentiable arm (from the
+    finished seeds' rows, or run here) and the one-shot hybrid where a finished seed has it."""
     import torch
 
     from scripts.hybrid import run_hybrid
@@ -233,19 +234,24 @@ def real_zero_cost(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     log_path = args.out.with_suffix(".runs.jsonl")
     done = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
+    finished = {r["seed"]: r for r in done}
     out = args.out.with_name("bench_hybrid_zero_cost_real.json")
     rows = []
-    for row in sorted(done, key=lambda r: r["seed"])[: args.seeds]:
-        seed, work = row["seed"], args.work / f"seed{row['seed']}"
+    for seed in range(args.seeds):
+        work = args.work / f"seed{seed}"
+        row = finished.get(seed)
         config = _hybrid_config(args, seed, oneshot_proxy=False, diff_dir=str(work / "hybrid"))
         start = time.time()
         hybrid = run_hybrid(config, work / "hybrid_zero_cost")
+        plain = row["rank-nosh"] if row else real_rank_nosh(args, seed, work / "rank_nosh")
+        diff = row["differentiable"] if row else real_differentiable(args, seed, work / "differentiable")
         rows.append(
             {
                 "seed": seed,
                 "hybrid_zero_cost": {"test_accuracy": hybrid["test_accuracy"], "arch": hybrid["best_arch"]},
-                "hybrid_oneshot": row["hybrid"]["test_accuracy"],
-                "rank_nosh": row["rank-nosh"]["test_accuracy"],
+                "hybrid_oneshot": row["hybrid"]["test_accuracy"] if row else None,
+                "rank_nosh": plain["test_accuracy"],
+                "differentiable": diff["test_accuracy"],
                 "total_epochs": hybrid["total_epochs"],
                 "best_lineage": hybrid["best_lineage"],
                 "seconds": round(time.time() - start, 1),

@@ -207,7 +207,7 @@ class CyclicDarts(Method):
 
     # -- zero-op configurations -------------------------------------------------------------------
     def _check_zero_op(self, zero_op: str | None) -> str:
-        ops = set(self.supernet.space.ops)
+        ops = {op for edge in self.supernet.edges for op in edge.ops}  # the searched ops (after exclude_ops)
         inferred = "V0" if "none" in ops else "V2" if "random" in ops else "V1"
         if zero_op is None:
             return inferred
