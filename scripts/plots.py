@@ -127,6 +127,32 @@ def plot_skip_connections(history: Sequence[dict[str, Any]], path: str | Path) -
     plt.close(fig)
 
 
+def plot_cyclic(history: Sequence[dict[str, Any]], path: str | Path) -> None:
+    """CDARTS / ICDARTS per epoch: training accuracy of S and of E (joint epoch and warm-up), and the
+    expected latency P(α) when the latency penalty is on."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, label in (
+        ("train_acc", "S (search network)"),
+        ("eval_net_train_acc", "E, joint epoch"),
+        ("warmup_net_train_acc", "E, warm-up"),
+    ):
+        points = [(h["epoch"], h[key]) for h in history if h.get(key) is not None]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=label)
+    ax.set(xlabel="epoch", ylabel="training accuracy (%)", title="search and evaluation networks")
+    ax.legend(fontsize=8, loc="lower left")
+    latency = [(h["epoch"], h["expected_latency"]) for h in history if h.get("expected_latency") is not None]
+    if latency:
+        twin = ax.twinx()
+        twin.plot(*zip(*latency), color="#a61c00", linestyle="--", label="expected latency P(α)")
+        twin.set_ylabel("expected latency P(α)")
+        twin.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def cell_edges(arch: Any) -> dict[str, list[tuple[str, str, str]]]:
     """``{cell type: [(from, to, op), ...]}`` of an NB201 cell or a DARTS genotype (``none`` dropped)."""
     from supernet.spaces.darts import Genotype
@@ -138,7 +164,10 @@ def cell_edges(arch: Any) -> dict[str, list[tuple[str, str, str]]]:
         out = {}
         for ct in ("normal", "reduce"):
             names = {0: "c_{k-2}", 1: "c_{k-1}"}
-            edges = [(names.get(src, str(src - 2)), str(i // 2), op) for i, (op, src) in enumerate(getattr(arch, ct))]
+            node_of = arch.node_of(ct)  # two inputs per node, or j + 2 in XDARTS cells
+            edges = [
+                (names.get(src, str(src - 2)), str(node_of[i]), op) for i, (op, src) in enumerate(getattr(arch, ct))
+            ]
             edges += [(str(node - 2), "c_{k}", "concat") for node in getattr(arch, f"{ct}_concat")]
             out[ct] = edges
         return out
@@ -215,6 +244,9 @@ def diff_plots(run_dir: str | Path, search: Any, genotype: str) -> list[Path]:
             out.append(path)
         plot_skip_connections(history, run_dir / "skip_connections.png")
         out.append(run_dir / "skip_connections.png")
+        if any("eval_net_train_acc" in h for h in history):
+            plot_cyclic(history, run_dir / "cyclic.png")
+            out.append(run_dir / "cyclic.png")
     for ct, edges in cell_edges(search.supernet.space.parse(genotype)).items():
         path = run_dir / f"cell_{ct}.png"
         plot_cell(edges, path, title=f"found {ct} cell")

@@ -420,13 +420,14 @@ def test_cli_runs_the_dynamic_space_tournament_and_writes_its_games(tmp_path):
 
     out = tmp_path / "run"
     argv = ["diff", "--method", "icdarts", "--space", "icdarts-dynamic", "--dataset", "digits"]
-    argv += ["--epochs", "2", "--channels", "4", "--layers", "3", "--max-train", "96", "--batch-size", "32"]
+    argv += ["--epochs", "3", "--channels", "4", "--layers", "3", "--max-train", "96", "--batch-size", "32"]
     argv += ["--dynamic-tiers", "2", "--o-max", "4", "--method-option", "heads=False", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     result = json.loads((out / "result.json").read_text())
     assert [g["tier"] for g in result["dynamic_space"]["games"]] == [2, 2, 1]
     assert get_space("icdarts-dynamic").parse(result["genotype"])
     assert (out / "tier1_game0" / "search.pt").exists()
+    assert (out / "cyclic.png").read_bytes().startswith(b"\x89PNG")  # S and E accuracy per epoch
 
 
 # -- XDARTS cells (§4.2, Fig. 4.8c) --------------------------------------------------------------------------
