@@ -195,13 +195,21 @@ class Ranker:
         pairs: Pairs | None = None,
         targets: Sequence[float] | None = None,
         features: np.ndarray | None = None,
+        init_from: Ranker | None = None,
     ) -> Ranker:
-        """Train ``config.ensemble`` fresh models. Ranking losses use ``pairs``; ``mse`` uses ``targets``."""
+        """Train ``config.ensemble`` models, fresh or starting from ``init_from``'s (fine-tuning a
+        pre-trained ranker: model k starts from its model k mod its ensemble size). Ranking losses use
+        ``pairs``; ``mse`` uses ``targets``."""
         with _one_cpu_thread(self.device):
-            return self._fit(archs, pairs, targets, features)
+            return self._fit(archs, pairs, targets, features, init_from)
 
     def _fit(
-        self, archs: Sequence[Any], pairs: Pairs | None, targets: Sequence[float] | None, features: np.ndarray | None
+        self,
+        archs: Sequence[Any],
+        pairs: Pairs | None,
+        targets: Sequence[float] | None,
+        features: np.ndarray | None,
+        init_from: Ranker | None = None,
     ) -> Ranker:
         cfg = self.config
         if cfg.loss == "mse":
@@ -220,6 +228,10 @@ class Ranker:
             torch.manual_seed(cfg.seed * 1000 + k)
             g = torch.Generator().manual_seed(cfg.seed * 1000 + k)
             model = GraphScorer(self.encoder.num_node_types, cfg, 0 if feats is None else feats.shape[1])
+            if init_from is not None:
+                if not init_from.models:
+                    raise ValueError("init_from is a ranker that was never fitted")
+                model.load_state_dict(init_from.models[k % len(init_from.models)].state_dict())
             model.to(self.device)
             opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)

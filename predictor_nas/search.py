@@ -127,7 +127,11 @@ class RankNosh:
         proxy_scorer: ProxyScorer | None = None,
         run_dir: str | Path | None = None,
         on_progress: Callable[[int, float | None], None] | None = None,
+        pretrain: tuple[Sequence[Any], Sequence[float]] | None = None,
     ):
+        """``pretrain``: (architectures, scores) of a cheap noisy signal -- the hybrid's supernet one-shot
+        accuracies -- on which the ranker is pre-trained once; every round then fine-tunes it on the
+        pool's pairs instead of training from scratch."""
         if config.proxies and proxy_scorer is None:
             raise ValueError(f"proxies {config.proxies} need a proxy_scorer")
         if proxy_scorer is not None and config.proxies and tuple(proxy_scorer.names) != config.proxies:
@@ -136,6 +140,15 @@ class RankNosh:
         self.space = pool.space
         self.proxy_scorer = proxy_scorer if config.proxies else None
         self.encoder = GraphEncoder(self.space)  # encodings are reused by every round's ranker
+        self.pretrained: Ranker | None = None
+        if pretrain is not None:
+            if config.proxy_features or config.ranker.loss == "mse":
+                raise ValueError("ranker pre-training needs a ranking loss and no proxy features")
+            archs, scores = list(pretrain[0]), list(pretrain[1])
+            pairs = pairs_from_observations([{0: v} for v in scores])
+            self.pretrained = Ranker(
+                self.space, RankerConfig(**{**asdict(config.ranker), "seed": config.seed}), encoder=self.encoder
+            ).fit(archs, pairs)
         self.run_dir = Path(run_dir) if run_dir else None
         self.on_progress = on_progress
         self.nosh = config.nosh
@@ -284,7 +297,7 @@ class RankNosh:
             targets = [o.get(max(o), 0.0) if o else 0.0 for o in obs]  # the highest budget each reached
             ranker.fit([c.arch for c in train], targets=targets, features=features(train))
         else:
-            ranker.fit([c.arch for c in train], pairs, features=features(train))
+            ranker.fit([c.arch for c in train], pairs, features=features(train), init_from=self.pretrained)
         return ranker, features
 
     def _train_and_promote(self, state: dict[str, Any], level: int) -> None:

@@ -179,7 +179,8 @@ def tabular_zero_cost(args: argparse.Namespace) -> None:
     from scripts.hybrid import run_hybrid
 
     top = max(args.tabular_budgets)
-    out = args.out.with_name("bench_hybrid_zero_cost.json")
+    suffix = f"_pretrain{args.ranker_pretrain}" if args.ranker_pretrain else ""
+    out = args.out.with_name(f"bench_hybrid_zero_cost{suffix}.json")
     rows = []
     for seed in range(args.seeds):
         work = args.work / f"seed{seed}"
@@ -189,6 +190,7 @@ def tabular_zero_cost(args: argparse.Namespace) -> None:
             benchmark="nb201:cifar10",
             diff_dir=str(work / "hybrid"),  # the real part's supernet search (run here if missing)
             oneshot_proxy=False,
+            ranker_pretrain=args.ranker_pretrain,
             rank_nosh={
                 "budgets": [12, 200],
                 "ratio": 0.1,
@@ -199,7 +201,7 @@ def tabular_zero_cost(args: argparse.Namespace) -> None:
             },
         )
         start = time.time()
-        hybrid = run_hybrid(config, work / "tabular_hybrid_zero_cost")
+        hybrid = run_hybrid(config, work / f"tabular_hybrid_zero_cost{suffix}")
         plain = run_one(("rank-nosh", "cifar10", seed, top))
         rows.append(
             {
@@ -219,7 +221,12 @@ def tabular_zero_cost(args: argparse.Namespace) -> None:
         }
         for arm in ("hybrid", "rank_nosh")
     }
-    meta = {"machine": platform.node(), "seeds": args.seeds, "budgets": args.tabular_budgets}
+    meta = {
+        "machine": platform.node(),
+        "seeds": args.seeds,
+        "budgets": args.tabular_budgets,
+        "ranker_pretrain": args.ranker_pretrain,
+    }
     out.write_text(json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=2))
     print(json.dumps(summary, indent=2))
 
@@ -402,6 +409,12 @@ def main() -> None:
         "--tabular-zero-cost", action="store_true", help="only the tabular hybrid that keeps synflow (docstring)"
     )
     parser.add_argument("--real-zero-cost", action="store_true", help="only the real hybrid that keeps synflow")
+    parser.add_argument(
+        "--ranker-pretrain",
+        type=int,
+        default=0,
+        help="--tabular-zero-cost: also pre-train the ranker on one-shot scores of this many children",
+    )
     args = parser.parse_args()
     if args.tabular_zero_cost:
         return tabular_zero_cost(args)

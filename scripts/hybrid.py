@@ -11,6 +11,9 @@ The recipe (every step resumes when the command runs again):
    supernet's one-shot accuracy plays the zero-cost proxy (orders the first admissions and adds
    down-weighted pairs to the ranker's training set); with ``false`` RANK-NOSH keeps its zero-cost
    proxies (``rank_nosh.proxies``, default synflow) and the proposals only join the pool;
+   with ``ranker_pretrain: N`` the ranker is first pre-trained on the last supernet's one-shot
+   accuracies of N random children (scores cached in ``OUT/ranker_pretrain.json``) and each round
+   fine-tunes it on the pool's pairs (warm start (b) of the issue);
 4. write ``OUT/result.json``: the best candidate, costs (pool epochs and supernet epochs, both
    counted), and per lineage how many candidates were trained and their best accuracy.
 
@@ -33,6 +36,7 @@ Example config (all keys optional; these are the defaults)::
       - {method: gdas, selection: magnitude, epochs: 10, samples: 10}
     warm_start: true
     oneshot_proxy: true
+    ranker_pretrain: 0
     rank_nosh: {budgets: [1, 3], ratio: 0.5, k: 4, initial: 8, level0_samples: 30, budget_epochs: 60}
     charge_supernet: true
     benchmark: null
@@ -81,6 +85,7 @@ DEFAULTS: dict[str, Any] = {
     ],
     "warm_start": True,
     "oneshot_proxy": True,
+    "ranker_pretrain": 0,
     "rank_nosh": {"budgets": [1, 3], "ratio": 0.5, "k": 4, "initial": 8, "level0_samples": 30, "budget_epochs": 60},
     "charge_supernet": True,
     "benchmark": None,
@@ -108,6 +113,9 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
     for i, entry in enumerate(config["diff"]):
         if "method" not in entry:
             raise ValueError(f"diff[{i}] needs a 'method', got {entry!r}")
+    n = config["ranker_pretrain"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0 or n == 1:
+        raise ValueError(f"ranker_pretrain must be 0 (off) or a number of children >= 2, got {n!r}")
     return config
 
 
@@ -155,6 +163,21 @@ def _backend(config: dict[str, Any], pool: Pool) -> Any:
         name = config["benchmark"].split(":", 1)[-1]
         return TabularBackend(TabularNB201Evaluator(name))
     return PoolTrainingBackend(pool, config["device"], config["data_root"])
+
+
+def _pretrain_scores(config: dict[str, Any], pool: Pool, search: Any, out: Path) -> tuple[list[str], list[float]]:
+    """One-shot accuracies of ``ranker_pretrain`` random children (seeded; cached in the run dir)."""
+    import random
+
+    cache = out / "ranker_pretrain.json"
+    if cache.exists():
+        data = json.loads(cache.read_text())
+        return data["archs"], data["scores"]
+    rng = random.Random(config["seed"] * 7919 + 1)
+    archs = [pool.space.to_string(pool.space.sample(rng)) for _ in range(int(config["ranker_pretrain"]))]
+    scores = [s["oneshot"] for s in OneShotScorer(search)(archs)]
+    cache.write_text(json.dumps({"archs": archs, "scores": scores}))
+    return archs, scores
 
 
 def _proxy_scorer(config: dict[str, Any], pool: Pool, proxies: list[str], out: Path) -> Any:
@@ -213,8 +236,10 @@ def run_hybrid(config: dict[str, Any], out: str | Path, progress: bool = False) 
         )
         if search.supernet.partial_k == 1:
             last_search = search
-    if config["oneshot_proxy"] and last_search is None:
-        raise ValueError("oneshot_proxy needs at least one differentiable search without partial channels")
+    if (config["oneshot_proxy"] or config["ranker_pretrain"]) and last_search is None:
+        raise ValueError(
+            "oneshot_proxy and ranker_pretrain need at least one differentiable search without partial channels"
+        )
     budget = float(config["rank_nosh"].get("budget_epochs", RankNoshConfig.budget_epochs))
     if config["charge_supernet"]:
         budget -= supernet_epochs
@@ -240,7 +265,10 @@ def run_hybrid(config: dict[str, Any], out: str | Path, progress: bool = False) 
         bar.set_postfix(best=f"{acc:.2f}" if acc is not None else "-")
         bar.refresh()
 
-    result = RankNosh(pool, nosh, _backend(config, pool), scorer, run_dir=out, on_progress=on_progress).run()
+    pretrain = _pretrain_scores(config, pool, last_search, out) if config["ranker_pretrain"] else None
+    result = RankNosh(
+        pool, nosh, _backend(config, pool), scorer, run_dir=out, on_progress=on_progress, pretrain=pretrain
+    ).run()
     bar.close()
     metrics = pool.metrics()
     lineages: dict[str, dict[str, Any]] = {}

@@ -206,3 +206,27 @@ def test_hybrid_without_oneshot_proxy_keeps_rank_noshs_zero_cost_proxy(tmp_path,
     scores = pool.proxy_scores()
     pool.close()
     assert scores and all(set(s) == {"params"} for s in scores.values())  # the zero-cost proxy, not "oneshot"
+
+
+def test_hybrid_pretrains_the_ranker_on_one_shot_scores(tmp_path, shared_data):
+    import json
+
+    from scripts.hybrid import load_config, run_hybrid
+
+    overrides = {
+        "dataset": "digits",
+        "max_train": 256,
+        "network": {"C": 4, "N": 1},
+        "diff": [{"method": "darts", "selection": "magnitude", "epochs": 1, "samples": 4, "batch_size": 32}],
+        "benchmark": "nb201:cifar10",
+        "oneshot_proxy": False,
+        "ranker_pretrain": 16,
+        "rank_nosh": {"budgets": [12, 200], "ratio": 0.5, "k": 4, "initial": 4, "level0_samples": 8},
+    }
+    overrides["rank_nosh"] = {**overrides["rank_nosh"], "budget_epochs": 400, "proxies": ["params"]}
+    result = run_hybrid(load_config(None, overrides), tmp_path / "run")
+    cache = json.loads((tmp_path / "run" / "ranker_pretrain.json").read_text())
+    assert len(cache["archs"]) == len(cache["scores"]) == 16 and result["total_epochs"] <= 400
+    assert all(0.0 <= s <= 100.0 for s in cache["scores"])  # one-shot validation accuracies
+    with pytest.raises(ValueError, match="ranker_pretrain must be 0"):
+        load_config(None, {"ranker_pretrain": -3})

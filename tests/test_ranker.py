@@ -78,3 +78,25 @@ def test_regression_ablation_and_features():
         Ranker(space).fit(archs, pairs_from_scores([1.0] * len(archs)))
     with pytest.raises(ValueError, match="loss must be one of"):
         RankerConfig(loss="listwise")
+
+
+def test_fine_tuning_starts_from_the_pretrained_models():
+    import random
+
+    from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations
+    from supernet.spaces import get_space
+
+    space = get_space("nb201")
+    rng = random.Random(0)
+    archs = [space.sample(rng) for _ in range(12)]
+    pairs = pairs_from_observations([{0: float(i)} for i in range(12)])
+    pre = Ranker(space, RankerConfig(steps=30, ensemble=2, seed=1)).fit(archs, pairs)
+    # a fine-tuning step of size 0: the fine-tuned ranker is the pretrained one
+    still = RankerConfig(steps=1, ensemble=2, seed=5, lr=1e-30)
+    few = pairs_from_observations([{0: float(i)} for i in range(4)])
+    tuned = Ranker(space, still).fit(archs[:4], few, init_from=pre)
+    assert np.allclose(tuned.score(archs), pre.score(archs), atol=1e-5)
+    fresh = Ranker(space, still).fit(archs[:4], few)
+    assert not np.allclose(fresh.score(archs), pre.score(archs))
+    with pytest.raises(ValueError, match="never fitted"):
+        Ranker(space, RankerConfig(steps=1)).fit(archs, pairs, init_from=Ranker(space))
