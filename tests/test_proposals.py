@@ -177,30 +177,28 @@ def test_hybrid_tabular_shares_searches_and_charges_supernet(tmp_path, shared_da
     assert json.loads((tmp_path / "b" / "result.json").read_text())["lineage_counts"]["darts"] >= 1
 
 
-def test_hybrid_without_oneshot_proxy_keeps_rank_noshs_zero_cost_proxy(tmp_path, shared_data):
-    from scripts.hybrid import load_config, run_hybrid
+def tabular_recipe(budget_epochs: int, **changes):
+    """A tiny tabular hybrid recipe: a 1-epoch DARTS supernet on digits, RANK-NOSH on the NB201 table."""
+    from scripts.hybrid import load_config
 
-    config = load_config(
-        None,
-        {
-            "dataset": "digits",
-            "max_train": 256,
-            "network": {"C": 4, "N": 1},
-            "diff": [{"method": "darts", "selection": "magnitude", "epochs": 1, "samples": 4, "batch_size": 32}],
-            "benchmark": "nb201:cifar10",
-            "oneshot_proxy": False,
-            "rank_nosh": {
-                "budgets": [12, 200],
-                "ratio": 0.5,
-                "k": 4,
-                "initial": 4,
-                "level0_samples": 8,
-                "budget_epochs": 400,
-                "proxies": ["params"],
-            },
-        },
-    )
-    result = run_hybrid(config, tmp_path / "run")
+    rank_nosh = {"budgets": [12, 200], "ratio": 0.5, "k": 4, "initial": 4, "level0_samples": 8}
+    rank_nosh.update(budget_epochs=budget_epochs, proxies=["params"])
+    base = {
+        "dataset": "digits",
+        "max_train": 256,
+        "network": {"C": 4, "N": 1},
+        "diff": [{"method": "darts", "selection": "magnitude", "epochs": 1, "samples": 4, "batch_size": 32}],
+        "benchmark": "nb201:cifar10",
+        "oneshot_proxy": False,
+        "rank_nosh": rank_nosh,
+    }
+    return load_config(None, {**base, **changes})
+
+
+def test_hybrid_without_oneshot_proxy_keeps_rank_noshs_zero_cost_proxy(tmp_path, shared_data):
+    from scripts.hybrid import run_hybrid
+
+    result = run_hybrid(tabular_recipe(400), tmp_path / "run")
     assert result["lineage_counts"]["darts"] >= 1 and result["total_epochs"] <= 400
     pool = Pool.open(f"sqlite:///{tmp_path / 'run' / 'pool.db'}")
     scores = pool.proxy_scores()
@@ -213,18 +211,7 @@ def test_hybrid_pretrains_the_ranker_on_one_shot_scores(tmp_path, shared_data):
 
     from scripts.hybrid import load_config, run_hybrid
 
-    overrides = {
-        "dataset": "digits",
-        "max_train": 256,
-        "network": {"C": 4, "N": 1},
-        "diff": [{"method": "darts", "selection": "magnitude", "epochs": 1, "samples": 4, "batch_size": 32}],
-        "benchmark": "nb201:cifar10",
-        "oneshot_proxy": False,
-        "ranker_pretrain": 16,
-        "rank_nosh": {"budgets": [12, 200], "ratio": 0.5, "k": 4, "initial": 4, "level0_samples": 8},
-    }
-    overrides["rank_nosh"] = {**overrides["rank_nosh"], "budget_epochs": 400, "proxies": ["params"]}
-    result = run_hybrid(load_config(None, overrides), tmp_path / "run")
+    result = run_hybrid(tabular_recipe(400, ranker_pretrain=16), tmp_path / "run")
     cache = json.loads((tmp_path / "run" / "ranker_pretrain.json").read_text())
     assert len(cache["archs"]) == len(cache["scores"]) == 16 and result["total_epochs"] <= 400
     assert all(0.0 <= s <= 100.0 for s in cache["scores"])  # one-shot validation accuracies
