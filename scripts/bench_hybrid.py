@@ -67,6 +67,7 @@ def _hybrid_config(args: argparse.Namespace, seed: int, **changes: Any) -> dict[
             },
             "seed": seed,
             "device": args.device,
+            "oneshot_proxy": True,  # the main comparison's hybrid (the recipe default is now false)
             **changes,
         },
     )

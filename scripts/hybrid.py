@@ -10,7 +10,9 @@ The recipe (every step resumes when the command runs again):
 3. run RANK-NOSH over the pool with real training; with ``oneshot_proxy: true`` the last
    supernet's one-shot accuracy plays the zero-cost proxy (orders the first admissions and adds
    down-weighted pairs to the ranker's training set); with ``false`` RANK-NOSH keeps its zero-cost
-   proxies (``rank_nosh.proxies``, default synflow) and the proposals only join the pool;
+   proxies (``rank_nosh.proxies``, default synflow) and the proposals only join the pool -- the
+   default, because it measured better (``scripts/bench_hybrid.py --tabular-zero-cost`` and
+   ``--real-zero-cost``, docs/benchmarks.md);
    with ``ranker_pretrain: N`` the ranker is first pre-trained on the last supernet's one-shot
    accuracies of N random children (scores cached in ``OUT/ranker_pretrain.json``) and each round
    fine-tunes it on the pool's pairs (warm start (b) of the issue);
@@ -35,7 +37,7 @@ Example config (all keys optional; these are the defaults)::
       - {method: darts, selection: pt, epochs: 10, samples: 10}
       - {method: gdas, selection: magnitude, epochs: 10, samples: 10}
     warm_start: true
-    oneshot_proxy: true
+    oneshot_proxy: false
     ranker_pretrain: 0
     rank_nosh: {budgets: [1, 3], ratio: 0.5, k: 4, initial: 8, level0_samples: 30, budget_epochs: 60}
     charge_supernet: true
@@ -84,7 +86,7 @@ DEFAULTS: dict[str, Any] = {
         {"method": "gdas", "selection": "magnitude", "epochs": 10, "samples": 10},
     ],
     "warm_start": True,
-    "oneshot_proxy": True,
+    "oneshot_proxy": False,
     "ranker_pretrain": 0,
     "rank_nosh": {"budgets": [1, 3], "ratio": 0.5, "k": 4, "initial": 8, "level0_samples": 30, "budget_epochs": 60},
     "charge_supernet": True,

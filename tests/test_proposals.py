@@ -158,6 +158,7 @@ def test_hybrid_tabular_shares_searches_and_charges_supernet(tmp_path, shared_da
         "diff": [{"method": "darts", "selection": "magnitude", "epochs": 2, "samples": 4, "batch_size": 32}],
         "diff_dir": str(tmp_path / "searches"),
         "benchmark": "nb201:cifar10",
+        "oneshot_proxy": True,  # the one-shot scorer as the proxy (the other tests keep a zero-cost one)
         "rank_nosh": {"budgets": [12, 200], "ratio": 0.5, "k": 4, "initial": 4, "level0_samples": 8},
     }
     first = run_hybrid(
