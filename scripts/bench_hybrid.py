@@ -44,6 +44,8 @@ from scripts.bench_search import at_budget
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 TOP_BUDGET = 3  # the quick preset's budgets are (1, 3)
+#: RANK-NOSH on the NB201 table (12- and 200-epoch fidelities), as bench_search's tabular preset
+TABULAR_RANK_NOSH = {"budgets": [12, 200], "ratio": 0.1, "k": 20, "initial": 30, "level0_samples": 200}
 
 
 def _hybrid_config(args: argparse.Namespace, seed: int, **changes: Any) -> dict[str, Any]:
@@ -154,14 +156,7 @@ def tabular(args: argparse.Namespace, seed: int, out: Path, searches: Path, diff
         seed,
         benchmark="nb201:cifar10",
         diff_dir=str(searches),
-        rank_nosh={
-            "budgets": [12, 200],
-            "ratio": 0.1,
-            "k": 20,
-            "initial": 30,
-            "level0_samples": 200,
-            "budget_epochs": top,
-        },
+        rank_nosh={**TABULAR_RANK_NOSH, "budget_epochs": top},
     )
     hybrid = run_hybrid(config, out / "tabular_hybrid")
     plain = run_one(("rank-nosh", "cifar10", seed, top))
@@ -192,14 +187,7 @@ def tabular_zero_cost(args: argparse.Namespace) -> None:
             diff_dir=str(work / "hybrid"),  # the real part's supernet search (run here if missing)
             oneshot_proxy=False,
             ranker_pretrain=args.ranker_pretrain,
-            rank_nosh={
-                "budgets": [12, 200],
-                "ratio": 0.1,
-                "k": 20,
-                "initial": 30,
-                "level0_samples": 200,
-                "budget_epochs": top,
-            },
+            rank_nosh={**TABULAR_RANK_NOSH, "budget_epochs": top},
         )
         start = time.time()
         hybrid = run_hybrid(config, work / f"tabular_hybrid_zero_cost{suffix}")

@@ -142,7 +142,7 @@ class MacroSearch:
         layers = config.layers
         self.S = self._network([tuple(range(default_skip(i) + 1)) for i in range(layers)])
         self.gamma = nn.ParameterList(nn.Parameter(g.to(self.device)) for g in initial_gamma(layers))
-        self.w_opt = self._sgd(self.S)
+        self.w_opt = self._sgd(self.S, config.w_lr)
         self.g_opt = torch.optim.Adam(self.gamma.parameters(), lr=gamma_lr, betas=config.a_betas, weight_decay=0.0)
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, config.epochs, eta_min=config.w_lr_min)
         self.E: SkipNetwork | None = None
@@ -160,9 +160,8 @@ class MacroSearch:
         )
         return net.to(self.device)
 
-    def _sgd(self, net: nn.Module) -> torch.optim.Optimizer:
+    def _sgd(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         cfg = self.config
-        lr = self.w_opt.param_groups[0]["lr"] if hasattr(self, "w_opt") else cfg.w_lr
         return torch.optim.SGD(net.parameters(), lr=lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
 
     def weights(self) -> list[torch.Tensor]:
@@ -192,7 +191,7 @@ class MacroSearch:
             if banked is not None and banked.shape == state[key].shape:
                 state[key] = banked
         E.load_state_dict(state)
-        self.E, self.E_skips, self.e_opt = E, skips, self._sgd(E)
+        self.E, self.E_skips, self.e_opt = E, skips, self._sgd(E, self.w_opt.param_groups[0]["lr"])
 
     def _clip_step(self, net: nn.Module, opt: torch.optim.Optimizer) -> None:
         if self.config.grad_clip:

@@ -349,14 +349,17 @@ def _parse_edges(node: ast.AST) -> tuple[Edge, ...]:
 
 
 def _parse_nodes(node: ast.AST | None) -> tuple[int, ...] | None:
-    if node is None:
-        return None
+    return None if node is None else _int_list(node, "node input counts", "integers")
+
+
+def _int_list(node: ast.AST, name: str, items: str) -> tuple[int, ...]:
+    """The literal list of integers ``node`` holds, or an ``ArchitectureError`` about ``name``."""
     try:
         value = ast.literal_eval(node)
     except ValueError:
-        raise ArchitectureError(f"bad node input counts {ast.unparse(node)}") from None
+        raise ArchitectureError(f"bad {name} {ast.unparse(node)}") from None
     if not isinstance(value, list | tuple) or not all(isinstance(v, int) for v in value):
-        raise ArchitectureError(f"node input counts must be a list of integers, got {ast.unparse(node)}")
+        raise ArchitectureError(f"{name} must be a list of {items}, got {ast.unparse(node)}")
     return tuple(value)
 
 
@@ -367,10 +370,4 @@ def _parse_concat(node: ast.AST) -> tuple[int, ...]:
             return tuple(range(*args))
         except (ValueError, TypeError):
             raise ArchitectureError(f"bad concat {ast.unparse(node)}") from None
-    try:
-        value = ast.literal_eval(node)
-    except ValueError:
-        raise ArchitectureError(f"bad concat {ast.unparse(node)}") from None
-    if not isinstance(value, list | tuple) or not all(isinstance(v, int) for v in value):
-        raise ArchitectureError(f"concat must be a list of node indices, got {ast.unparse(node)}")
-    return tuple(value)
+    return _int_list(node, "concat", "node indices")
