@@ -65,6 +65,10 @@ def main() -> None:
     parser.add_argument("--cyclic", action="store_true", help="the CDARTS/ICDARTS runs (module docstring)")
     parser.add_argument("--retrain-epochs", type=int, default=5, help="--cyclic: epochs of the brief retraining")
     parser.add_argument("--variants", nargs="+", default=None, help="--cyclic: a subset of the runs (default all)")
+    parser.add_argument("--first-seed", type=int, default=0, help="--cyclic: seeds first-seed .. first-seed+seeds-1")
+    parser.add_argument(
+        "--merge", action="store_true", help="--cyclic: keep the JSON's other runs (re-run variants replace theirs)"
+    )
     parser.add_argument("--max-train", type=int, default=2000, help="--cyclic: search images on the CPU")
     parser.add_argument(
         "--remeasure", action="store_true", help="--cyclic: only re-measure the latencies of the JSON's networks"
@@ -183,6 +187,7 @@ def main() -> None:
     print(f"wrote {args.out}")
 
 
+HIERARCHICAL_V2 = "icdarts-hier-v2"  # two rows: the micro phase's network and the macro phase's placement
 CYCLIC_RUNS = {
     "cdarts": ("cdarts", {}),
     "icdarts": ("icdarts", {}),
@@ -195,7 +200,6 @@ CYCLIC_RUNS = {
 
 def cyclic(args: argparse.Namespace) -> None:
     """CDARTS / ICDARTS / latency-penalised ICDARTS: search, brief retrain, test accuracy and latency."""
-    from scripts import train_cmd
 
     out = args.out or RESULTS / "bench_diff_cyclic.json"
     size = dict(C=16, layers=8, max_train=None) if args.full else dict(C=8, layers=5, max_train=args.max_train)
@@ -206,64 +210,115 @@ def cyclic(args: argparse.Namespace) -> None:
         write_cyclic(data["runs"], names, args, data["meta"]["size"], out, meta=data["meta"])
         return
     names = args.variants or list(CYCLIC_RUNS)
-    unknown = sorted(set(names) - set(CYCLIC_RUNS))
+    unknown = sorted(set(names) - set(CYCLIC_RUNS) - {HIERARCHICAL_V2})
     if unknown:
-        raise SystemExit(f"unknown --variants {unknown}; known: {list(CYCLIC_RUNS)}")
-    rows = []
+        raise SystemExit(f"unknown --variants {unknown}; known: {[*CYCLIC_RUNS, HIERARCHICAL_V2]}")
+    rows = json.loads(out.read_text())["runs"] if args.merge and out.exists() else []
+    run_names = [n for n in names if n != HIERARCHICAL_V2]
+    if HIERARCHICAL_V2 in names:
+        run_names += [f"{HIERARCHICAL_V2}:initial", f"{HIERARCHICAL_V2}:intermediate"]
+    all_names = list(dict.fromkeys([*(r["run"] for r in rows), *run_names]))
     for name in names:
-        method, options = CYCLIC_RUNS[name]
-        for seed in range(args.seeds):
-            if not args.full:  # CPU: E as large as S (the paper's E is 36/16 wider and 20/8 deeper)
-                options = {**options, "eval_width": 1.0, "eval_depth": 1.0}
-            config = DiffSearchConfig.resolve(
-                method=method,
-                dataset="fashion-mnist",
-                epochs=args.epochs,
-                warmup_epochs=min(2, args.epochs - 1),
-                seed=seed,
-                device=args.device,
-                method_options=options,
-                **size,
-            )
-            start = time.time()
-            result = DiffSearch(config).run()
-            seconds = time.time() - start
-            parser = argparse.ArgumentParser()
-            train_cmd.add_arguments(parser)
-            run_dir = RESULTS.parent / "runs" / f"cyclic_{name}_s{seed}"
-            train_args = parser.parse_args(
-                ["--arch", result.genotype, "--space", config.space, "--out", str(run_dir), "--quiet"]
-                + ["--epochs", str(args.retrain_epochs), "--channels", str(size["C"]), "--layers", str(size["layers"])]
-                + ["--seed", str(seed), "--device", args.device, "--export", "none"]
-                + ([] if args.full else ["--max-train", "4000"])
-            )
-            train_args.json = False  # an option of the `nas` entry point, not of the train parser
-            trained = train_cmd.run(train_args)
-            history = result.history[-1]
-            rows.append(
-                {
-                    "run": name,
-                    "seed": seed,
-                    "genotype": result.genotype,
-                    "search_seconds": seconds,
-                    "expected_latency": history.get("expected_latency"),
-                    "test_accuracy": trained["test_accuracy"],
-                    "latency_ms_batch1": trained["latency_ms_batch1"],
-                    "params_millions": trained.get("params_millions"),
-                }
-            )
-            r = rows[-1]
-            print(
-                f"{name:24s} seed {seed}: test {r['test_accuracy']:.2f}  {r['latency_ms_batch1']:.2f} ms  "
-                f"search {seconds:.0f} s  {result.genotype}",
-                flush=True,
-            )
-            summary = write_cyclic(rows, names, args, size, out)  # after every run: partial results survive
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            rows = [r for r in rows if not (r["run"].split(":")[0] == name and r["seed"] == seed)]
+            if name == HIERARCHICAL_V2:
+                rows += hierarchical_v2_rows(args, size, seed)
+            else:
+                rows.append(cyclic_row(name, args, size, seed))
+            for r in rows[-2:] if name == HIERARCHICAL_V2 else rows[-1:]:
+                print(
+                    f"{r['run']:24s} seed {seed}: test {r['test_accuracy']:.2f}  {r['latency_ms_batch1']:.2f} ms  "
+                    f"search {r['search_seconds']:.0f} s  {r['genotype']}",
+                    flush=True,
+                )
+            summary = write_cyclic(rows, all_names, args, size, out)  # after every run: partial results survive
     remeasure_latency(rows, size, args.device)
-    summary = write_cyclic(rows, names, args, size, out)
+    summary = write_cyclic(rows, all_names, args, size, out)
     for name, s in summary.items():
         print(f"{name:24s} test {s['test_accuracy_mean']:.2f}  latency {s['latency_ms_mean']:.2f} ms")
     print(f"wrote {out}")
+
+
+def retrain(genotype: str, space: str, run_dir: Path, args: argparse.Namespace, size: dict, seed: int) -> dict:
+    """``nas train`` of a found architecture for ``--retrain-epochs`` (CPU: on 4,000 images)."""
+    from scripts import train_cmd
+
+    parser = argparse.ArgumentParser()
+    train_cmd.add_arguments(parser)
+    train_args = parser.parse_args(
+        ["--arch", genotype, "--space", space, "--out", str(run_dir), "--quiet"]
+        + ["--epochs", str(args.retrain_epochs), "--channels", str(size["C"]), "--layers", str(size["layers"])]
+        + ["--seed", str(seed), "--device", args.device, "--export", "none"]
+        + ([] if args.full else ["--max-train", "4000"])
+    )
+    train_args.json = False  # an option of the `nas` entry point, not of the train parser
+    return train_cmd.run(train_args)
+
+
+def cyclic_config(method: str, args: argparse.Namespace, size: dict, seed: int, options: dict) -> DiffSearchConfig:
+    return DiffSearchConfig.resolve(
+        method=method,
+        dataset="fashion-mnist",
+        epochs=args.epochs,
+        warmup_epochs=min(2, args.epochs - 1),
+        seed=seed,
+        device=args.device,
+        method_options=options,
+        **size,
+    )
+
+
+def cyclic_row(name: str, args: argparse.Namespace, size: dict, seed: int) -> dict:
+    method, options = CYCLIC_RUNS[name]
+    if not args.full:  # CPU: E as large as S (the paper's E is 36/16 wider and 20/8 deeper)
+        options = {**options, "eval_width": 1.0, "eval_depth": 1.0}
+    config = cyclic_config(method, args, size, seed, options)
+    start = time.time()
+    result = DiffSearch(config).run()
+    seconds = time.time() - start
+    trained = retrain(
+        result.genotype, config.space, RESULTS.parent / "runs" / f"cyclic_{name}_s{seed}", args, size, seed
+    )
+    return {
+        "run": name,
+        "seed": seed,
+        "genotype": result.genotype,
+        "search_seconds": seconds,
+        "expected_latency": result.history[-1].get("expected_latency"),
+        "test_accuracy": trained["test_accuracy"],
+        "latency_ms_batch1": trained["latency_ms_batch1"],
+        "params_millions": trained.get("params_millions"),
+    }
+
+
+def hierarchical_v2_rows(args: argparse.Namespace, size: dict, seed: int) -> list[dict]:
+    """Hierarchical ICDARTS v2: the micro phase's network (four types alternating, Table 6.2's "initial")
+    and the macro phase's placement ("intermediate"), each retrained the same way; ``--epochs`` each phase."""
+    from supernet.hierarchical_v2 import PlacementSearch, TypedCellSearch
+
+    config = cyclic_config("icdarts", args, size, seed, {})
+    start = time.time()
+    micro = TypedCellSearch(config).run()
+    middle = time.time()
+    macro = PlacementSearch(micro.architecture, config).run()
+    seconds = {"initial": middle - start, "intermediate": time.time() - start}
+    rows = []
+    for stage, arch in (("initial", micro.architecture), ("intermediate", macro.architecture)):
+        run_dir = RESULTS.parent / "runs" / f"cyclic_{HIERARCHICAL_V2}_{stage}_s{seed}"
+        trained = retrain(arch, config.space, run_dir, args, size, seed)
+        rows.append(
+            {
+                "run": f"{HIERARCHICAL_V2}:{stage}",
+                "seed": seed,
+                "genotype": arch,
+                "search_seconds": seconds[stage],
+                "expected_latency": None,
+                "test_accuracy": trained["test_accuracy"],
+                "latency_ms_batch1": trained["latency_ms_batch1"],
+                "params_millions": trained.get("params_millions"),
+            }
+        )
+    return rows
 
 
 def remeasure_latency(rows: list[dict], size: dict, device: str, rounds: int = 5) -> None:
@@ -274,14 +329,17 @@ def remeasure_latency(rows: list[dict], size: dict, device: str, rounds: int = 5
     import torch
 
     from scripts.train_cmd import latency_ms
-    from supernet.spaces import get_space
+    from supernet.hierarchical_v2 import PlacedCells, placed_network
     from supernet.training import resolve_device
 
     dev = resolve_device(device)
     space = get_space("darts")
+    shape = dict(num_classes=10, in_channels=1, C=size["C"], layers=size["layers"])
     nets = [
-        space.build_network(
-            space.parse(r["genotype"]), num_classes=10, in_channels=1, C=size["C"], layers=size["layers"]
+        (
+            placed_network(PlacedCells.parse(r["genotype"]), **shape)
+            if r["genotype"].startswith("{")
+            else space.build_network(space.parse(r["genotype"]), **shape)
         )
         .to(dev)
         .eval()
@@ -313,6 +371,8 @@ def write_cyclic(
             "latency_ms_batch64_mean": float(
                 np.mean([r.get("latency_ms_batch64", float("nan")) for r in rows if r["run"] == name])
             ),
+            "test_accuracy_std": float(np.std([r["test_accuracy"] for r in rows if r["run"] == name])),
+            "seeds": sum(r["run"] == name for r in rows),
         }
         for name in names
         if any(r["run"] == name for r in rows)
@@ -323,7 +383,7 @@ def write_cyclic(
             "machine": platform.node(),
             "epochs": args.epochs,
             "retrain_epochs": args.retrain_epochs,
-            "seeds": args.seeds,
+            "seeds": "per run: summary.<run>.seeds",
             "size": size,
             "data": "fashion-mnist: search on its training split, retrain and test on its test split",
             "latency": "all found networks timed together at the end, round-robin, median of 5 rounds",

@@ -4,16 +4,19 @@ Reference (how research code for these methods typically runs): fp32, a torchvis
 whose workers crop/flip/normalise each image on the CPU, no compile, one model at a time. Ours:
 the whole split on the device (``DeviceLoader``, augmentation on the device), bf16 autocast on CUDA,
 channels-last, fused optimisers, and several candidates training at once (processes sharing the
-device, as ``nas worker`` processes do). Synthetic CIFAR-shaped data (32x32x3) -- throughput only.
+device, as ``nas worker --processes N`` does). Synthetic CIFAR-shaped data (32x32x3) -- throughput only.
 
 1. DARTS-space supernet (GPU: 8 cells, C=16, batch 64; CPU: 5 cells, C=4, batch 16), DARTS
-   first-order search steps (architecture step + weight step): images/s, ratio ours/reference.
+   first-order search steps (architecture step + weight step): images/s of the reference, ours, ours
+   with ``torch.compile`` of the supernet (compile time reported apart) and ours with gradient
+   checkpointing per cell (``checkpoint_cells``: speed and peak memory relative to ours).
 2. NB201 candidate training (GPU: C=16, N=5, batch 256; CPU: C=8, N=1, batch 64): images/s summed
-   over ``--concurrent`` candidates vs one reference candidate; GPU utilisation when pynvml is there.
-3. The supernet of 1 with gradient checkpointing per cell (``checkpoint_cells``): its speed and peak
-   memory (CUDA) relative to ours without it.
+   over concurrent candidates (all training the same cell), for ours eager at 1, 2, 4, 8 candidates,
+   ours with ``torch.compile`` and with CUDA graphs (``torch.compile(mode="reduce-overhead")``),
+   against one reference candidate. The best setting is reported as ``best``; GPU utilisation (NVML,
+   sampled every 50 ms over the timed window) when ``pynvml`` is there.
 
-    python scripts/bench_gpu.py [--concurrent 4] [--steps 30]
+    python scripts/bench_gpu.py [--steps 100] [--concurrency 1 2 4 8] [--skip-compile]
 
 On a CPU the same script runs the small sizes and labels the JSON ``cpu``: the ratios then measure
 the data path and the process-level concurrency only (bf16 autocast is a CUDA feature here).
@@ -24,7 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,7 @@ import torch.nn.functional as F
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 MEAN, STD = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
+CANDIDATE_MODES = ("reference", "eager", "compile", "cudagraphs")
 
 
 def sizes(cuda: bool) -> dict[str, Any]:
@@ -106,8 +112,54 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+class GpuMonitor:
+    """Samples NVML's GPU utilisation every ``interval`` seconds in a thread; None without pynvml/CUDA."""
+
+    def __init__(self, device: torch.device, interval: float = 0.05):
+        self.samples: list[tuple[float, int]] = []
+        self.handle = None
+        if device.type != "cuda":
+            return
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            self.handle = pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
+            self._read = lambda: pynvml.nvmlDeviceGetUtilizationRates(self.handle).gpu
+        except Exception:  # NVML missing or refused: utilisation is simply not reported
+            self.handle = None
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self._read()))
+            time.sleep(self.interval)
+
+    def __enter__(self) -> GpuMonitor:
+        if self.handle is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self._stop.set()
+            self._thread.join()
+
+    def mean(self, start: float, end: float) -> float | None:
+        """Mean utilisation (%) of the samples taken in [start, end] (wall-clock ``time.time()``)."""
+        inside = [u for t, u in self.samples if start <= t <= end]
+        return sum(inside) / len(inside) if inside else None
+
+
 def supernet_throughput(
-    reference: bool, device: torch.device, steps: int, workers: int, checkpoint_cells: bool = False
+    reference: bool,
+    device: torch.device,
+    steps: int,
+    workers: int,
+    checkpoint_cells: bool = False,
+    compile: bool = False,
 ) -> dict[str, float]:
     from supernet.methods import get_method
     from supernet.methods.base import StepContext
@@ -125,6 +177,8 @@ def supernet_throughput(
     channels_last = not reference and device.type == "cuda"
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
+    if compile:
+        net.compile()
     method = get_method("darts")(net, a_lr=3e-4, a_betas=(0.5, 0.999), a_weight_decay=1e-3, seed=0)
     fused = not reference and device.type == "cuda"
     opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4, fused=fused or None)
@@ -141,37 +195,53 @@ def supernet_throughput(
             method.arch_step(train, next(valid), ctx)
             method.weight_step(train, ctx, 5.0)
 
+    warm = time.perf_counter()
     for _ in range(3):
         step()
     _sync(device)
     start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    _sync(device)
+    with GpuMonitor(device) as monitor:
+        t0 = time.time()
+        for _ in range(steps):
+            step()
+        _sync(device)
+        t1 = time.time()
     seconds = time.perf_counter() - start
-    out = {"images_per_s": steps * s["supernet"]["batch"] / seconds, "seconds_per_step": seconds / steps}
+    out = {
+        "images_per_s": steps * s["supernet"]["batch"] / seconds,
+        "seconds_per_step": seconds / steps,
+        "warmup_seconds": start - warm,
+        "gpu_utilisation": monitor.mean(t0, t1),
+    }
     if device.type == "cuda":
         out["peak_memory_bytes"] = torch.cuda.max_memory_allocated(device)
     return out
 
 
-def _candidate_worker(args: tuple[bool, str, int, int, int, Any]) -> float:
-    reference, device_name, steps, workers, seed, barrier = args
+def _candidate_worker(args: tuple[str, str, int, int, int, Any]) -> tuple[float, float, float, float]:
+    """(images/s, wall-clock start, end of the timed steps, warm-up seconds) of one candidate."""
+    mode, device_name, steps, workers, seed, barrier = args
     from supernet.spaces import get_space
     from supernet.training.trainer import autocast_dtype
 
     torch.set_num_threads(1 if device_name == "cpu" else torch.get_num_threads())
     device = torch.device(device_name)
+    reference = mode == "reference"
     s = sizes(device.type == "cuda")["candidate"]
     space = get_space("nb201")
     import random
 
-    torch.manual_seed(seed)
-    net = space.build_network(space.sample(random.Random(seed)), num_classes=10, in_channels=3, C=s["C"], N=s["N"])
+    torch.manual_seed(seed)  # every candidate trains the same cell (from its own initialisation): rates comparable
+    net = space.build_network(space.sample(random.Random(0)), num_classes=10, in_channels=3, C=s["C"], N=s["N"])
     channels_last = not reference and device.type == "cuda"
     net = net.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     fused = not reference and device.type == "cuda"
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4, fused=fused or None)
+    forward = net
+    if mode == "compile":
+        forward = torch.compile(net)
+    elif mode == "cudagraphs":
+        forward = torch.compile(net, mode="reduce-overhead")
     amp = None if reference else autocast_dtype("auto", device)
     data = batches(
         reference, synthetic(sizes(device.type == "cuda")["images"], seed), s["batch"], device, workers, channels_last
@@ -179,87 +249,177 @@ def _candidate_worker(args: tuple[bool, str, int, int, int, Any]) -> float:
 
     def step() -> None:
         x, y = next(data)
+        if mode == "cudagraphs":
+            torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-            loss = F.cross_entropy(net(x), y)
+            loss = F.cross_entropy(forward(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
-    for _ in range(3):
+    warm = time.perf_counter()
+    for _ in range(5):
         step()
     _sync(device)
+    warmup = time.perf_counter() - warm
     if barrier is not None:
         barrier.wait()  # all candidates start timing together
-    start = time.perf_counter()
+    t0, start = time.time(), time.perf_counter()
     for _ in range(steps):
         step()
     _sync(device)
-    return steps * s["batch"] / (time.perf_counter() - start)
+    return steps * s["batch"] / (time.perf_counter() - start), t0, time.time(), warmup
 
 
-def candidate_throughput(reference: bool, device: torch.device, steps: int, concurrent: int, workers: int) -> dict:
-    if concurrent == 1:
-        rates = [_candidate_worker((reference, str(device), steps, workers, 0, None))]
-    else:
-        ctx = mp.get_context("spawn")
-        with ctx.Manager() as manager:
-            barrier = manager.Barrier(concurrent)
-            with ctx.Pool(concurrent) as pool:
-                rates = pool.map(
-                    _candidate_worker, [(reference, str(device), steps, workers, i, barrier) for i in range(concurrent)]
-                )
-    return {"candidates": concurrent, "images_per_s": sum(rates), "per_candidate": rates}
+def candidate_throughput(mode: str, device: torch.device, steps: int, concurrent: int, workers: int) -> dict:
+    with GpuMonitor(device) as monitor:
+        if concurrent == 1:
+            runs = [_candidate_worker((mode, str(device), steps, workers, 0, None))]
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Manager() as manager:
+                barrier = manager.Barrier(concurrent)
+                with ctx.Pool(concurrent) as pool:
+                    runs = pool.map(
+                        _candidate_worker, [(mode, str(device), steps, workers, i, barrier) for i in range(concurrent)]
+                    )
+    start, end = max(r[1] for r in runs), min(r[2] for r in runs)  # the window where all of them ran
+    return {
+        "mode": mode,
+        "candidates": concurrent,
+        "images_per_s": sum(r[0] for r in runs),
+        "per_candidate": [r[0] for r in runs],
+        "warmup_seconds": max(r[3] for r in runs),
+        "gpu_utilisation": monitor.mean(start, end),
+    }
+
+
+def _attempt(name: str, fn, *args, **kwargs) -> dict:
+    """Run one measurement; a variant that fails (a compile error, say) is recorded, not fatal."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as error:  # reported in the JSON and on the console
+        print(f"{name} failed: {type(error).__name__}: {error}", flush=True)
+        return {"error": f"{type(error).__name__}: {error}"[:2000]}
+
+
+def _ratio(a: dict, b: dict, key: str = "images_per_s") -> float | None:
+    return a[key] / b[key] if key in a and key in b and b[key] else None
+
+
+def plot(results: dict, label: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    sup = results["supernet_search_step"]
+    names = [n for n in ("reference", "ours", "ours_compiled", "ours_checkpointed") if "images_per_s" in sup[n]]
+    axes[0].bar(names, [sup[n]["images_per_s"] for n in names], color="tab:blue")
+    axes[0].set(title="DARTS supernet search step", ylabel="images / s")
+    axes[0].tick_params(axis="x", rotation=20)
+    cand = results["candidate_training"]
+    runs = [
+        r
+        for r in [{**cand.get("reference", {}), "mode": "reference", "candidates": 1}, *cand["runs"]]
+        if "images_per_s" in r
+    ]
+    names = [f"{r['mode']}\n×{r['candidates']}" for r in runs]
+    colours = ["tab:gray" if r["mode"] == "reference" else "tab:orange" for r in runs]
+    bars = axes[1].bar(names, [r["images_per_s"] for r in runs], color=colours)
+    for bar, r in zip(bars, runs):
+        if r.get("gpu_utilisation") is not None:
+            axes[1].annotate(
+                f"{r['gpu_utilisation']:.0f}%",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+    axes[1].set(title="NB201 candidate training (summed; GPU util. on top)", ylabel="images / s")
+    axes[1].tick_params(axis="x", labelsize=7)
+    fig.suptitle(label)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--concurrent", type=int, default=4, help="candidates training at once (ours)")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the reference")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 100 on CUDA, 30 on the CPU)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8], help="candidates at once (ours)")
+    parser.add_argument("--workers", type=int, default=4, help="DataLoader workers of the reference")
+    parser.add_argument("--skip-compile", action="store_true", help="leave out the torch.compile variants")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     from supernet.training import resolve_device
 
     device = resolve_device(args.device)
-    label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    out = args.out or RESULTS / f"bench_gpu_{'cuda' if device.type == 'cuda' else 'cpu'}.json"
-    results: dict[str, Any] = {}
+    cuda = device.type == "cuda"
+    steps = args.steps or (100 if cuda else 30)
+    label = torch.cuda.get_device_name(device) if cuda else "cpu"
+    out = args.out or RESULTS / f"bench_gpu_{'cuda' if cuda else 'cpu'}.json"
     print(f"device: {label}", flush=True)
-    ref = supernet_throughput(True, device, args.steps, args.workers)
-    ours = supernet_throughput(False, device, args.steps, args.workers)
-    results["supernet_search_step"] = {
-        "reference": ref,
-        "ours": ours,
-        "ratio": ours["images_per_s"] / ref["images_per_s"],
-    }
-    print(f"supernet search step: {results['supernet_search_step']['ratio']:.2f}x", flush=True)
-    ckpt = supernet_throughput(False, device, args.steps, args.workers, checkpoint_cells=True)
-    results["supernet_checkpointed_cells"] = {  # the memory option: cost in speed, saving in peak memory
-        "ours": ckpt,
-        "speed_ratio": ckpt["images_per_s"] / ours["images_per_s"],
-        "peak_memory_ratio": (
-            ckpt["peak_memory_bytes"] / ours["peak_memory_bytes"] if "peak_memory_bytes" in ours else None
-        ),
-    }
-    print(f"checkpointed cells: speed {results['supernet_checkpointed_cells']['speed_ratio']:.2f}x", flush=True)
-    ref = candidate_throughput(True, device, args.steps, 1, args.workers)
-    ours = candidate_throughput(False, device, args.steps, args.concurrent, args.workers)
-    results["candidate_training"] = {
-        "reference": ref,
-        "ours": ours,
-        "ratio": ours["images_per_s"] / ref["images_per_s"],
-    }
-    print(f"candidate training ({args.concurrent} at once): {results['candidate_training']['ratio']:.2f}x", flush=True)
+
     meta = {
         "device": label,
         "machine": platform.node(),
         "torch": torch.__version__,
-        "sizes": sizes(device.type == "cuda"),
-        "settings": {k: str(v) for k, v in vars(args).items()},
+        "cpu_count": os.cpu_count(),
+        "sizes": sizes(cuda),
+        "settings": {k: str(v) for k, v in vars(args).items()} | {"steps": steps},
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, **results}, indent=2))
+    sup: dict[str, Any] = {"ours_compiled": {"error": "not run (--skip-compile)"}}
+    cand: dict[str, Any] = {"runs": []}
+    results = {"supernet_search_step": sup, "candidate_training": cand}
+
+    def save() -> None:  # after every measurement: a run cut short keeps what it measured
+        sup["ratio"] = _ratio(sup.get("ours", {}), sup.get("reference", {}))
+        sup["ratio_compiled"] = _ratio(sup["ours_compiled"], sup.get("reference", {}))
+        sup["checkpoint_speed_ratio"] = _ratio(sup.get("ours_checkpointed", {}), sup.get("ours", {}))
+        sup["checkpoint_peak_memory_ratio"] = _ratio(
+            sup.get("ours_checkpointed", {}), sup.get("ours", {}), "peak_memory_bytes"
+        )
+        for r in cand["runs"]:
+            r["ratio"] = _ratio(r, cand.get("reference", {}))
+        best = max((r for r in cand["runs"] if "images_per_s" in r), key=lambda r: r["images_per_s"], default={})
+        cand["best"] = {k: best.get(k) for k in ("mode", "candidates", "images_per_s", "ratio", "gpu_utilisation")}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"meta": meta, **results}, indent=2))
+
+    sup["reference"] = _attempt("supernet reference", supernet_throughput, True, device, steps, args.workers)
+    sup["ours"] = _attempt("supernet ours", supernet_throughput, False, device, steps, args.workers)
+    sup["ours_checkpointed"] = _attempt(
+        "supernet checkpointed", supernet_throughput, False, device, steps, args.workers, checkpoint_cells=True
+    )
+    save()
+    print(f"supernet search step: {sup['ratio']}x; checkpointed speed {sup['checkpoint_speed_ratio']}", flush=True)
+
+    cand["reference"] = _attempt(
+        "candidate reference", candidate_throughput, "reference", device, steps, 1, args.workers
+    )
+    for n in args.concurrency:
+        cand["runs"].append(_attempt(f"eager x{n}", candidate_throughput, "eager", device, steps, n, args.workers))
+        save()
+        print(f"candidates eager x{n}: {cand['best']}", flush=True)
+    if not args.skip_compile:  # compiled variants last: their compile time is long and their gain uncertain
+        eager_best = cand["best"]["candidates"] or 1
+        for mode in ["compile", "cudagraphs"] if cuda else []:
+            for n in sorted({1, eager_best}):
+                cand["runs"].append(
+                    _attempt(f"{mode} x{n}", candidate_throughput, mode, device, steps, n, args.workers)
+                )
+                save()
+                print(f"candidates {mode} x{n}: {cand['runs'][-1].get('images_per_s')}", flush=True)
+        sup["ours_compiled"] = _attempt(
+            "supernet compiled", supernet_throughput, False, device, steps, args.workers, compile=True
+        )
+        save()
+        print(f"supernet compiled: {sup['ratio_compiled']}x", flush=True)
+    save()
+    plot(results, f"{label} (torch {torch.__version__})", out.with_suffix(".png"))
     print(json.dumps(results, indent=2))
 
 

@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(level: int) -> None:
+    """The log format of every ``nas`` process (also the workers ``nas worker --processes`` starts)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from scripts.config_files import apply_config
 
@@ -127,8 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if getattr(args, "json", False):
         args.quiet = True
-    level = logging.DEBUG if args.verbose else logging.WARNING if getattr(args, "quiet", False) else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(
+        logging.DEBUG if args.verbose else logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    )
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--macro-epochs",
         type=int,
         default=0,
-        help="hierarchical ICDARTS (version 1): after the cell search, search each cell's skip input for "
-        "this many epochs (DARTS spaces); 0: off",
+        help="hierarchical ICDARTS: after the cell search, search the template for this many epochs "
+        "(DARTS spaces; version 1: each cell's skip input, version 2: the cell type of each depth); 0: off",
+    )
+    p.add_argument(
+        "--macro-version",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="hierarchical ICDARTS version: 1 searches skip inputs after any method's cell search; 2 searches "
+        "four cell types (micro phase, --epochs) and then their placement (--macro-epochs); needs --method icdarts",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
@@ -163,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
             f"--macro-epochs {args.macro_epochs}: needs a positive epoch count and a DARTS-family space "
             f"(got space {config.space!r}); the template search rewires DARTS cells"
         )
+    if args.macro_epochs and args.macro_version == 2 and config.method != "icdarts":
+        raise ValueError(f"--macro-version 2 runs ICDARTS's phases; use --method icdarts, not {config.method!r}")
     distributed.init_from_env()
     main_rank = distributed.is_main()  # alone, or rank 0 under torchrun: the one that writes
     out = prepare_run_dir(args.out, "diff", config.to_dict()) if main_rank else Path(args.out)
@@ -174,6 +185,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.dynamic_tiers:
         return run_dynamic(args, config, out)
+    if args.macro_epochs and args.macro_version == 2:
+        bar.close()
+        return run_hierarchical_v2(args, config, out)
     search = DiffSearch(config, run_dir=out, on_epoch=progress)
     bar.update(search.epoch)
     result = search.run()
@@ -244,3 +258,32 @@ def run_macro(args: argparse.Namespace, config: DiffSearchConfig, genotype: str)
     result = MacroSearch(genotype, macro_config, on_epoch=lambda entry: bar.update(1)).run()
     bar.close()
     return asdict(result)
+
+
+def run_hierarchical_v2(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> int:
+    """Hierarchical ICDARTS version 2 (ch. 6): four cell types (micro), then their placement (macro)."""
+    from dataclasses import asdict, replace
+
+    from supernet.hierarchical_v2 import PlacementSearch, TypedCellSearch
+
+    def phase(name: str, epochs: int, make: Callable[..., Any]) -> dict[str, Any]:
+        phase_config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs - 1))
+        with tqdm(total=epochs, unit="epoch", desc=name, disable=args.quiet) as bar:
+            return asdict(make(phase_config, on_epoch=lambda entry: bar.update(1)).run())
+
+    phases = {"micro": phase("micro (4 cell types)", config.epochs, TypedCellSearch)}
+    phases["macro"] = phase(
+        "macro (placement)",
+        args.macro_epochs,
+        lambda cfg, on_epoch: PlacementSearch(phases["micro"]["architecture"], cfg, on_epoch=on_epoch),
+    )
+    data = {
+        "method": "icdarts-hierarchical-v2",
+        "genotype": phases["macro"]["architecture"],  # `nas train --arch @result.json` retrains it
+        "initial_architecture": phases["micro"]["architecture"],
+        **phases,
+    }
+    (out / "result.json").write_text(json.dumps(data, indent=1))
+    summary = {"placement": phases["macro"]["placement"], "types": phases["macro"]["types"], "out": str(out)}
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 from pathlib import Path
 
 from pools import Pool, PoolConfig
 from pools.report import format_summary, summary
+from pools.worker import default_worker_name
 
 
 def add_pool_commands(sub: argparse._SubParsersAction) -> None:
@@ -49,6 +51,13 @@ def add_pool_commands(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--max-jobs", type=int, default=None)
     w.add_argument("--heartbeat-interval", type=float, default=None)
     w.add_argument("--name", default=None)
+    w.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes sharing the device (small candidates fill a GPU better several at once; "
+        "scripts/bench_gpu.py measures which count pays)",
+    )
     w.set_defaults(func=_worker)
 
 
@@ -88,6 +97,46 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    if args.processes < 1:
+        raise SystemExit(f"--processes must be at least 1, got {args.processes}")
+    if args.processes > 1:
+        return _worker_processes(args)
+    return _one_worker(args)
+
+
+def _worker_processes(args: argparse.Namespace) -> int:
+    """``--processes N``: N independent workers on the same device, each claiming its own jobs."""
+    import multiprocessing as mp
+
+    base = args.name or default_worker_name()
+    ctx = mp.get_context("spawn")  # CUDA cannot be used in a forked child
+    procs = [
+        ctx.Process(
+            target=_worker_child,
+            args=(argparse.Namespace(**{**vars(args), "name": f"{base}/{i}"}), logging.getLogger().level),
+        )
+        for i in range(args.processes)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        for proc in procs:
+            proc.join()
+    except KeyboardInterrupt:  # the children got the same Ctrl-C and requeue their jobs themselves
+        for proc in procs:
+            proc.join()
+        return 130
+    return max(proc.exitcode or 0 for proc in procs)
+
+
+def _worker_child(args: argparse.Namespace, log_level: int) -> None:
+    from scripts.cli import configure_logging
+
+    configure_logging(log_level)
+    raise SystemExit(_one_worker(args))
+
+
+def _one_worker(args: argparse.Namespace) -> int:
     from pools.runner import TrainingRunner
     from pools.worker import Worker
 

@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from supernet.data import DeviceLoader, make_splits
+from supernet.hierarchical_v2 import PlacedCells, placed_network
 from supernet.networks.darts import REDUCE_CELLS, STEMS
 from supernet.spaces import get_space
 from supernet.training import TrainConfig, Trainer, load_checkpoint, resolve_device, save_checkpoint
@@ -132,8 +133,9 @@ def latency_ms(net: torch.nn.Module, shape: tuple[int, ...], device: torch.devic
 def run(args: argparse.Namespace) -> dict[str, Any]:
     space = get_space(args.space)
     text = read_arch(args.arch)
+    placed = text.lstrip().startswith("{") and '"placement"' in text  # hierarchical ICDARTS version 2
     try:
-        arch = space.parse(text)
+        arch = PlacedCells.parse(text, space) if placed else space.parse(text)
     except ValueError as e:
         raise ValueError(f"--arch is not a valid {args.space} architecture: {e}") from e
     protocol = args.protocol or ("nb201" if args.space == "nb201" else "darts-eval")
@@ -163,7 +165,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     options = network_options(args, protocol)
     torch.manual_seed(args.seed)
-    net = space.build_network(arch, num_classes=splits.num_classes, in_channels=splits.shape[0], **options)
+    size = dict(num_classes=splits.num_classes, in_channels=splits.shape[0], **options)
+    net = placed_network(arch, **size) if placed else space.build_network(arch, **size)
     trainer = Trainer(net, config, train, valid)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ Choices the dissertation leaves open (its Figs. 6.2-6.4 are missing from the tex
 is adapted like DARTS's cell inputs (ReLU-1x1-BN at the same resolution, FactorizedReduce across one
 reduction, a 2x2 average pool first for each further one); the macro networks have no auxiliary-head
 ensemble; the stated macro learning rate 3e-3 is used for γ's Adam (the weights keep the search's SGD
-settings). Version 2 (four normal cell types placed per depth) is not implemented.
+settings). Version 2 (four normal cell types placed per depth) is in ``supernet.hierarchical_v2``.
 """
 
 from __future__ import annotations
@@ -113,6 +113,15 @@ class SkipNetwork(nn.Module):
         return self.classifier(self.pool(states[-1]).flatten(1))
 
 
+def relabel(key: str, head: str, label: Callable[[int], str], drop: int = 0) -> str:
+    """A bank name: ``head.<i>.<rest>`` becomes ``head.<i>.<label(i)>.<rest>`` (its first ``drop`` parts
+    dropped); other keys stay as they are."""
+    parts = key.split(".")
+    if parts[0] != head:
+        return key
+    return ".".join([head, parts[1], label(int(parts[1])), *parts[2 + drop :]])
+
+
 @dataclass
 class MacroResult:
     genotype: str
@@ -120,78 +129,84 @@ class MacroResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-class MacroSearch:
-    """Algorithm 4 (module docstring) for ``genotype`` with the data and optimiser settings of
-    ``config`` (its ``C``/``layers`` size the macro networks, ``epochs``/``warmup_epochs`` the phase)."""
+class CyclicPhase:
+    """ICDARTS's cyclic loop (Algorithm 1, as Algorithm 4 restates it for a macro phase) over any search
+    network ``S(x, mixing weights)`` with architecture parameters ``self.arch`` and a discretisation
+    ``choice()`` that builds the evaluation network E. Per epoch after ``config.warmup_epochs`` of S
+    pre-training: E regenerated (weights it shares with earlier E's inherited from a bank keyed by
+    ``bank_key``), warmed up ``eval_warmup_epochs`` times with CE on the validation half (Eq. 6.1), then
+    per batch the architecture (CE_S(val) + λ KD, 6.2), w_S (CE_S(train) + λ KD, 6.3) and w_E
+    (CE_E(train), 6.4). Subclasses build ``self.S`` and ``self.arch`` and then call ``_optimisers``."""
+
+    eval_warmup_epochs = 1
+    phase_name = "cyclic"
 
     def __init__(
         self,
-        genotype: str | Genotype,
         config: DiffSearchConfig,
-        gamma_lr: float = 3e-3,
         distill_weight: float = 1.0,
         temperature: float = 2.0,
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
     ):
         self.config, self.on_epoch = config, on_epoch
-        self.genotype = get_space(config.space).parse(genotype)
         self.device = resolve_device(config.device)
         self.loaders = search_loaders(config, self.device)
         self.distill_weight, self.temperature = distill_weight, temperature
         torch.manual_seed(config.seed)
-        layers = config.layers
-        self.S = self._network([tuple(range(default_skip(i) + 1)) for i in range(layers)])
-        self.gamma = nn.ParameterList(nn.Parameter(g.to(self.device)) for g in initial_gamma(layers))
-        self.w_opt = self._sgd(self.S, config.w_lr)
-        self.g_opt = torch.optim.Adam(self.gamma.parameters(), lr=gamma_lr, betas=config.a_betas, weight_decay=0.0)
-        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, config.epochs, eta_min=config.w_lr_min)
-        self.E: SkipNetwork | None = None
+        self.E: nn.Module | None = None
+        self.E_choice: Any = None
         self.bank: dict[str, torch.Tensor] = {}
 
-    def _network(self, sources: Sequence[Sequence[int]]) -> SkipNetwork:
+    def _optimisers(self, arch_lr: float, arch_weight_decay: float = 0.0) -> None:
         cfg = self.config
-        net = SkipNetwork(
-            self.genotype,
-            sources,
-            C=cfg.C,
-            layers=cfg.layers,
-            num_classes=self.loaders.num_classes,
-            in_channels=self.loaders.shape[0],
+        self.w_opt = self._sgd(self.S, cfg.w_lr)
+        self.a_opt = torch.optim.Adam(
+            self.arch.parameters(), lr=arch_lr, betas=cfg.a_betas, weight_decay=arch_weight_decay
         )
-        return net.to(self.device)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, cfg.epochs, eta_min=cfg.w_lr_min)
 
     def _sgd(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         cfg = self.config
         return torch.optim.SGD(net.parameters(), lr=lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
 
+    # -- what a phase defines ----------------------------------------------------------------------------
     def weights(self) -> list[torch.Tensor]:
-        return [torch.softmax(g, 0) for g in self.gamma]
+        """The mixing weights S runs with."""
+        raise NotImplementedError
 
-    def skips(self) -> list[int]:
-        """E_macro's discretisation: each cell keeps its largest-γ skip (ties: the nearest)."""
-        return [max(range(len(g)), key=lambda j: (float(g[j].detach()), j)) for g in self.gamma]
+    def choice(self) -> Any:
+        """The discretisation of the architecture parameters that E is built from."""
+        raise NotImplementedError
 
-    # -- E_macro --------------------------------------------------------------------------------------
-    def _bank_key(self, key: str, skips: list[int]) -> str:
-        parts = key.split(".")
-        if parts[0] == "adapters":  # adapters.<cell>.0.<rest>: name it by its source state
-            return ".".join(["adapters", parts[1], f"from{skips[int(parts[1])]}", *parts[3:]])
+    def build_eval(self, choice: Any) -> nn.Module:
+        raise NotImplementedError
+
+    def bank_key(self, key: str, choice: Any) -> str:
+        """The name under which E's state entry ``key`` is banked (shared by every E that holds it)."""
         return key
 
+    def describe(self) -> dict[str, Any]:
+        """What the epoch's history entry records of the architecture."""
+        return {}
+
+    def arch_values(self) -> list[list[float]]:
+        return [a.detach().cpu().tolist() for a in self.arch]
+
+    # -- E -----------------------------------------------------------------------------------------------
     def regenerate(self) -> None:
-        """New E_macro from γ; cells and adapters it shares with the previous one keep their weights."""
+        """A new E from ``choice()``; weights it shares with earlier E's (same bank key) are kept."""
         if self.E is not None:
             for key, value in self.E.state_dict().items():
-                self.bank[self._bank_key(key, self.E_skips)] = value.detach().clone()
-        skips = self.skips()
-        E = self._network([(s,) for s in skips])
+                self.bank[self.bank_key(key, self.E_choice)] = value.detach().clone()
+        choice = self.choice()
+        E = self.build_eval(choice).to(self.device)
         state = E.state_dict()
         for key in state:
-            banked = self.bank.get(self._bank_key(key, skips))
+            banked = self.bank.get(self.bank_key(key, choice))
             if banked is not None and banked.shape == state[key].shape:
                 state[key] = banked
         E.load_state_dict(state)
-        self.E, self.E_skips, self.e_opt = E, skips, self._sgd(E, self.w_opt.param_groups[0]["lr"])
+        self.E, self.E_choice, self.e_opt = E, choice, self._sgd(E, self.w_opt.param_groups[0]["lr"])
 
     def _clip_step(self, net: nn.Module, opt: torch.optim.Optimizer) -> None:
         if self.config.grad_clip:
@@ -201,8 +216,19 @@ class MacroSearch:
     def _kd(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         return self.distill_weight * distillation_loss(student, teacher.detach(), self.temperature)
 
-    # -- the phase ---------------------------------------------------------------------------------------
-    def run(self) -> MacroResult:
+    def _warm_up_eval(self, epoch: int) -> None:
+        valid = self.loaders.valid
+        self.E.train()
+        for k in range(self.eval_warmup_epochs):  # Eq. 6.1 / 3.5
+            valid.set_epoch(10_000 * (k + 1) + epoch)
+            for x, y in valid:
+                self.e_opt.zero_grad(set_to_none=True)
+                F.cross_entropy(self.E(x), y).backward()
+                self._clip_step(self.E, self.e_opt)
+        valid.set_epoch(epoch)
+
+    # -- the phase -----------------------------------------------------------------------------------------
+    def run_epochs(self) -> list[dict[str, Any]]:
         cfg, history = self.config, []
         train, valid = self.loaders.train, self.loaders.valid
         for epoch in range(cfg.epochs):
@@ -212,22 +238,17 @@ class MacroSearch:
             joint = epoch >= cfg.warmup_epochs
             if joint:
                 self.regenerate()
-                valid.set_epoch(10_000 + epoch)
-                for x, y in valid:  # Eq. 6.1: E_macro warm-up
-                    self.e_opt.zero_grad(set_to_none=True)
-                    F.cross_entropy(self.E(x), y).backward()
-                    self._clip_step(self.E, self.e_opt)
-                valid.set_epoch(epoch)
+                self._warm_up_eval(epoch)
             correct = seen = 0
             self.S.train()
             for (xt, yt), (xv, yv) in zip(train, valid):
-                if joint:  # Eq. 6.2: γ on the validation batch
-                    self.g_opt.zero_grad(set_to_none=True)
+                if joint:  # Eq. 6.2: the architecture on the validation batch
+                    self.a_opt.zero_grad(set_to_none=True)
                     zs = self.S(xv, self.weights())
                     with torch.no_grad():
                         ze = self.E(xv)
                     (F.cross_entropy(zs, yv) + self._kd(zs, ze)).backward()
-                    self.g_opt.step()
+                    self.a_opt.step()
                 zs = self.S(xt, [w.detach() for w in self.weights()])
                 loss = F.cross_entropy(zs, yt)
                 if joint:  # Eqs. 6.3 and 6.4
@@ -247,11 +268,63 @@ class MacroSearch:
             entry = {
                 "epoch": epoch,
                 "train_acc": 100.0 * correct / max(seen, 1),
-                "skips": self.skips(),
-                "gamma": [g.detach().cpu().tolist() for g in self.gamma],
+                **self.describe(),
                 "seconds": time.perf_counter() - start,
             }
             history.append(entry)
             if self.on_epoch:
                 self.on_epoch(entry)
+        return history
+
+
+class MacroSearch(CyclicPhase):
+    """Version 1's macro phase (module docstring) for ``genotype`` with the data and optimiser settings
+    of ``config`` (its ``C``/``layers`` size the macro networks, ``epochs``/``warmup_epochs`` the phase)."""
+
+    phase_name = "macro (skip) search"
+
+    def __init__(self, genotype: str | Genotype, config: DiffSearchConfig, gamma_lr: float = 3e-3, **options: Any):
+        super().__init__(config, **options)
+        self.genotype = get_space(config.space).parse(genotype)
+        layers = config.layers
+        self.S = self._network([tuple(range(default_skip(i) + 1)) for i in range(layers)])
+        self.gamma = self.arch = nn.ParameterList(nn.Parameter(g.to(self.device)) for g in initial_gamma(layers))
+        self._optimisers(gamma_lr)
+
+    @property
+    def E_skips(self) -> list[int]:
+        return self.E_choice
+
+    def _network(self, sources: Sequence[Sequence[int]]) -> SkipNetwork:
+        cfg = self.config
+        net = SkipNetwork(
+            self.genotype,
+            sources,
+            C=cfg.C,
+            layers=cfg.layers,
+            num_classes=self.loaders.num_classes,
+            in_channels=self.loaders.shape[0],
+        )
+        return net.to(self.device)
+
+    def weights(self) -> list[torch.Tensor]:
+        return [torch.softmax(g, 0) for g in self.gamma]
+
+    def skips(self) -> list[int]:
+        """E_macro's discretisation: each cell keeps its largest-γ skip (ties: the nearest)."""
+        return [max(range(len(g)), key=lambda j: (float(g[j].detach()), j)) for g in self.gamma]
+
+    choice = skips
+
+    def build_eval(self, choice: list[int]) -> nn.Module:
+        return self._network([(s,) for s in choice])
+
+    def bank_key(self, key: str, choice: list[int]) -> str:
+        return relabel(key, "adapters", lambda i: f"from{choice[i]}", drop=1)  # adapters.<cell>.0: by source
+
+    def describe(self) -> dict[str, Any]:
+        return {"skips": self.skips(), "gamma": self.arch_values()}
+
+    def run(self) -> MacroResult:
+        history = self.run_epochs()
         return MacroResult(str(self.genotype), self.skips(), history)

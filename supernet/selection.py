@@ -15,7 +15,7 @@ topology follows the same way: for each node, the two incoming edges whose remov
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -55,22 +55,28 @@ def magnitude_select(supernet: Supernet, probabilities: Weights) -> Any:
     if isinstance(space, NB201Space):
         edges = supernet.edges_of("normal")
         return NB201Cell(tuple(e.ops[int(probs["normal"][e.index].argmax())] for e in edges))
-    cells = {}
-    for ct in CELL_TYPES:
-        chosen: list[tuple[str, int]] = []
-        for node in range(STEPS):
-            scored = []
-            for src, e, ops in _node_inputs(supernet, ct, node):
-                row = probs[ct][e]
-                ranked = sorted((float(row[k]), k) for k, op in enumerate(ops) if op != "none")
-                best, k = ranked[-1]
-                margin = best - (ranked[-2][0] if len(ranked) > 1 else 0.0)
-                scored.append((best, margin, -src, src, ops[k]))
-            for _, _, _, src, op in sorted(scored, reverse=True)[:2]:
-                chosen.append((op, src))
-            chosen[-2:] = sorted(chosen[-2:], key=lambda t: t[1])
-        cells[ct] = tuple(chosen)
+    cells = {
+        ct: darts_rule_cell(probs[ct], [_node_inputs(supernet, ct, node) for node in range(STEPS)]) for ct in CELL_TYPES
+    }
     return _genotype(cells)
+
+
+def darts_rule_cell(
+    rows: Sequence[torch.Tensor], node_inputs: Sequence[Sequence[tuple[int, int, tuple[str, ...]]]]
+) -> tuple[tuple[str, int], ...]:
+    """DARTS's rule for one cell: per node, of its candidate edges ``(input, edge index, ops)``, the two
+    whose strongest non-``none`` op weighs most (ties: the larger margin, then the earlier input), each
+    with that op; ``rows[e]`` holds edge e's op weights."""
+    chosen: list[tuple[str, int]] = []
+    for inputs in node_inputs:
+        scored = []
+        for src, e, ops in inputs:
+            ranked = sorted((float(rows[e][k]), k) for k, op in enumerate(ops) if op != "none")
+            best, k = ranked[-1]
+            margin = best - (ranked[-2][0] if len(ranked) > 1 else 0.0)
+            scored.append((best, margin, -src, src, ops[k]))
+        chosen += sorted(((op, src) for _, _, _, src, op in sorted(scored, reverse=True)[:2]), key=lambda t: t[1])
+    return tuple(chosen)
 
 
 def node_weights(alpha: torch.Tensor) -> torch.Tensor:

@@ -487,6 +487,21 @@ def test_template_ablations_reach_s_e_and_the_retrained_network(stem, reduce_cel
         config(stem="resnet")
 
 
+def test_concat_stem_repeats_the_input_up_to_the_stem_width_and_learns_nothing():
+    from supernet.networks.darts import ConcatInputs, DartsNetwork
+
+    x = torch.randn(2, 3, 8, 8)
+    y = ConcatInputs(8)(x)
+    assert y.shape == (2, 8, 8, 8)
+    assert torch.equal(y[:, :3], x) and torch.equal(y[:, 3:6], x) and torch.equal(y[:, 6:], x[:, :2])
+    genotype = get_space("darts").sample(random.Random(0))
+    net = DartsNetwork(genotype, C=4, layers=3, num_classes=5, in_channels=1, stem="concat")
+    conv = DartsNetwork(genotype, C=4, layers=3, num_classes=5, in_channels=1)
+    assert isinstance(net.stem, ConcatInputs) and not list(net.stem.parameters())
+    assert net.cells[0].preprocess0[1].in_channels == conv.cells[0].preprocess0[1].in_channels == 12
+    assert net(torch.randn(2, 1, 16, 16)).shape == (2, 5)
+
+
 def test_nas_train_rebuilds_the_template_the_search_used(tmp_path, capsys):
     import json
 

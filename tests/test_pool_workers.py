@@ -89,6 +89,22 @@ def test_four_workers_forty_jobs_sqlite(tmp_path):
     check_every_job_done_exactly_once(pool, run_workers(url, 4), 40)
 
 
+def test_one_command_with_processes_shares_the_jobs_among_its_workers(tmp_path):
+    url = f"sqlite:///{tmp_path}/pool.db"
+    pool = fill_pool(url, 12)
+    proc = spawn_worker(url, "gpu0", "--processes", "3", "--heartbeat-interval", "0.5")
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out[-2000:]
+    check_every_job_done_exactly_once(pool, [out], 12)
+    assert {j.worker for j in pool.jobs()} <= {"gpu0/0", "gpu0/1", "gpu0/2"}
+
+
+def test_processes_below_one_is_a_clear_error(tmp_path):
+    proc = spawn_worker(f"sqlite:///{tmp_path}/pool.db", "w", "--processes", "0")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "--processes must be at least 1, got 0" in out
+
+
 def test_four_workers_forty_jobs_postgresql(postgres_url, tmp_path):
     pool = fill_pool(postgres_url, 40, checkpoint_store=str(tmp_path / "ckpt"))
     check_every_job_done_exactly_once(pool, run_workers(postgres_url, 4), 40)

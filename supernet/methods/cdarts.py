@@ -328,7 +328,7 @@ class CyclicDarts(Method):
             names = _bank_names(net, arch)
             state = net.state_dict()
             for key in state:
-                banked = self.bank.get(_bank_key(key, names))
+                banked = self.bank.get(bank_key(key, names))
                 if banked is not None and banked.shape == state[key].shape:
                     state[key] = banked.clone()
             net.load_state_dict(state)
@@ -340,7 +340,7 @@ class CyclicDarts(Method):
     def _save_to_bank(self) -> None:
         names = _bank_names(self.eval_net, self.eval_arch)
         for key, value in self.eval_net.state_dict().items():
-            self.bank[_bank_key(key, names)] = value.detach().clone()
+            self.bank[bank_key(key, names)] = value.detach().clone()
 
     # -- forward passes ------------------------------------------------------------------------------
     def search_logits(self, x: torch.Tensor, phase: str) -> torch.Tensor:
@@ -497,10 +497,8 @@ def _bank_names(net: nn.Module, arch: Any) -> dict[str, str]:
     if isinstance(arch, Genotype):
         reductions = {len(cells) // 3, 2 * len(cells) // 3}
         for i in range(len(cells)):
-            edges = arch.reduce if i in reductions else arch.normal
-            node_of = arch.node_of("reduce" if i in reductions else "normal")
-            for j, (op, src) in enumerate(edges):
-                names[f"cells.{i}.ops.{j}"] = f"cells.{i}.node{node_of[j]}.in{src}.{op}"
+            cell_type = "reduce" if i in reductions else "normal"
+            names.update(cell_op_names(i, arch.cell(cell_type), arch.node_of(cell_type)))
     elif isinstance(arch, NB201Cell):
         for i, cell in enumerate(cells):
             for edge in getattr(cell, "edges", {}):
@@ -509,7 +507,12 @@ def _bank_names(net: nn.Module, arch: Any) -> dict[str, str]:
     return names
 
 
-def _bank_key(key: str, names: dict[str, str]) -> str:
+def cell_op_names(i: int, edges: Sequence[tuple[str, int]], node_of: Sequence[int]) -> dict[str, str]:
+    """The ops of discrete cell ``i`` (``cells.<i>.ops.<j>``) named by (cell, node, input, op)."""
+    return {f"cells.{i}.ops.{j}": f"cells.{i}.node{node_of[j]}.in{src}.{op}" for j, (op, src) in enumerate(edges)}
+
+
+def bank_key(key: str, names: dict[str, str]) -> str:
     prefix = ".".join(key.split(".")[:4])
     return names[prefix] + key[len(prefix) :] if prefix in names else key
 

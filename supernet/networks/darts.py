@@ -6,11 +6,12 @@ stem 3x3 conv (``stem_multiplier * C``) + BN; reduction cells at ``layers // 3``
 global average pooling and a linear classifier. In training mode with ``auxiliary=True`` the
 forward pass returns ``(logits, aux_logits)``.
 
-Template ablations of ICDARTS (Herron 2023, Tables 3.4/3.5): ``stem="conv1x1"`` (1x1 conv + BN) or
-``"identity"`` (the cells read the image itself), and ``reduce_cells="avg_pool" | "max_pool"`` (3x3,
+Template ablations of ICDARTS (Herron 2023, Tables 3.4/3.5): ``stem="conv1x1"`` (1x1 conv + BN),
+``"identity"`` (the cells read the image itself) or ``"concat"`` (the image concatenated with itself
+along the channels up to the stem's width, parameter-free), and ``reduce_cells="avg_pool" | "max_pool"`` (3x3,
 stride 2, channels kept) or ``"conv1x1"`` (ReLU, 1x1 conv with stride 2 to the cell's output
 channels, BN) in place of the searched reduction cells. The dissertation does not define them further
-(its Fig. 3.1 is missing); its third stem variant, "concatenate inputs", is not implemented.
+(its Fig. 3.1 is missing); "concatenate inputs" is read as above.
 
 Drop-path follows DARTS: each non-identity op output in a cell is dropped per sample with
 probability ``drop_path_prob`` (the trainer scales it linearly with the epoch), through
@@ -41,7 +42,7 @@ class CellSlot:
     reduction_prev: bool
 
 
-STEMS = ("conv3x3", "conv1x1", "identity")
+STEMS = ("conv3x3", "conv1x1", "identity", "concat")
 REDUCE_CELLS = ("searched", "avg_pool", "max_pool", "conv1x1")
 
 
@@ -92,12 +93,29 @@ class FixedReduction(nn.Module):
         return self.op(s1)
 
 
+class ConcatInputs(nn.Module):
+    """A parameter-free stem: the input concatenated with itself along the channels up to ``channels``
+    (ICDARTS Table 3.5's "concatenate inputs" stem; the text does not define it further, this reading
+    keeps the template's channel counts without a learned stem)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        copies = -(-self.channels // x.shape[1])
+        return torch.cat([x] * copies, dim=1)[:, : self.channels]
+
+
 def make_stem(kind: str, in_channels: int, channels: int) -> nn.Module:
-    """The network's stem: DARTS's 3x3 conv + BN, a 1x1 conv + BN, or none (identity)."""
+    """The network's stem: DARTS's 3x3 conv + BN, a 1x1 conv + BN, none (identity), or the input
+    concatenated up to ``channels`` (``concat``)."""
     if kind not in STEMS:
         raise ValueError(f"stem must be one of {list(STEMS)}, got {kind!r}")
     if kind == "identity":
         return nn.Identity()
+    if kind == "concat":
+        return ConcatInputs(channels)
     k = 3 if kind == "conv3x3" else 1
     return nn.Sequential(nn.Conv2d(in_channels, channels, k, padding=k // 2, bias=False), nn.BatchNorm2d(channels))
 

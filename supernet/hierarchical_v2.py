@@ -1,0 +1,298 @@
+"""Hierarchical ICDARTS, version 2: four cell types and their placement per depth (Herron 2023, §6).
+
+Micro phase (Fig. 6.3): instead of one normal and one reduction cell, four cell structures are
+searched; they alternate through the DARTS template (cell ``i`` has type ``i mod 4``) in the search
+network S_micro and in the evaluation network E_micro discretised from it. Macro phase (Fig. 6.4):
+S_macro holds one cell of each type at every depth and feeds each depth the γ-weighted sum of the four
+cells' outputs of the two previous depths; E_macro keeps, at each depth, only the type with the largest
+γ. Both phases are ICDARTS's cyclic loop (``CyclicPhase``: Algorithm 1 / Algorithm 4, Eqs. 3.5 and
+3.9-3.11 / 6.1-6.4); the macro phase warms E up for two epochs per iteration, as the dissertation says.
+
+Choices the dissertation leaves open (its Figs. 6.3/6.4 are missing from the text, gap G18): the
+template keeps DARTS's two downsampling positions, where the cell of that position's type runs with
+stride 2 on the edges from its inputs (DARTS's reduction mechanics, so no separate reduction structure
+is searched); γ is one weight per (depth, type), softmax-normalised per depth, initialised to zero with
+ties broken towards the micro template's type (so the first E_macro is E_micro's placement); each
+type's α follows DARTS (1e-3·N(0, 1) init, Adam 3e-4, β = (0.5, 0.999), weight decay 1e-3) and the
+derivation is DARTS's (two strongest non-``none`` inputs per node); the stated macro learning rate
+3e-3 is γ's Adam's; E's weights are banked by (depth, node, input, op) in the micro phase and by
+(depth, type) in the macro phase; the networks have no auxiliary-head ensemble.
+
+An architecture is a ``PlacedCells``: four cell structures and the type of each depth. Its string is
+JSON (``{"types": [...4 genotype strings...], "placement": [...]}``) and ``placed_network`` builds it
+for retraining; ``nas diff --method icdarts --macro-version 2 --macro-epochs N`` runs both phases.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from supernet.diff_search import DiffSearchConfig
+from supernet.hierarchical import CyclicPhase, relabel
+from supernet.methods.cdarts import bank_key, cell_op_names
+from supernet.networks.darts import DartsCell, DartsNetwork, darts_layout
+from supernet.selection import darts_rule_cell
+from supernet.spaces import DartsSpace, Genotype, get_space
+from supernet.spaces.darts import STEPS, edge_index
+from supernet.supernet import DartsSearchCell
+
+N_TYPES = 4
+CONCAT = tuple(range(2, STEPS + 2))
+
+
+def template_placement(layers: int) -> list[int]:
+    """The micro template: cell ``i`` has type ``i mod 4`` (the four types alternate)."""
+    return [i % N_TYPES for i in range(layers)]
+
+
+def type_genotype(edges: Sequence[tuple[str, int]]) -> Genotype:
+    """One cell structure as a ``Genotype`` whose normal and reduce cells are the same (a cell at a
+    downsampling position runs it with stride 2 on its input edges)."""
+    edges = tuple((str(op), int(src)) for op, src in edges)
+    return Genotype(edges, CONCAT, edges, CONCAT)
+
+
+@dataclass(frozen=True)
+class PlacedCells:
+    """A version-2 architecture: ``types[t]`` is cell structure t, ``placement[i]`` the type of cell i."""
+
+    types: tuple[Genotype, ...]
+    placement: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.types) != N_TYPES:
+            raise ValueError(f"need {N_TYPES} cell types, got {len(self.types)}")
+        bad = [t for t in self.placement if not 0 <= t < N_TYPES]
+        if bad:
+            raise ValueError(f"placement entries must be cell types 0..{N_TYPES - 1}, got {bad}")
+
+    def cells(self) -> list[list[list[str | int]]]:
+        """The four cell structures as JSON-able edge lists ``[[op, input], ...]``."""
+        return [[[op, src] for op, src in t.normal] for t in self.types]
+
+    def __str__(self) -> str:
+        return json.dumps({"types": self.cells(), "placement": list(self.placement)})
+
+    @classmethod
+    def parse(cls, text: str, space: str | DartsSpace = "darts") -> PlacedCells:
+        """From ``str(placed)``; every cell is checked against ``space`` (ops, inputs, two per node)."""
+        try:
+            data = json.loads(text)
+            types = [type_genotype(cell) for cell in data["types"]]
+            placement = tuple(int(t) for t in data["placement"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"not a version-2 architecture {text[:80]!r}: expected JSON "
+                '{"types": [four [[op, input], ...] cells], "placement": [type of each cell]}'
+            ) from error
+        space = get_space(space) if isinstance(space, str) else space
+        return cls(tuple(space.validate(t) for t in types), placement)
+
+
+def stretch_placement(placement: Sequence[int], layers: int) -> list[int]:
+    """``placement`` (one type per cell of a shorter or longer template) for a ``layers``-cell network:
+    the two downsampling cells keep their types and each stage between them is resampled evenly
+    (e.g. a placement searched on 8 cells for the 20-cell retraining network)."""
+
+    def segments(n: int) -> list[list[int]]:
+        r1, r2 = n // 3, 2 * n // 3
+        return [list(range(0, r1)), [r1], list(range(r1 + 1, r2)), [r2], list(range(r2 + 1, n))]
+
+    if layers == len(placement):
+        return list(placement)
+    darts_layout(1, layers)  # the same check as the network's: at least 3 cells
+    out: list[int] = []
+    for old, new in zip(segments(len(placement)), segments(layers)):
+        if new and not old:
+            raise ValueError(f"cannot stretch a {len(placement)}-cell placement to {layers} cells: a stage is empty")
+        out += [placement[old[k * len(old) // len(new)]] for k in range(len(new))]
+    return out
+
+
+def placed_network(
+    arch: PlacedCells, *, C: int, layers: int, num_classes: int, in_channels: int, **options: Any
+) -> DartsNetwork:
+    """The DARTS network whose cell ``i`` is ``arch.types[placement[i]]`` (E_micro, E_macro and the
+    retraining network; a placement of another length is stretched, ``stretch_placement``; ``options``
+    as for ``DartsNetwork``, e.g. ``auxiliary``, ``drop_path_prob``)."""
+    placement = stretch_placement(arch.placement, layers)
+    if options.get("reduce_cells", "searched") != "searched":  # fixed modules take the downsampling cells' place
+        placement = [t for i, t in enumerate(placement) if i not in (layers // 3, 2 * layers // 3)]
+    types = iter(placement)
+    return DartsNetwork(
+        C=C,
+        layers=layers,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        cell_factory=lambda slot: DartsCell(arch.types[next(types)], slot),
+        **options,
+    )
+
+
+class TypedSearchNetwork(nn.Module):
+    """S_micro: the DARTS search network whose cell ``i`` mixes its edges with type ``i mod 4``'s weights."""
+
+    def __init__(self, ops: Sequence[Sequence[str]], *, C: int, layers: int, num_classes: int, in_channels: int):
+        super().__init__()
+        self.net = DartsNetwork(
+            C=C,
+            layers=layers,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            cell_factory=lambda slot: DartsSearchCell(slot, ops),
+        )
+
+    def forward(self, x: torch.Tensor, weights: Sequence[torch.Tensor]) -> torch.Tensor:
+        net = self.net
+        s0 = s1 = net.stem(x)
+        for i, cell in enumerate(net.cells):
+            s0, s1 = s1, cell(s0, s1, weights[i % N_TYPES])
+        return net.classifier(net.pool(s1).flatten(1))
+
+
+class PlacementSearchNetwork(nn.Module):
+    """S_macro: at every depth one cell of each type; depth ``i``'s output is the γ_i-weighted sum of
+    its four cells, each of which reads the outputs of depths ``i - 2`` and ``i - 1``."""
+
+    def __init__(self, types: Sequence[Genotype], *, C: int, layers: int, num_classes: int, in_channels: int):
+        super().__init__()
+        slots = darts_layout(C, layers)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
+        self.levels = nn.ModuleList(nn.ModuleList(DartsCell(t, slot) for t in types) for slot in slots)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(slots[-1].C * STEPS, num_classes)
+
+    def forward(self, x: torch.Tensor, weights: Sequence[torch.Tensor]) -> torch.Tensor:
+        s0 = s1 = self.stem(x)
+        for level, w in zip(self.levels, weights):
+            s0, s1 = s1, sum(w[t] * cell(s0, s1) for t, cell in enumerate(level))
+        return self.classifier(self.pool(s1).flatten(1))
+
+
+@dataclass
+class PlacementResult:
+    architecture: str  # str(PlacedCells)
+    types: list[list[list[str | int]]]
+    placement: list[int]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class TypedCellSearch(CyclicPhase):
+    """Version 2's micro phase: ICDARTS over four cell types alternating in the template."""
+
+    phase_name = "micro (4 cell types) search"
+
+    def __init__(
+        self, config: DiffSearchConfig, eval_C: int | None = None, eval_layers: int | None = None, **options: Any
+    ):
+        super().__init__(config, **options)
+        #: E_micro's size; default S's (ICDARTS's own E is 36/16 wider and 20/8 deeper: pass those)
+        self.eval_size = dict(C=eval_C or config.C, layers=eval_layers or config.layers)
+        space = get_space(config.space)
+        if not isinstance(space, DartsSpace):
+            raise ValueError(f"hierarchical version 2 needs a DARTS-family space, got {config.space!r}")
+        self.space = space
+        self.node_inputs = [
+            [(src, edge_index(node, src), space.candidates("normal", node, src)) for src in range(node + 2)]
+            for node in range(STEPS)
+        ]
+        ops = [ops for inputs in self.node_inputs for _, _, ops in inputs]
+        self.S = TypedSearchNetwork(ops, **self._size()).to(self.device)
+        K = len(ops[0])
+        self.arch = nn.ParameterList(
+            nn.Parameter(1e-3 * torch.randn(len(ops), K, device=self.device)) for _ in range(N_TYPES)
+        )
+        self._optimisers(config.a_lr, config.a_weight_decay)
+
+    def _size(self) -> dict[str, int]:
+        cfg = self.config
+        return dict(C=cfg.C, layers=cfg.layers, num_classes=self.loaders.num_classes, in_channels=self.loaders.shape[0])
+
+    def weights(self) -> list[torch.Tensor]:
+        return [torch.softmax(a, -1) for a in self.arch]
+
+    def choice(self) -> PlacedCells:
+        rows = [w.detach().cpu() for w in self.weights()]
+        types = tuple(type_genotype(darts_rule_cell(r, self.node_inputs)) for r in rows)
+        return PlacedCells(types, tuple(template_placement(self.eval_size["layers"])))  # E_micro's template
+
+    def build_eval(self, choice: PlacedCells) -> nn.Module:
+        return placed_network(choice, **{**self._size(), **self.eval_size})
+
+    def bank_key(self, key: str, choice: PlacedCells) -> str:
+        parts = key.split(".")
+        if parts[0] != "cells" or len(parts) < 4 or parts[2] != "ops":
+            return key
+        i = int(parts[1])
+        cell = choice.types[choice.placement[i]]
+        return bank_key(key, cell_op_names(i, cell.normal, cell.node_of("normal")))
+
+    def describe(self) -> dict[str, Any]:
+        return {"types": self.choice().cells()}
+
+    def run(self) -> PlacementResult:
+        history = self.run_epochs()
+        arch = self.choice()
+        return PlacementResult(str(arch), arch.cells(), list(arch.placement), history)
+
+
+class PlacementSearch(CyclicPhase):
+    """Version 2's macro phase over the four cell types of ``types`` (Algorithm 4)."""
+
+    phase_name = "macro (placement) search"
+    eval_warmup_epochs = 2  # "pre-trained the evaluation network for two epochs in each iteration"
+
+    def __init__(
+        self,
+        types: Sequence[Genotype] | PlacedCells | str,
+        config: DiffSearchConfig,
+        gamma_lr: float = 3e-3,
+        **options: Any,
+    ):
+        super().__init__(config, **options)
+        if isinstance(types, str):
+            types = PlacedCells.parse(types, config.space)
+        self.types = tuple(types.types if isinstance(types, PlacedCells) else types)
+        if len(self.types) != N_TYPES:
+            raise ValueError(f"need {N_TYPES} cell types, got {len(self.types)}")
+        self.S = PlacementSearchNetwork(self.types, **self._size()).to(self.device)
+        self.gamma = self.arch = nn.ParameterList(
+            nn.Parameter(torch.zeros(N_TYPES, device=self.device)) for _ in range(config.layers)
+        )
+        self._optimisers(gamma_lr)
+
+    _size = TypedCellSearch._size
+
+    def weights(self) -> list[torch.Tensor]:
+        return [torch.softmax(g, 0) for g in self.gamma]
+
+    def placement(self) -> list[int]:
+        """E_macro: the largest-γ type at each depth (ties: the micro template's type, then the lower)."""
+        template = template_placement(self.config.layers)
+        return [
+            max(range(N_TYPES), key=lambda t: (float(g[t].detach()), t == template[i], -t))
+            for i, g in enumerate(self.gamma)
+        ]
+
+    def choice(self) -> PlacedCells:
+        return PlacedCells(self.types, tuple(self.placement()))
+
+    def build_eval(self, choice: PlacedCells) -> nn.Module:
+        return placed_network(choice, **self._size())
+
+    def bank_key(self, key: str, choice: PlacedCells) -> str:
+        return relabel(key, "cells", lambda i: f"type{choice.placement[i]}")  # depth i's cell, by its type
+
+    def describe(self) -> dict[str, Any]:
+        return {"placement": self.placement(), "gamma": self.arch_values()}
+
+    def run(self) -> PlacementResult:
+        history = self.run_epochs()
+        arch = self.choice()
+        return PlacementResult(str(arch), arch.cells(), list(arch.placement), history)
