@@ -221,11 +221,13 @@ def cyclic(args: argparse.Namespace) -> None:
     for name in names:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows = [r for r in rows if not (r["run"].split(":")[0] == name and r["seed"] == seed)]
-            if name == HIERARCHICAL_V2:
-                rows += hierarchical_v2_rows(args, size, seed)
-            else:
-                rows.append(cyclic_row(name, args, size, seed))
-            for r in rows[-2:] if name == HIERARCHICAL_V2 else rows[-1:]:
+            new = (
+                hierarchical_v2_rows(args, size, seed)
+                if name == HIERARCHICAL_V2
+                else [cyclic_row(name, args, size, seed)]
+            )
+            rows += new
+            for r in new:
                 print(
                     f"{r['run']:24s} seed {seed}: test {r['test_accuracy']:.2f}  {r['latency_ms_batch1']:.2f} ms  "
                     f"search {r['search_seconds']:.0f} s  {r['genotype']}",
@@ -279,12 +281,19 @@ def cyclic_row(name: str, args: argparse.Namespace, size: dict, seed: int) -> di
     trained = retrain(
         result.genotype, config.space, RESULTS.parent / "runs" / f"cyclic_{name}_s{seed}", args, size, seed
     )
+    return cyclic_result(name, seed, result.genotype, seconds, trained, result.history[-1].get("expected_latency"))
+
+
+def cyclic_result(
+    run: str, seed: int, genotype: str, seconds: float, trained: dict, expected_latency: float | None = None
+) -> dict:
+    """One row of ``bench_diff_cyclic.json``: the found architecture and its brief retraining."""
     return {
-        "run": name,
+        "run": run,
         "seed": seed,
-        "genotype": result.genotype,
+        "genotype": genotype,
         "search_seconds": seconds,
-        "expected_latency": result.history[-1].get("expected_latency"),
+        "expected_latency": expected_latency,
         "test_accuracy": trained["test_accuracy"],
         "latency_ms_batch1": trained["latency_ms_batch1"],
         "params_millions": trained.get("params_millions"),
@@ -306,18 +315,7 @@ def hierarchical_v2_rows(args: argparse.Namespace, size: dict, seed: int) -> lis
     for stage, arch in (("initial", micro.architecture), ("intermediate", macro.architecture)):
         run_dir = RESULTS.parent / "runs" / f"cyclic_{HIERARCHICAL_V2}_{stage}_s{seed}"
         trained = retrain(arch, config.space, run_dir, args, size, seed)
-        rows.append(
-            {
-                "run": f"{HIERARCHICAL_V2}:{stage}",
-                "seed": seed,
-                "genotype": arch,
-                "search_seconds": seconds[stage],
-                "expected_latency": None,
-                "test_accuracy": trained["test_accuracy"],
-                "latency_ms_batch1": trained["latency_ms_batch1"],
-                "params_millions": trained.get("params_millions"),
-            }
-        )
+        rows.append(cyclic_result(f"{HIERARCHICAL_V2}:{stage}", seed, arch, seconds[stage], trained))
     return rows
 
 

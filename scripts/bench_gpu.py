@@ -227,7 +227,8 @@ def _candidate_worker(args: tuple[str, str, int, int, int, Any]) -> tuple[float,
     torch.set_num_threads(1 if device_name == "cpu" else torch.get_num_threads())
     device = torch.device(device_name)
     reference = mode == "reference"
-    s = sizes(device.type == "cuda")["candidate"]
+    size = sizes(device.type == "cuda")
+    s = size["candidate"]
     space = get_space("nb201")
     import random
 
@@ -243,9 +244,7 @@ def _candidate_worker(args: tuple[str, str, int, int, int, Any]) -> tuple[float,
     elif mode == "cudagraphs":
         forward = torch.compile(net, mode="reduce-overhead")
     amp = None if reference else autocast_dtype("auto", device)
-    data = batches(
-        reference, synthetic(sizes(device.type == "cuda")["images"], seed), s["batch"], device, workers, channels_last
-    )
+    data = batches(reference, synthetic(size["images"], seed), s["batch"], device, workers, channels_last)
 
     def step() -> None:
         x, y = next(data)

@@ -246,44 +246,46 @@ def run_dynamic(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -
     return 0
 
 
-def run_macro(args: argparse.Namespace, config: DiffSearchConfig, genotype: str) -> dict[str, Any]:
-    """Hierarchical ICDARTS version 1 (ch. 6): the skip-input search over the found cells."""
+def run_phase(
+    args: argparse.Namespace, config: DiffSearchConfig, name: str, epochs: int, make: Callable[..., Any]
+) -> dict[str, Any]:
+    """One hierarchical-ICDARTS phase (``make(phase_config, on_epoch=...)``) for ``epochs`` with a
+    progress bar; its result as a dict."""
     from dataclasses import asdict, replace
 
+    phase_config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs - 1))
+    with tqdm(total=epochs, unit="epoch", desc=name, disable=args.quiet) as bar:
+        return asdict(make(phase_config, on_epoch=lambda entry: bar.update(1)).run())
+
+
+def run_macro(args: argparse.Namespace, config: DiffSearchConfig, genotype: str) -> dict[str, Any]:
+    """Hierarchical ICDARTS version 1 (ch. 6): the skip-input search over the found cells."""
     from supernet.hierarchical import MacroSearch
 
-    epochs = args.macro_epochs
-    macro_config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs - 1))
-    bar = tqdm(total=epochs, unit="epoch", desc="macro (skip) search", disable=args.quiet)
-    result = MacroSearch(genotype, macro_config, on_epoch=lambda entry: bar.update(1)).run()
-    bar.close()
-    return asdict(result)
+    return run_phase(
+        args, config, "macro (skip) search", args.macro_epochs, lambda cfg, **kw: MacroSearch(genotype, cfg, **kw)
+    )
 
 
 def run_hierarchical_v2(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> int:
     """Hierarchical ICDARTS version 2 (ch. 6): four cell types (micro), then their placement (macro)."""
-    from dataclasses import asdict, replace
-
     from supernet.hierarchical_v2 import PlacementSearch, TypedCellSearch
 
-    def phase(name: str, epochs: int, make: Callable[..., Any]) -> dict[str, Any]:
-        phase_config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs - 1))
-        with tqdm(total=epochs, unit="epoch", desc=name, disable=args.quiet) as bar:
-            return asdict(make(phase_config, on_epoch=lambda entry: bar.update(1)).run())
-
-    phases = {"micro": phase("micro (4 cell types)", config.epochs, TypedCellSearch)}
-    phases["macro"] = phase(
+    micro = run_phase(args, config, "micro (4 cell types)", config.epochs, TypedCellSearch)
+    macro = run_phase(
+        args,
+        config,
         "macro (placement)",
         args.macro_epochs,
-        lambda cfg, on_epoch: PlacementSearch(phases["micro"]["architecture"], cfg, on_epoch=on_epoch),
+        lambda cfg, **kw: PlacementSearch(micro["architecture"], cfg, **kw),
     )
     data = {
         "method": "icdarts-hierarchical-v2",
-        "genotype": phases["macro"]["architecture"],  # `nas train --arch @result.json` retrains it
-        "initial_architecture": phases["micro"]["architecture"],
-        **phases,
+        "genotype": macro["architecture"],  # `nas train --arch @result.json` retrains it
+        "initial_architecture": micro["architecture"],
+        "micro": micro,
+        "macro": macro,
     }
     (out / "result.json").write_text(json.dumps(data, indent=1))
-    summary = {"placement": phases["macro"]["placement"], "types": phases["macro"]["types"], "out": str(out)}
-    print(json.dumps(summary, indent=2))
+    print(json.dumps({"placement": macro["placement"], "types": macro["types"], "out": str(out)}, indent=2))
     return 0

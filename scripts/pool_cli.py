@@ -98,7 +98,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     if args.processes < 1:
-        raise SystemExit(f"--processes must be at least 1, got {args.processes}")
+        raise ValueError(f"--processes must be at least 1, got {args.processes}")
     if args.processes > 1:
         return _worker_processes(args)
     return _one_worker(args)

@@ -24,7 +24,6 @@ import torch
 from tqdm import tqdm
 
 from supernet.data import DeviceLoader, make_splits
-from supernet.hierarchical_v2 import PlacedCells, placed_network
 from supernet.networks.darts import REDUCE_CELLS, STEMS
 from supernet.spaces import get_space
 from supernet.training import TrainConfig, Trainer, load_checkpoint, resolve_device, save_checkpoint
@@ -134,6 +133,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     space = get_space(args.space)
     text = read_arch(args.arch)
     placed = text.lstrip().startswith("{") and '"placement"' in text  # hierarchical ICDARTS version 2
+    if placed:
+        from supernet.hierarchical_v2 import PlacedCells, placed_network
     try:
         arch = PlacedCells.parse(text, space) if placed else space.parse(text)
     except ValueError as e:

@@ -30,7 +30,7 @@ from torch import nn
 
 from supernet.diff_search import DiffSearchConfig, search_loaders
 from supernet.methods.cdarts import distillation_loss
-from supernet.networks.darts import CellSlot, DartsCell, darts_layout
+from supernet.networks.darts import CellSlot, DartsCell, darts_layout, make_stem
 from supernet.ops import FactorizedReduce, ReLUConvBN
 from supernet.spaces import Genotype, get_space
 from supernet.training import resolve_device
@@ -81,9 +81,7 @@ class SkipNetwork(nn.Module):
         self.sources = [tuple(s) for s in sources]
         channels = [stem_multiplier * C] + [4 * slot.C for slot in slots]  # channels of every state
         reductions = [slot.reduction for slot in slots]
-        self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, stem_multiplier * C, 3, padding=1, bias=False), nn.BatchNorm2d(stem_multiplier * C)
-        )
+        self.stem = make_stem("conv3x3", in_channels, stem_multiplier * C)
         self.cells = nn.ModuleList()
         self.adapters = nn.ModuleList()
         for i, slot in enumerate(slots):
@@ -139,7 +137,6 @@ class CyclicPhase:
     (CE_E(train), 6.4). Subclasses build ``self.S`` and ``self.arch`` and then call ``_optimisers``."""
 
     eval_warmup_epochs = 1
-    phase_name = "cyclic"
 
     def __init__(
         self,
@@ -169,10 +166,16 @@ class CyclicPhase:
         cfg = self.config
         return torch.optim.SGD(net.parameters(), lr=lr, momentum=cfg.w_momentum, weight_decay=cfg.w_weight_decay)
 
-    # -- what a phase defines ----------------------------------------------------------------------------
+    def network_size(self) -> dict[str, int]:
+        """The search network's size and the data's shape, as the phase's networks take them."""
+        cfg = self.config
+        return dict(C=cfg.C, layers=cfg.layers, num_classes=self.loaders.num_classes, in_channels=self.loaders.shape[0])
+
     def weights(self) -> list[torch.Tensor]:
-        """The mixing weights S runs with."""
-        raise NotImplementedError
+        """The mixing weights S runs with: a softmax over the last dimension of each architecture parameter."""
+        return [torch.softmax(a, -1) for a in self.arch]
+
+    # -- what a phase defines ----------------------------------------------------------------------------
 
     def choice(self) -> Any:
         """The discretisation of the architecture parameters that E is built from."""
@@ -281,8 +284,6 @@ class MacroSearch(CyclicPhase):
     """Version 1's macro phase (module docstring) for ``genotype`` with the data and optimiser settings
     of ``config`` (its ``C``/``layers`` size the macro networks, ``epochs``/``warmup_epochs`` the phase)."""
 
-    phase_name = "macro (skip) search"
-
     def __init__(self, genotype: str | Genotype, config: DiffSearchConfig, gamma_lr: float = 3e-3, **options: Any):
         super().__init__(config, **options)
         self.genotype = get_space(config.space).parse(genotype)
@@ -296,19 +297,7 @@ class MacroSearch(CyclicPhase):
         return self.E_choice
 
     def _network(self, sources: Sequence[Sequence[int]]) -> SkipNetwork:
-        cfg = self.config
-        net = SkipNetwork(
-            self.genotype,
-            sources,
-            C=cfg.C,
-            layers=cfg.layers,
-            num_classes=self.loaders.num_classes,
-            in_channels=self.loaders.shape[0],
-        )
-        return net.to(self.device)
-
-    def weights(self) -> list[torch.Tensor]:
-        return [torch.softmax(g, 0) for g in self.gamma]
+        return SkipNetwork(self.genotype, sources, **self.network_size()).to(self.device)
 
     def skips(self) -> list[int]:
         """E_macro's discretisation: each cell keeps its largest-γ skip (ties: the nearest)."""

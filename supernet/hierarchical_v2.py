@@ -19,7 +19,7 @@ derivation is DARTS's (two strongest non-``none`` inputs per node); the stated m
 (depth, type) in the macro phase; the networks have no auxiliary-head ensemble.
 
 An architecture is a ``PlacedCells``: four cell structures and the type of each depth. Its string is
-JSON (``{"types": [...4 genotype strings...], "placement": [...]}``) and ``placed_network`` builds it
+JSON (``{"types": [four [[op, input], ...] cells], "placement": [...]}``) and ``placed_network`` builds it
 for retraining; ``nas diff --method icdarts --macro-version 2 --macro-epochs N`` runs both phases.
 """
 
@@ -36,11 +36,11 @@ from torch import nn
 from supernet.diff_search import DiffSearchConfig
 from supernet.hierarchical import CyclicPhase, relabel
 from supernet.methods.cdarts import bank_key, cell_op_names
-from supernet.networks.darts import DartsCell, DartsNetwork, darts_layout
+from supernet.networks.darts import DartsCell, DartsNetwork, darts_layout, make_stem
 from supernet.selection import darts_rule_cell
 from supernet.spaces import DartsSpace, Genotype, get_space
-from supernet.spaces.darts import STEPS, edge_index
-from supernet.supernet import DartsSearchCell
+from supernet.spaces.darts import STEPS
+from supernet.supernet import DartsSearchCell, edge_infos
 
 N_TYPES = 4
 CONCAT = tuple(range(2, STEPS + 2))
@@ -163,7 +163,7 @@ class PlacementSearchNetwork(nn.Module):
     def __init__(self, types: Sequence[Genotype], *, C: int, layers: int, num_classes: int, in_channels: int):
         super().__init__()
         slots = darts_layout(C, layers)
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 3 * C, 3, padding=1, bias=False), nn.BatchNorm2d(3 * C))
+        self.stem = make_stem("conv3x3", in_channels, 3 * C)
         self.levels = nn.ModuleList(nn.ModuleList(DartsCell(t, slot) for t in types) for slot in slots)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(slots[-1].C * STEPS, num_classes)
@@ -183,10 +183,20 @@ class PlacementResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-class TypedCellSearch(CyclicPhase):
-    """Version 2's micro phase: ICDARTS over four cell types alternating in the template."""
+class _PlacedCellsPhase(CyclicPhase):
+    """A version-2 phase: its discretisation is a ``PlacedCells``."""
 
-    phase_name = "micro (4 cell types) search"
+    def choice(self) -> PlacedCells:
+        raise NotImplementedError
+
+    def run(self) -> PlacementResult:
+        history = self.run_epochs()
+        arch = self.choice()
+        return PlacementResult(str(arch), arch.cells(), list(arch.placement), history)
+
+
+class TypedCellSearch(_PlacedCellsPhase):
+    """Version 2's micro phase: ICDARTS over four cell types alternating in the template."""
 
     def __init__(
         self, config: DiffSearchConfig, eval_C: int | None = None, eval_layers: int | None = None, **options: Any
@@ -197,25 +207,15 @@ class TypedCellSearch(CyclicPhase):
         space = get_space(config.space)
         if not isinstance(space, DartsSpace):
             raise ValueError(f"hierarchical version 2 needs a DARTS-family space, got {config.space!r}")
-        self.space = space
-        self.node_inputs = [
-            [(src, edge_index(node, src), space.candidates("normal", node, src)) for src in range(node + 2)]
-            for node in range(STEPS)
-        ]
-        ops = [ops for inputs in self.node_inputs for _, _, ops in inputs]
-        self.S = TypedSearchNetwork(ops, **self._size()).to(self.device)
+        edges = [e for e in edge_infos(space) if e.cell_type == "normal"]  # the supernet's normal-cell edges
+        self.node_inputs = [[(e.src, e.index, e.ops) for e in edges if e.dst == node + 2] for node in range(STEPS)]
+        ops = [e.ops for e in edges]
+        self.S = TypedSearchNetwork(ops, **self.network_size()).to(self.device)
         K = len(ops[0])
         self.arch = nn.ParameterList(
             nn.Parameter(1e-3 * torch.randn(len(ops), K, device=self.device)) for _ in range(N_TYPES)
         )
         self._optimisers(config.a_lr, config.a_weight_decay)
-
-    def _size(self) -> dict[str, int]:
-        cfg = self.config
-        return dict(C=cfg.C, layers=cfg.layers, num_classes=self.loaders.num_classes, in_channels=self.loaders.shape[0])
-
-    def weights(self) -> list[torch.Tensor]:
-        return [torch.softmax(a, -1) for a in self.arch]
 
     def choice(self) -> PlacedCells:
         rows = [w.detach().cpu() for w in self.weights()]
@@ -223,29 +223,23 @@ class TypedCellSearch(CyclicPhase):
         return PlacedCells(types, tuple(template_placement(self.eval_size["layers"])))  # E_micro's template
 
     def build_eval(self, choice: PlacedCells) -> nn.Module:
-        return placed_network(choice, **{**self._size(), **self.eval_size})
+        return placed_network(choice, **{**self.network_size(), **self.eval_size})
 
     def bank_key(self, key: str, choice: PlacedCells) -> str:
         parts = key.split(".")
-        if parts[0] != "cells" or len(parts) < 4 or parts[2] != "ops":
+        if parts[0] != "cells":
             return key
         i = int(parts[1])
         cell = choice.types[choice.placement[i]]
-        return bank_key(key, cell_op_names(i, cell.normal, cell.node_of("normal")))
+        return bank_key(key, cell_op_names(i, cell.normal, cell.node_of("normal")))  # ops by (node, input, op)
 
     def describe(self) -> dict[str, Any]:
         return {"types": self.choice().cells()}
 
-    def run(self) -> PlacementResult:
-        history = self.run_epochs()
-        arch = self.choice()
-        return PlacementResult(str(arch), arch.cells(), list(arch.placement), history)
 
-
-class PlacementSearch(CyclicPhase):
+class PlacementSearch(_PlacedCellsPhase):
     """Version 2's macro phase over the four cell types of ``types`` (Algorithm 4)."""
 
-    phase_name = "macro (placement) search"
     eval_warmup_epochs = 2  # "pre-trained the evaluation network for two epochs in each iteration"
 
     def __init__(
@@ -261,16 +255,11 @@ class PlacementSearch(CyclicPhase):
         self.types = tuple(types.types if isinstance(types, PlacedCells) else types)
         if len(self.types) != N_TYPES:
             raise ValueError(f"need {N_TYPES} cell types, got {len(self.types)}")
-        self.S = PlacementSearchNetwork(self.types, **self._size()).to(self.device)
+        self.S = PlacementSearchNetwork(self.types, **self.network_size()).to(self.device)
         self.gamma = self.arch = nn.ParameterList(
             nn.Parameter(torch.zeros(N_TYPES, device=self.device)) for _ in range(config.layers)
         )
         self._optimisers(gamma_lr)
-
-    _size = TypedCellSearch._size
-
-    def weights(self) -> list[torch.Tensor]:
-        return [torch.softmax(g, 0) for g in self.gamma]
 
     def placement(self) -> list[int]:
         """E_macro: the largest-γ type at each depth (ties: the micro template's type, then the lower)."""
@@ -284,15 +273,10 @@ class PlacementSearch(CyclicPhase):
         return PlacedCells(self.types, tuple(self.placement()))
 
     def build_eval(self, choice: PlacedCells) -> nn.Module:
-        return placed_network(choice, **self._size())
+        return placed_network(choice, **self.network_size())
 
     def bank_key(self, key: str, choice: PlacedCells) -> str:
         return relabel(key, "cells", lambda i: f"type{choice.placement[i]}")  # depth i's cell, by its type
 
     def describe(self) -> dict[str, Any]:
         return {"placement": self.placement(), "gamma": self.arch_values()}
-
-    def run(self) -> PlacementResult:
-        history = self.run_epochs()
-        arch = self.choice()
-        return PlacementResult(str(arch), arch.cells(), list(arch.placement), history)
