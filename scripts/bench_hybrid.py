@@ -44,7 +44,8 @@ from scripts.bench_search import at_budget
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 TOP_BUDGET = 3  # the quick preset's budgets are (1, 3)
-#: RANK-NOSH on the NB201 table (12- and 200-epoch fidelities), as bench_search's tabular preset
+#: RANK-NOSH on the NB201 table (12- and 200-epoch fidelities): bench_search's tabular preset as it was
+#: when the hybrid results were measured (level 0 took 200 samples a round; the preset now takes 1,000)
 TABULAR_RANK_NOSH = {"budgets": [12, 200], "ratio": 0.1, "k": 20, "initial": 30, "level0_samples": 200}
 
 

@@ -154,18 +154,25 @@ def main() -> None:
     from predictor_nas.tables import load_table
 
     optimum = {d: load_table(d).optimum for d in args.datasets}
+    significance = rank_nosh_vs_baselines(runs, args)
     result = {
         "meta": {
             "machine": platform.node(),
             "protocol": "observe 12-epoch validation / single-run 200-epoch "
             "accuracy; report 200-epoch seed-mean test accuracy; cost in epochs",
-            "seeds": args.seeds,
+            # runs per (dataset, method): the log may hold runs of earlier invocations with other --seeds
+            "seeds": {
+                d: {m: sum(r["dataset"] == d and r["method"] == m for r in runs) for m in args.methods}
+                for d in args.datasets
+            },
             "ablation_seeds": args.ablation_seeds,
             "ablation_budget": args.ablation_budget,
             "optimum": optimum,
             "rank_nosh": str(rank_nosh_config("rank-nosh", 0, top)),
         },
         "summary": summary,
+        # one-sided Welch t-test p-values of "RANK-NOSH's mean is higher" against each baseline
+        "rank_nosh_vs_baselines": significance,
         # per run: the reported accuracy at each budget (full curves stay in the .runs.jsonl log)
         "runs": [
             {
@@ -184,6 +191,27 @@ def main() -> None:
             s = summary[d][m]
             print(f"  {m:16s} " + "  ".join(f"{b}: {s[b]['mean']:.2f} ± {s[b]['std']:.2f}" for b in s))
     print(f"wrote {args.out}")
+
+
+def rank_nosh_vs_baselines(runs: list[dict], args: argparse.Namespace) -> dict:
+    """Per dataset and budget: p-value of a one-sided Welch t-test that RANK-NOSH's mean reported
+    accuracy exceeds each baseline's (independent seeds; None when both are constant)."""
+    from scipy.stats import ttest_ind
+
+    def values(d: str, m: str, b: float) -> list[float]:
+        vals = (at_budget(r["curve"], b) for r in runs if r["dataset"] == d and r["method"] == m)
+        return [v for v in vals if v is not None]
+
+    out: dict = {}
+    for d in args.datasets:
+        for b in args.budgets:
+            ours = values(d, "rank-nosh", b)
+            for m in BASELINE_METHODS:
+                theirs = values(d, m, b)
+                if len(ours) > 1 and len(theirs) > 1:
+                    p = ttest_ind(ours, theirs, equal_var=False, alternative="greater").pvalue
+                    out.setdefault(d, {}).setdefault(str(int(b)), {})[m] = None if np.isnan(p) else float(p)
+    return out
 
 
 def plot(runs: list[dict], args: argparse.Namespace, optimum: dict, path: Path) -> None:
