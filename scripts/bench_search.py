@@ -101,6 +101,12 @@ def at_budget(curve: list[list], budget: float) -> float | None:
     return value
 
 
+def reported(runs: list[dict], dataset: str, method: str, budget: float) -> list[float]:
+    """The reported accuracy at ``budget`` of every run of ``method`` on ``dataset`` that reached it."""
+    vals = (at_budget(r["curve"], budget) for r in runs if r["dataset"] == dataset and r["method"] == method)
+    return [v for v in vals if v is not None]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=30)
@@ -141,11 +147,10 @@ def main() -> None:
     summary: dict = {}
     for d in args.datasets:
         for m in args.methods:
-            rows = [r for r in runs if r["dataset"] == d and r["method"] == m]
             for b in args.budgets:
                 if m in ablations and b > args.ablation_budget:
                     continue
-                vals = [v for v in (at_budget(r["curve"], b) for r in rows) if v is not None]
+                vals = reported(runs, d, m, b)
                 summary.setdefault(d, {}).setdefault(m, {})[str(int(b))] = {
                     "mean": float(np.mean(vals)),
                     "std": float(np.std(vals)),
@@ -198,16 +203,12 @@ def rank_nosh_vs_baselines(runs: list[dict], args: argparse.Namespace) -> dict:
     accuracy exceeds each baseline's (independent seeds; None when both are constant)."""
     from scipy.stats import ttest_ind
 
-    def values(d: str, m: str, b: float) -> list[float]:
-        vals = (at_budget(r["curve"], b) for r in runs if r["dataset"] == d and r["method"] == m)
-        return [v for v in vals if v is not None]
-
     out: dict = {}
     for d in args.datasets:
         for b in args.budgets:
-            ours = values(d, "rank-nosh", b)
+            ours = reported(runs, d, "rank-nosh", b)
             for m in BASELINE_METHODS:
-                theirs = values(d, m, b)
+                theirs = reported(runs, d, m, b)
                 if len(ours) > 1 and len(theirs) > 1:
                     p = ttest_ind(ours, theirs, equal_var=False, alternative="greater").pvalue
                     out.setdefault(d, {}).setdefault(str(int(b)), {})[m] = None if np.isnan(p) else float(p)
