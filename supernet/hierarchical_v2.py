@@ -36,7 +36,7 @@ from torch import nn
 from supernet.diff_search import DiffSearchConfig
 from supernet.hierarchical import CyclicPhase, relabel
 from supernet.methods.cdarts import bank_key, cell_op_names
-from supernet.networks.darts import DartsCell, DartsNetwork, darts_layout, make_stem
+from supernet.networks.darts import DartsCell, DartsNetwork, darts_layout, make_stem, reduction_indices
 from supernet.selection import darts_rule_cell
 from supernet.spaces import DartsSpace, Genotype, get_space
 from supernet.spaces.darts import STEPS
@@ -101,7 +101,7 @@ def stretch_placement(placement: Sequence[int], layers: int) -> list[int]:
     (e.g. a placement searched on 8 cells for the 20-cell retraining network)."""
 
     def segments(n: int) -> list[list[int]]:
-        r1, r2 = n // 3, 2 * n // 3
+        r1, r2 = reduction_indices(n)
         return [list(range(0, r1)), [r1], list(range(r1 + 1, r2)), [r2], list(range(r2 + 1, n))]
 
     if layers == len(placement):
@@ -123,7 +123,7 @@ def placed_network(
     as for ``DartsNetwork``, e.g. ``auxiliary``, ``drop_path_prob``)."""
     placement = stretch_placement(arch.placement, layers)
     if options.get("reduce_cells", "searched") != "searched":  # fixed modules take the downsampling cells' place
-        placement = [t for i, t in enumerate(placement) if i not in (layers // 3, 2 * layers // 3)]
+        placement = [t for i, t in enumerate(placement) if i not in reduction_indices(layers)]
     types = iter(placement)
     return DartsNetwork(
         C=C,

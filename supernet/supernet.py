@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 from torchvision.ops import stochastic_depth
 
-from supernet.networks.darts import CellSlot, DartsNetwork, preprocess_inputs
+from supernet.networks.darts import CellSlot, DartsNetwork, preprocess_inputs, reduction_indices
 from supernet.networks.nb201 import NB201Network, ResNetBasicBlock
 from supernet.ops import Identity, Zero, build_op
 from supernet.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
@@ -451,5 +451,4 @@ def _strip_pool(rest: str, op: str) -> str:
 
 
 def _is_reduction(child: DartsNetwork, i: int) -> bool:
-    layers = len(child.cells)
-    return i in (layers // 3, 2 * layers // 3)
+    return i in reduction_indices(len(child.cells))

@@ -66,7 +66,7 @@ from supernet.latency import (
     measure_op_latencies,
 )
 from supernet.methods.base import Batch, Method, SearchData, StepContext, register_method
-from supernet.networks.darts import AuxiliaryHead
+from supernet.networks.darts import AuxiliaryHead, reduction_indices
 from supernet.networks.nb201 import ResNetBasicBlock
 from supernet.selection import node_select, node_weights
 from supernet.spaces import DartsSpace, Genotype, NB201Cell
@@ -98,8 +98,7 @@ def reduction_modules(cells: Sequence[nn.Module]) -> list[nn.Module]:
     blocks = [c for c in cells if isinstance(c, ResNetBasicBlock)]
     if blocks:
         return blocks
-    n = len(cells)
-    return [cells[n // 3], cells[2 * n // 3]]
+    return [cells[i] for i in reduction_indices(len(cells))]
 
 
 class HeadEnsemble(nn.Module):
@@ -495,7 +494,7 @@ def _bank_names(net: nn.Module, arch: Any) -> dict[str, str]:
     names: dict[str, str] = {}
     cells = net.cells
     if isinstance(arch, Genotype):
-        reductions = {len(cells) // 3, 2 * len(cells) // 3}
+        reductions = reduction_indices(len(cells))
         for i in range(len(cells)):
             cell_type = "reduce" if i in reductions else "normal"
             names.update(cell_op_names(i, arch.cell(cell_type), arch.node_of(cell_type)))

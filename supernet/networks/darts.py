@@ -46,6 +46,11 @@ STEMS = ("conv3x3", "conv1x1", "identity", "concat")
 REDUCE_CELLS = ("searched", "avg_pool", "max_pool", "conv1x1")
 
 
+def reduction_indices(layers: int) -> tuple[int, int]:
+    """The two reduction cells of a ``layers``-cell DARTS network: at a third and two thirds of the depth."""
+    return layers // 3, 2 * layers // 3
+
+
 def darts_layout(
     C: int,
     layers: int,
@@ -64,8 +69,9 @@ def darts_layout(
     slots: list[CellSlot] = []
     c_pp = c_p = stem_channels or stem_multiplier * C
     c_cur, reduction_prev = C, False
+    reductions = reduction_indices(layers)
     for i in range(layers):
-        reduction = i in (layers // 3, 2 * layers // 3)
+        reduction = i in reductions
         if reduction:
             c_cur *= 2
         slots.append(CellSlot(c_pp, c_p, c_cur, reduction, reduction_prev))
@@ -219,7 +225,7 @@ class DartsNetwork(nn.Module):
             FixedReduction(reduce_cells, slot) if slot.reduction and reduce_cells != "searched" else cell_factory(slot)
             for slot in slots
         )
-        self.aux_index = 2 * layers // 3
+        self.aux_index = reduction_indices(layers)[1]  # the auxiliary head reads the second reduction cell
         c_out = [
             getattr(cell, "out_channels", None) or slot.C * cell.multiplier for slot, cell in zip(slots, self.cells)
         ]
