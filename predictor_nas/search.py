@@ -32,7 +32,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from predictor_nas.encoding import GraphEncoder
 from predictor_nas.nosh import NoshConfig, Pyramid, promotion_count, select_top
 from predictor_nas.proxies import ProxyScorer
 from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations
+from supernet.options import dataclass_from_dict
 
 log = logging.getLogger(__name__)
 STATE_KEY = "rank_nosh"
@@ -91,11 +92,7 @@ class RankNoshConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RankNoshConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown RANK-NOSH option(s) {unknown}; valid options: {sorted(known)}")
-        return cls(**data)
+        return dataclass_from_dict(cls, data, "RANK-NOSH option(s)")
 
 
 @dataclass

@@ -14,7 +14,7 @@ device, as ``nas worker --processes N`` does). Synthetic CIFAR-shaped data (32x3
    over concurrent candidates (all training the same cell), for ours eager at 1, 2, 4, 8 candidates,
    ours with ``torch.compile`` and with CUDA graphs (``torch.compile(mode="reduce-overhead")``),
    against one reference candidate. The best setting is reported as ``best``; GPU utilisation (NVML,
-   sampled every 50 ms over the timed window) when ``pynvml`` is there.
+   sampled every 50 ms over the timed window) from NVML (``pynvml``, else ``nvidia-smi``).
 
     python scripts/bench_gpu.py [--steps 100] [--concurrency 1 2 4 8] [--skip-compile]
 
@@ -25,10 +25,13 @@ the data path and the process-level concurrency only (bf16 autocast is a CUDA fe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
 import platform
+import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -112,38 +115,55 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def utilisation_reader(index: int):
+    """A function returning the GPU's utilisation (%) now, from NVML (``pynvml``) or else ``nvidia-smi``;
+    None when neither is there (utilisation is then simply not reported)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        return lambda: pynvml.nvmlDeviceGetUtilizationRates(handle).gpu
+    except Exception:  # no pynvml, or NVML refused: try the command-line tool of the same library
+        pass
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    query = [smi, "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits", f"--id={index}"]
+
+    def read() -> int:
+        return int(subprocess.run(query, capture_output=True, text=True, check=True, timeout=5).stdout.split()[0])
+
+    try:
+        read()
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return None
+    return read
+
+
 class GpuMonitor:
-    """Samples NVML's GPU utilisation every ``interval`` seconds in a thread; None without pynvml/CUDA."""
+    """Samples the GPU's utilisation every ``interval`` seconds in a thread; no samples without CUDA or a reader."""
 
     def __init__(self, device: torch.device, interval: float = 0.05):
         self.samples: list[tuple[float, int]] = []
-        self.handle = None
-        if device.type != "cuda":
-            return
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            self.handle = pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
-            self._read = lambda: pynvml.nvmlDeviceGetUtilizationRates(self.handle).gpu
-        except Exception:  # NVML missing or refused: utilisation is simply not reported
-            self.handle = None
+        self._read = utilisation_reader(device.index or 0) if device.type == "cuda" else None
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), self._read()))
+            with contextlib.suppress(Exception):  # a failed reading (nvidia-smi timed out, say) is a missing sample
+                self.samples.append((time.time(), self._read()))
             time.sleep(self.interval)
 
     def __enter__(self) -> GpuMonitor:
-        if self.handle is not None:
+        if self._read is not None:
             self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.handle is not None:
+        if self._read is not None:
             self._stop.set()
             self._thread.join()
 

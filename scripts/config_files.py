@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from supernet.options import read_mapping, reject_unknown
 
 #: subcommands that take ``--config FILE`` (``nas hybrid --config`` is its own recipe format)
 CONFIGURABLE = ("demo", "diff", "rank-nosh", "proxies", "train")
@@ -32,16 +32,10 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 def read_config(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]:
     """The file's values keyed by argparse ``dest``; unknown keys raise ValueError naming the valid ones."""
-    if not path.exists():
-        raise FileNotFoundError(f"config file {path} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"config file {path} must hold a mapping of option names to values")
+    data = read_mapping(path, "config file")
     valid = {a.dest for a in parser._actions if a.dest not in ("help", "config_file", "func")}
     values = {str(k).replace("-", "_"): v for k, v in data.items()}
-    unknown = sorted(set(values) - valid)
-    if unknown:
-        raise ValueError(f"unknown option(s) {unknown} in {path}; valid options: {sorted(valid)}")
+    reject_unknown(values, valid, where=f" in {path}")
     return values
 
 

@@ -59,7 +59,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import yaml
 from tqdm import tqdm
 
 from pools import Pool, PoolConfig
@@ -69,6 +68,7 @@ from predictor_nas.search import RankNosh, RankNoshConfig
 from scripts.plots import search_plots
 from scripts.rundir import plot_curves, prepare_run_dir
 from supernet.diff_search import DiffSearch, DiffSearchConfig
+from supernet.options import read_mapping, reject_unknown
 from supernet.proposals import OneShotScorer, add_proposals, proposals_from_search
 
 log = logging.getLogger(__name__)
@@ -101,16 +101,9 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
     """DEFAULTS updated by the YAML/JSON file and ``overrides``; unknown keys are errors."""
     given: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"hybrid config {path} does not exist")
-        given = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(given, dict):
-            raise ValueError(f"hybrid config {path} must be a mapping, got {type(given).__name__}")
+        given = read_mapping(Path(path), "hybrid config")
     given.update(overrides or {})
-    unknown = sorted(set(given) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown hybrid option(s) {unknown}; valid options: {sorted(DEFAULTS)}")
+    reject_unknown(given, DEFAULTS, "hybrid option(s)")
     config = {**DEFAULTS, **given}
     for i, entry in enumerate(config["diff"]):
         if "method" not in entry:

@@ -19,7 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from supernet import distributed
 from supernet.data import Augment, DeviceLoader, make_splits
 from supernet.methods import SearchData, StepContext, get_method
 from supernet.networks.darts import REDUCE_CELLS, STEMS
+from supernet.options import field_names, reject_unknown
 from supernet.selection import perturbation_select
 from supernet.spaces import get_space
 from supernet.supernet import Supernet, Weights, edge_infos
@@ -98,10 +99,8 @@ class DiffSearchConfig:
     @classmethod
     def resolve(cls, **given: Any) -> DiffSearchConfig:
         """Defaults, then the method's published overrides, then ``given`` (explicit settings win)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(given) - known)
-        if unknown:
-            raise ValueError(f"unknown search option(s) {unknown}; valid options: {sorted(known)}")
+        known = field_names(cls)
+        reject_unknown(given, known, "search option(s)")
         method = get_method(given.get("method", cls.method))
         values = {**{k: v for k, v in method.defaults.items() if k in known}, **given}
         config = cls(**values)

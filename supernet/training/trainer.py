@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from supernet.data.loader import Augment, DeviceLoader
+from supernet.options import dataclass_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +107,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig key(s) {unknown}; valid keys: {sorted(known)}")
-        return cls(**data)
+        return dataclass_from_dict(cls, data, "TrainConfig key(s)")
 
 
 @dataclass
