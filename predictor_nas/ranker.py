@@ -30,6 +30,7 @@ from torch import nn
 from torch_geometric.nn import GCNConv, GINConv, global_add_pool, global_mean_pool
 
 from predictor_nas.encoding import GraphEncoder
+from supernet.options import require_at_least
 from supernet.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,14 @@ class RankerConfig:
             raise ValueError(f"conv must be 'gin' or 'gcn', got {self.conv!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if min(self.hidden, self.layers, self.steps, self.ensemble, self.pairs_per_step) < 1:
-            raise ValueError("hidden, layers, steps, ensemble and pairs_per_step must be >= 1")
+        require_at_least(
+            1,
+            hidden=self.hidden,
+            layers=self.layers,
+            steps=self.steps,
+            ensemble=self.ensemble,
+            pairs_per_step=self.pairs_per_step,
+        )
 
 
 def pairwise_loss(better: torch.Tensor, worse: torch.Tensor, kind: str = "hinge", margin: float = 0.1) -> torch.Tensor:

@@ -30,7 +30,7 @@ from supernet import distributed
 from supernet.data import Augment, DeviceLoader, make_splits
 from supernet.methods import SearchData, StepContext, get_method
 from supernet.networks.darts import REDUCE_CELLS, STEMS
-from supernet.options import field_names, reject_unknown
+from supernet.options import field_names, reject_unknown, require_at_least
 from supernet.selection import perturbation_select
 from supernet.spaces import get_space
 from supernet.supernet import Supernet, Weights, edge_infos
@@ -125,8 +125,9 @@ class DiffSearchConfig:
                 f"stem must be one of {list(STEMS)} and reduce_cells one of {list(REDUCE_CELLS)}, got "
                 f"{config.stem!r} and {config.reduce_cells!r}"
             )
-        if config.epochs < 1 or config.batch_size < 1 or not 0 < config.train_portion < 1:
-            raise ValueError("epochs and batch_size must be >= 1 and train_portion in (0, 1)")
+        require_at_least(1, epochs=config.epochs, batch_size=config.batch_size)
+        if not 0 < config.train_portion < 1:
+            raise ValueError(f"train_portion must be in (0, 1), got {config.train_portion!r}")
         return config
 
     def to_dict(self) -> dict[str, Any]:

@@ -39,3 +39,11 @@ def read_mapping(path: Path, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{what} {path} must hold a mapping of option names to values, got {type(data).__name__}")
     return data
+
+
+def require_at_least(minimum: int, **values: float) -> None:
+    """ValueError naming every one of ``values`` below ``minimum`` with its value."""
+    bad = {name: value for name, value in values.items() if value < minimum}
+    if bad:
+        got = ", ".join(f"{name}={value!r}" for name, value in bad.items())
+        raise ValueError(f"{' and '.join(bad)} must be >= {minimum}, got {got}")

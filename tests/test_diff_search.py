@@ -63,6 +63,10 @@ def test_method_defaults_apply_unless_overridden():
         DiffSearchConfig.resolve(method="darts", epoch=3)
     with pytest.raises(ValueError, match="selection"):
         DiffSearchConfig.resolve(selection="random")
+    with pytest.raises(ValueError, match=r"epochs and batch_size must be >= 1, got epochs=0, batch_size=-2"):
+        DiffSearchConfig.resolve(epochs=0, batch_size=-2)
+    with pytest.raises(ValueError, match=r"train_portion must be in \(0, 1\), got 1.5"):
+        DiffSearchConfig.resolve(train_portion=1.5)
 
 
 @pytest.mark.parametrize(
