@@ -3,18 +3,22 @@
 Reference (how research code for these methods typically runs): fp32, a torchvision ``DataLoader``
 whose workers crop/flip/normalise each image on the CPU, no compile, one model at a time. Ours:
 the whole split on the device (``DeviceLoader``, augmentation on the device), bf16 autocast on CUDA,
-channels-last, fused optimisers, and several candidates training at once (processes sharing the
-device, as ``nas worker --processes N`` does). Synthetic CIFAR-shaped data (32x32x3) -- throughput only.
+fused optimisers, optionally channels-last / ``torch.compile`` / CUDA graphs (each measured), and
+several candidates training at once (processes sharing the device, as ``nas worker --processes N``
+does). Synthetic CIFAR-shaped data (32x32x3) -- throughput only.
 
 1. DARTS-space supernet (GPU: 8 cells, C=16, batch 64; CPU: 5 cells, C=4, batch 16), DARTS
-   first-order search steps (architecture step + weight step): images/s of the reference, ours, ours
-   with ``torch.compile`` of the supernet (compile time reported apart) and ours with gradient
-   checkpointing per cell (``checkpoint_cells``: speed and peak memory relative to ours).
-2. NB201 candidate training (GPU: C=16, N=5, batch 256; CPU: C=8, N=1, batch 64): images/s summed
-   over concurrent candidates (all training the same cell), for ours eager at 1, 2, 4, 8 candidates,
-   ours with ``torch.compile`` and with CUDA graphs (``torch.compile(mode="reduce-overhead")``),
-   against one reference candidate. The best setting is reported as ``best``; GPU utilisation (NVML,
-   sampled every 50 ms over the timed window) from NVML (``pynvml``, else ``nvidia-smi``).
+   first-order search steps (architecture step + weight step): images/s of the reference, ours
+   (``nas diff``'s defaults), ours channels-last (``--channels-last``), ours with ``torch.compile`` of
+   the supernet (compile time reported apart) and ours with gradient checkpointing per cell
+   (``checkpoint_cells``: speed and peak memory relative to ours).
+2. NB201 candidate training (GPU: C=16, N=5, batch 256; CPU: C=8, N=1, batch 64) by the product's
+   own ``Trainer``, as a pool worker runs it: images/s summed over concurrent candidates (all training
+   the same cell) against one reference candidate -- ours eager in both memory layouts at 1 candidate,
+   the faster layout at 2, 4, 8 candidates, then ``--compile default`` and ``--compile
+   reduce-overhead`` (CUDA graphs) at 1 and at the best count. The best setting is reported as
+   ``best``; GPU utilisation sampled every 50 ms over the timed window from NVML (``pynvml``, else
+   ``nvidia-smi``).
 
     python scripts/bench_gpu.py [--steps 100] [--concurrency 1 2 4 8] [--skip-compile]
 
@@ -42,7 +46,6 @@ import torch.nn.functional as F
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 MEAN, STD = [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]
-CANDIDATE_MODES = ("reference", "eager", "compile", "cudagraphs")
 
 
 def sizes(cuda: bool) -> dict[str, Any]:
@@ -180,7 +183,10 @@ def supernet_throughput(
     workers: int,
     checkpoint_cells: bool = False,
     compile: bool = False,
+    channels_last: bool = False,
 ) -> dict[str, float]:
+    """A DARTS first-order search step as ``DiffSearch`` runs it (``channels_last`` as its
+    ``--channels-last``); the reference in fp32 on the DataLoader."""
     from supernet.methods import get_method
     from supernet.methods.base import StepContext
     from supernet.spaces import get_space
@@ -194,7 +200,6 @@ def supernet_throughput(
     )
     net = net.to(device)
     net.checkpoint_cells = checkpoint_cells
-    channels_last = not reference and device.type == "cuda"
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     if compile:
@@ -238,40 +243,26 @@ def supernet_throughput(
     return out
 
 
-def _candidate_worker(args: tuple[str, str, int, int, int, Any]) -> tuple[float, float, float, float]:
-    """(images/s, wall-clock start, end of the timed steps, warm-up seconds) of one candidate."""
-    mode, device_name, steps, workers, seed, barrier = args
-    from supernet.spaces import get_space
-    from supernet.training.trainer import autocast_dtype
+#: our candidate-training variants: TrainConfig's (channels_last, compile); None = the faster eager layout
+VARIANTS: dict[str, tuple[bool | None, str]] = {
+    "eager": (False, "off"),
+    "channels_last": (True, "off"),
+    "compile": (None, "default"),
+    "cudagraphs": (None, "reduce-overhead"),
+}
 
-    torch.set_num_threads(1 if device_name == "cpu" else torch.get_num_threads())
-    device = torch.device(device_name)
-    reference = mode == "reference"
+
+def _reference_candidate(device: torch.device, steps: int, workers: int, seed: int, barrier) -> tuple:
+    """The reference loop: fp32, a DataLoader with CPU transforms, plain SGD."""
     size = sizes(device.type == "cuda")
     s = size["candidate"]
-    space = get_space("nb201")
-    import random
-
-    torch.manual_seed(seed)  # every candidate trains the same cell (from its own initialisation): rates comparable
-    net = space.build_network(space.sample(random.Random(0)), num_classes=10, in_channels=3, C=s["C"], N=s["N"])
-    channels_last = not reference and device.type == "cuda"
-    net = net.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
-    fused = not reference and device.type == "cuda"
-    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4, fused=fused or None)
-    forward = net
-    if mode == "compile":
-        forward = torch.compile(net)
-    elif mode == "cudagraphs":
-        forward = torch.compile(net, mode="reduce-overhead")
-    amp = None if reference else autocast_dtype("auto", device)
-    data = batches(reference, synthetic(size["images"], seed), s["batch"], device, workers, channels_last)
+    net = _candidate_network(s, seed).to(device)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    data = batches(True, synthetic(size["images"], seed), s["batch"], device, workers, False)
 
     def step() -> None:
         x, y = next(data)
-        if mode == "cudagraphs":
-            torch.compiler.cudagraph_mark_step_begin()
-        with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-            loss = F.cross_entropy(forward(x), y)
+        loss = F.cross_entropy(net(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -282,7 +273,7 @@ def _candidate_worker(args: tuple[str, str, int, int, int, Any]) -> tuple[float,
     _sync(device)
     warmup = time.perf_counter() - warm
     if barrier is not None:
-        barrier.wait()  # all candidates start timing together
+        barrier.wait()
     t0, start = time.time(), time.perf_counter()
     for _ in range(steps):
         step()
@@ -290,21 +281,74 @@ def _candidate_worker(args: tuple[str, str, int, int, int, Any]) -> tuple[float,
     return steps * s["batch"] / (time.perf_counter() - start), t0, time.time(), warmup
 
 
-def candidate_throughput(mode: str, device: torch.device, steps: int, concurrent: int, workers: int) -> dict:
+def _candidate_network(s: dict[str, int], seed: int):
+    import random
+
+    from supernet.spaces import get_space
+
+    space = get_space("nb201")
+    torch.manual_seed(seed)  # every candidate trains the same cell (from its own initialisation): rates comparable
+    return space.build_network(space.sample(random.Random(0)), num_classes=10, in_channels=3, C=s["C"], N=s["N"])
+
+
+def _candidate_worker(args: tuple) -> tuple[float, float, float, float]:
+    """(images/s, wall-clock start, end of the timed steps, warm-up seconds) of one candidate.
+
+    Ours is the product's own path, exactly as ``nas worker`` trains a pool candidate: ``Trainer`` on a
+    ``DeviceLoader`` (NAS-Bench-201 protocol, bf16 autocast on CUDA, fused SGD) with the variant's
+    ``channels_last`` / ``compile``. Epoch 1 (``steps`` batches) warms up -- compilation included --
+    and epoch 2 is timed, its closing loss read-back included."""
+    mode, channels_last, compile, device_name, steps, workers, seed, barrier = args
+    from supernet.data.loader import DeviceLoader
+    from supernet.training import TrainConfig, Trainer
+
+    torch.set_num_threads(1 if device_name == "cpu" else torch.get_num_threads())
+    device = torch.device(device_name)
+    if mode == "reference":
+        return _reference_candidate(device, steps, workers, seed, barrier)
+    s = sizes(device.type == "cuda")["candidate"]
+    config = TrainConfig(epochs=2, batch_size=s["batch"], channels_last=channels_last, compile=compile, seed=seed)
+    loader = DeviceLoader(
+        synthetic(steps * s["batch"], seed),
+        s["batch"],
+        mean=MEAN,
+        std=STD,
+        device=device,
+        augment=config.augment,
+        seed=seed,
+        channels_last=channels_last,
+    )
+    trainer = Trainer(_candidate_network(s, seed), config, loader)
+    warm = time.perf_counter()
+    trainer.train_to(1)
+    warmup = time.perf_counter() - warm
+    if barrier is not None:
+        barrier.wait()  # all candidates start timing together
+    t0 = time.time()
+    timed = trainer.train_to(2)[0]
+    return steps * s["batch"] / timed.seconds, t0, time.time(), warmup
+
+
+def candidate_throughput(
+    mode: str, device: torch.device, steps: int, concurrent: int, workers: int, channels_last: bool = False
+) -> dict:
+    """Images/s summed over ``concurrent`` processes training one candidate each (``mode``: a VARIANT or
+    "reference"), over the window in which all of them ran."""
+    compile = VARIANTS[mode][1] if mode in VARIANTS else "off"
+    jobs = [(mode, channels_last, compile, str(device), steps, workers, i, None) for i in range(concurrent)]
     with GpuMonitor(device) as monitor:
         if concurrent == 1:
-            runs = [_candidate_worker((mode, str(device), steps, workers, 0, None))]
+            runs = [_candidate_worker(jobs[0])]
         else:
             ctx = mp.get_context("spawn")
             with ctx.Manager() as manager:
                 barrier = manager.Barrier(concurrent)
                 with ctx.Pool(concurrent) as pool:
-                    runs = pool.map(
-                        _candidate_worker, [(mode, str(device), steps, workers, i, barrier) for i in range(concurrent)]
-                    )
+                    runs = pool.map(_candidate_worker, [(*job[:-1], barrier) for job in jobs])
     start, end = max(r[1] for r in runs), min(r[2] for r in runs)  # the window where all of them ran
     return {
         "mode": mode,
+        "channels_last": channels_last,
         "candidates": concurrent,
         "images_per_s": sum(r[0] for r in runs),
         "per_candidate": [r[0] for r in runs],
@@ -334,7 +378,8 @@ def plot(results: dict, label: str, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     sup = results["supernet_search_step"]
-    names = [n for n in ("reference", "ours", "ours_compiled", "ours_checkpointed") if "images_per_s" in sup[n]]
+    variants = ("reference", "ours", "ours_channels_last", "ours_compiled", "ours_checkpointed")
+    names = [n for n in variants if "images_per_s" in sup.get(n, {})]
     axes[0].bar(names, [sup[n]["images_per_s"] for n in names], color="tab:blue")
     axes[0].set(title="DARTS supernet search step", ylabel="images / s")
     axes[0].tick_params(axis="x", rotation=20)
@@ -397,6 +442,7 @@ def main() -> None:
     def save() -> None:  # after every measurement: a run cut short keeps what it measured
         sup["ratio"] = _ratio(sup.get("ours", {}), sup.get("reference", {}))
         sup["ratio_compiled"] = _ratio(sup["ours_compiled"], sup.get("reference", {}))
+        sup["ratio_channels_last"] = _ratio(sup.get("ours_channels_last", {}), sup.get("reference", {}))
         sup["checkpoint_speed_ratio"] = _ratio(sup.get("ours_checkpointed", {}), sup.get("ours", {}))
         sup["checkpoint_peak_memory_ratio"] = _ratio(
             sup.get("ours_checkpointed", {}), sup.get("ours", {}), "peak_memory_bytes"
@@ -404,34 +450,41 @@ def main() -> None:
         for r in cand["runs"]:
             r["ratio"] = _ratio(r, cand.get("reference", {}))
         best = max((r for r in cand["runs"] if "images_per_s" in r), key=lambda r: r["images_per_s"], default={})
-        cand["best"] = {k: best.get(k) for k in ("mode", "candidates", "images_per_s", "ratio", "gpu_utilisation")}
+        keys = ("mode", "channels_last", "candidates", "images_per_s", "ratio", "gpu_utilisation")
+        cand["best"] = {k: best.get(k) for k in keys}
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"meta": meta, **results}, indent=2))
 
     sup["reference"] = _attempt("supernet reference", supernet_throughput, True, device, steps, args.workers)
     sup["ours"] = _attempt("supernet ours", supernet_throughput, False, device, steps, args.workers)
+    sup["ours_channels_last"] = _attempt(
+        "supernet channels-last", supernet_throughput, False, device, steps, args.workers, channels_last=True
+    )
     sup["ours_checkpointed"] = _attempt(
         "supernet checkpointed", supernet_throughput, False, device, steps, args.workers, checkpoint_cells=True
     )
     save()
     print(f"supernet search step: {sup['ratio']}x; checkpointed speed {sup['checkpoint_speed_ratio']}", flush=True)
 
-    cand["reference"] = _attempt(
-        "candidate reference", candidate_throughput, "reference", device, steps, 1, args.workers
-    )
-    for n in args.concurrency:
-        cand["runs"].append(_attempt(f"eager x{n}", candidate_throughput, "eager", device, steps, n, args.workers))
+    def measure(mode: str, n: int, channels_last: bool = False) -> dict:
+        run = _attempt(f"{mode} x{n}", candidate_throughput, mode, device, steps, n, args.workers, channels_last)
+        if mode != "reference":
+            cand["runs"].append(run)
         save()
-        print(f"candidates eager x{n}: {cand['best']}", flush=True)
+        print(f"candidates {mode} x{n}: {run.get('images_per_s')} images/s", flush=True)
+        return run
+
+    cand["reference"] = measure("reference", 1)
+    eager, nhwc = measure("eager", 1), measure("channels_last", 1, True)
+    layout = nhwc.get("images_per_s", 0) > eager.get("images_per_s", 0)  # the faster layout goes on
+    cand["layout"] = "channels_last" if layout else "contiguous"
+    for n in sorted(set(args.concurrency) - {1}):
+        measure("channels_last" if layout else "eager", n, layout)
     if not args.skip_compile:  # compiled variants last: their compile time is long and their gain uncertain
-        eager_best = cand["best"]["candidates"] or 1
+        most = cand["best"]["candidates"] or 1
         for mode in ["compile", "cudagraphs"] if cuda else []:
-            for n in sorted({1, eager_best}):
-                cand["runs"].append(
-                    _attempt(f"{mode} x{n}", candidate_throughput, mode, device, steps, n, args.workers)
-                )
-                save()
-                print(f"candidates {mode} x{n}: {cand['runs'][-1].get('images_per_s')}", flush=True)
+            for n in sorted({1, most}):
+                measure(mode, n, layout)
         sup["ours_compiled"] = _attempt(
             "supernet compiled", supernet_throughput, False, device, steps, args.workers, compile=True
         )

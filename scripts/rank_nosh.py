@@ -26,6 +26,7 @@ from predictor_nas.ranker import RankerConfig
 from predictor_nas.search import RankNosh, RankNoshConfig
 from scripts.plots import search_plots
 from scripts.rundir import plot_curves, prepare_run_dir
+from scripts.train_cmd import add_speed_arguments, speed_settings
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the tabular NAS-Bench-201 benchmark: the two real fidelities, 12 and 200 epochs. Level 0 takes
@@ -126,6 +127,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--max-train", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None)
+    add_speed_arguments(t)
     t.add_argument("--device", default="auto")
     t.add_argument("--external-workers", action="store_true", help="wait for `nas worker` processes")
     p.add_argument("--quiet", action="store_true")
@@ -230,7 +232,12 @@ def run(args: argparse.Namespace) -> int:
             if args.space == "nb201"
             else {"C": values["channels"], "layers": values["cells_per_stage"]}
         )
-        train = {"epochs": max(config.budgets), "batch_size": values["batch_size"], "lr": values["lr"]}
+        train = {
+            "epochs": max(config.budgets),
+            "batch_size": values["batch_size"],
+            "lr": values["lr"],
+            **speed_settings(args),
+        }
         pool = Pool.create(
             url,
             PoolConfig(

@@ -27,6 +27,7 @@ from supernet.data import DeviceLoader, make_splits
 from supernet.networks.darts import REDUCE_CELLS, STEMS
 from supernet.spaces import get_space
 from supernet.training import TrainConfig, Trainer, load_checkpoint, resolve_device, save_checkpoint
+from supernet.training.trainer import COMPILE_MODES
 
 #: network sizes of each protocol (the published ones)
 PROTOCOL_NETWORK: dict[str, dict[str, int]] = {"nb201": {"C": 16, "N": 5}, "darts-eval": {"C": 36, "layers": 20}}
@@ -51,11 +52,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", type=int, default=None, help="DARTS cells")
     parser.add_argument("--max-train", type=int, default=None, help="use a seeded subset of the training images")
     add_template_arguments(parser)
+    add_speed_arguments(parser)
     parser.add_argument("--pad-to", type=int, default=None, help="zero-pad images to this size (e.g. 32)")
     parser.add_argument("--export", choices=["export", "none"], default="export", help="write DIR/model.pt2")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
+
+
+def add_speed_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--channels-last`` / ``--compile MODE``: how candidates train on a GPU (``nas train``, ``nas rank-nosh``);
+    ``scripts/bench_gpu.py`` measures each against the others."""
+    parser.add_argument(
+        "--channels-last", action="store_true", default=None, help="channels-last memory format for training"
+    )
+    parser.add_argument(
+        "--compile",
+        choices=list(COMPILE_MODES),
+        default=None,
+        help="torch.compile the network (reduce-overhead: CUDA graphs on a GPU); default off",
+    )
+
+
+def speed_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The TrainConfig fields that ``add_speed_arguments``' options set (those given only)."""
+    given = {"channels_last": args.channels_last, "compile": args.compile}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def add_template_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +163,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--arch is not a valid {args.space} architecture: {e}") from e
     protocol = args.protocol or ("nb201" if args.space == "nb201" else "darts-eval")
     overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
-    config = TrainConfig.preset(protocol, seed=args.seed, **overrides)
+    config = TrainConfig.preset(protocol, seed=args.seed, **overrides, **speed_settings(args))
     device = resolve_device(args.device)
     splits = make_splits(args.dataset, args.data_root, valid_fraction=0.1, seed=args.seed, max_train=args.max_train)
 

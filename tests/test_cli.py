@@ -176,6 +176,18 @@ def test_nas_train_resumes_reports_and_exports(tmp_path, capsys):
     assert "not a valid nb201" in capsys.readouterr().err
 
 
+def test_speed_options_reach_the_pools_training_config(tmp_path):
+    """rank-nosh's --channels-last / --compile are stored with the pool, so `nas worker`s train with them."""
+    from pools import Pool
+
+    argv = ["rank-nosh", "--dataset", "digits", "--channels", "4", "--cells-per-stage", "1", "--max-train", "128"]
+    argv += ["--budgets", "1", "--initial", "2", "--k", "1", "--level0-samples", "2", "--proxies", "none"]
+    argv += ["--budget-epochs", "2", "--channels-last", "--compile", "off", "--out", str(tmp_path), "--quiet"]
+    assert main(argv) == 0
+    train = Pool.open(f"sqlite:///{tmp_path / 'pool.db'}").config.train
+    assert train["channels_last"] is True and train["compile"] == "off"
+
+
 def test_config_files_set_defaults_that_flags_override(tmp_path, capsys, monkeypatch):
     from scripts import demo
 

@@ -88,18 +88,33 @@ def test_bad_config_values():
     assert TrainConfig.preset("darts-eval").epochs == 600
     with pytest.raises(ValueError, match="unknown TrainConfig key"):
         TrainConfig.from_dict({"epochz": 3})
+    with pytest.raises(ValueError, match=r"compile='cudagraph'.*reduce-overhead"):
+        TrainConfig(compile="cudagraph")
+    # checkpoints written when compile was a bool still load
+    assert TrainConfig.from_dict({"compile": True}).compile == "default"
+    assert TrainConfig.from_dict({"compile": False}).compile == "off"
+
+
+def gpu_valid_acc(splits, epochs: int = 8, **cfg) -> float:
+    """Validation accuracy after ``epochs`` of training an NB201 cell (C=8) on the GPU with ``cfg``."""
+    torch.manual_seed(0)
+    net = get_space("nb201").build_network(CELL, num_classes=10, in_channels=1, C=8, N=1)
+    config = TrainConfig(epochs=epochs, batch_size=64, lr=0.05, **cfg)
+    train = DeviceLoader(splits.train, 64, mean=splits.mean, std=splits.std, device="cuda", augment=config.augment)
+    valid = DeviceLoader(splits.valid, 256, mean=splits.mean, std=splits.std, device="cuda", shuffle=False)
+    return Trainer(net, config, train, valid).train_to(epochs)[-1].valid_acc
 
 
 @pytest.mark.gpu
 def test_bf16_training_matches_fp32_band_on_gpu(digits_splits):
-    accs = {}
-    for amp in ("off", "bf16"):
-        torch.manual_seed(0)
-        net = get_space("nb201").build_network(CELL, num_classes=10, in_channels=1, C=8, N=1)
-        config = TrainConfig(epochs=8, batch_size=64, lr=0.05, amp=amp, channels_last=True)
-        s = digits_splits
-        train = DeviceLoader(s.train, 64, mean=s.mean, std=s.std, device="cuda", augment=config.augment)
-        valid = DeviceLoader(s.valid, 256, mean=s.mean, std=s.std, device="cuda", shuffle=False)
-        t = Trainer(net, config, train, valid)
-        accs[amp] = t.train_to(8)[-1].valid_acc
-    assert accs["bf16"] > 80 and abs(accs["bf16"] - accs["off"]) < 5
+    fp32 = gpu_valid_acc(digits_splits, amp="off", channels_last=True)
+    bf16 = gpu_valid_acc(digits_splits, amp="bf16", channels_last=True)
+    assert bf16 > 80 and abs(bf16 - fp32) < 5
+
+
+@pytest.mark.gpu
+def test_cuda_graph_training_matches_eager_band_on_gpu(digits_splits):
+    """compile="reduce-overhead" (CUDA graphs) trains to the same accuracy band as eager, evaluation included."""
+    eager = gpu_valid_acc(digits_splits, epochs=6)
+    graphs = gpu_valid_acc(digits_splits, epochs=6, compile="reduce-overhead")
+    assert graphs > 80 and abs(graphs - eager) < 5

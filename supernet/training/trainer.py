@@ -34,6 +34,10 @@ from supernet.options import dataclass_from_dict
 log = logging.getLogger(__name__)
 
 
+#: ``TrainConfig.compile``: off, or a ``torch.compile`` mode ("reduce-overhead" records CUDA graphs)
+COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+
+
 class TrainingDivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
 
@@ -56,7 +60,8 @@ class TrainConfig:
     cutout: int = 0
     amp: str = "auto"
     channels_last: bool = False
-    compile: bool = False
+    #: torch.compile mode: off | default | reduce-overhead (CUDA graphs on CUDA) | max-autotune
+    compile: str = "off"
     seed: int = 0
 
     PRESETS = {
@@ -75,6 +80,8 @@ class TrainConfig:
     }
 
     def __post_init__(self) -> None:
+        if isinstance(self.compile, bool):  # configurations written before compile took a mode
+            self.compile = "default" if self.compile else "off"
         checks = {
             "epochs": self.epochs > 0,
             "batch_size": self.batch_size > 0,
@@ -82,6 +89,7 @@ class TrainConfig:
             "weight_decay": self.weight_decay >= 0,
             "drop_path_prob": 0 <= self.drop_path_prob < 1,
             "amp": self.amp in ("auto", "bf16", "off"),
+            "compile": self.compile in COMPILE_MODES,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -89,7 +97,7 @@ class TrainConfig:
                 "invalid TrainConfig "
                 + ", ".join(f"{b}={getattr(self, b)!r}" for b in bad)
                 + " (epochs/batch_size/lr > 0, weight_decay >= 0, drop_path_prob in [0, 1), "
-                "amp in auto|bf16|off)"
+                f"amp in auto|bf16|off, compile in {'|'.join(COMPILE_MODES)})"
             )
 
     @classmethod
@@ -163,7 +171,8 @@ class Trainer:
         self.model = model.to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.forward = torch.compile(self.model) if config.compile else self.model
+        self.forward = self.model if config.compile == "off" else torch.compile(self.model, mode=config.compile)
+        self._cuda_graphs = config.compile == "reduce-overhead" and self.device.type == "cuda"
         self.train_loader, self.valid_loader = train, valid
         self.optimizer = torch.optim.SGD(
             self.model.parameters(),
@@ -227,6 +236,8 @@ class Trainer:
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         seen = 0
         for x, y in self.train_loader:
+            if self._cuda_graphs:  # the previous step's graph outputs may be overwritten from here on
+                torch.compiler.cudagraph_mark_step_begin()
             with torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None):
                 loss, logits = model_outputs_loss(self.forward(x), y, cfg.label_smoothing, cfg.auxiliary_weight)
             self.optimizer.zero_grad(set_to_none=True)
@@ -250,6 +261,8 @@ class Trainer:
         correct = torch.zeros((), device=self.device, dtype=torch.long)
         seen = 0
         for x, y in loader:
+            if self._cuda_graphs:
+                torch.compiler.cudagraph_mark_step_begin()
             with torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None):
                 logits = self.forward(x)
             loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
