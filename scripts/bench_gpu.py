@@ -10,8 +10,8 @@ does). Synthetic CIFAR-shaped data (32x32x3) -- throughput only.
 1. DARTS-space supernet (GPU: 8 cells, C=16, batch 64; CPU: 5 cells, C=4, batch 16), DARTS
    first-order search steps (architecture step + weight step): images/s of the reference, ours
    (``nas diff``'s defaults), ours channels-last (``--channels-last``), ours with ``torch.compile`` of
-   the supernet (compile time reported apart) and ours with gradient checkpointing per cell
-   (``checkpoint_cells``: speed and peak memory relative to ours).
+   the supernet (``--compile default``; compile time reported apart) and ours with gradient
+   checkpointing per cell (``checkpoint_cells``: speed and peak memory relative to ours).
 2. NB201 candidate training (GPU: C=16, N=5, batch 256; CPU: C=8, N=1, batch 64) by the product's
    own ``Trainer``, as a pool worker runs it: images/s summed over concurrent candidates (all training
    the same cell) against one reference candidate -- ours eager in both memory layouts at 1 candidate,
@@ -243,13 +243,8 @@ def supernet_throughput(
     return out
 
 
-#: our candidate-training variants: TrainConfig's (channels_last, compile); None = the faster eager layout
-VARIANTS: dict[str, tuple[bool | None, str]] = {
-    "eager": (False, "off"),
-    "channels_last": (True, "off"),
-    "compile": (None, "default"),
-    "cudagraphs": (None, "reduce-overhead"),
-}
+#: our candidate-training variants and their ``TrainConfig.compile`` (the memory layout is passed apart)
+VARIANTS = {"eager": "off", "channels_last": "off", "compile": "default", "cudagraphs": "reduce-overhead"}
 
 
 def _reference_candidate(device: torch.device, steps: int, workers: int, seed: int, barrier) -> tuple:
@@ -334,7 +329,7 @@ def candidate_throughput(
 ) -> dict:
     """Images/s summed over ``concurrent`` processes training one candidate each (``mode``: a VARIANT or
     "reference"), over the window in which all of them ran."""
-    compile = VARIANTS[mode][1] if mode in VARIANTS else "off"
+    compile = VARIANTS.get(mode, "off")
     jobs = [(mode, channels_last, compile, str(device), steps, workers, i, None) for i in range(concurrent)]
     with GpuMonitor(device) as monitor:
         if concurrent == 1:

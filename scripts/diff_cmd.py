@@ -26,7 +26,7 @@ from scripts.plots import diff_plots
 from scripts.rundir import prepare_run_dir
 from scripts.train_cmd import add_template_arguments
 from supernet import distributed
-from supernet.diff_search import DiffSearch, DiffSearchConfig
+from supernet.diff_search import SUPERNET_COMPILE_MODES, DiffSearch, DiffSearchConfig
 from supernet.methods import get_method, method_names
 
 QUICK = dict(epochs=10, C=8, N=1, layers=5, max_train=4000, batch_size=64)
@@ -56,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pt-tune-epochs", type=int, default=None)
     p.add_argument("--amp", choices=["auto", "bf16", "off"], default=None, help="auto: bf16 autocast on CUDA")
     p.add_argument("--channels-last", action="store_true", default=None, help="channels-last memory format")
+    p.add_argument(
+        "--compile", choices=list(SUPERNET_COMPILE_MODES), default=None, help="torch.compile the supernet (default off)"
+    )
     p.add_argument(
         "--checkpoint-cells",
         action="store_true",
@@ -131,6 +134,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "pt_tune_epochs": args.pt_tune_epochs,
         "amp": args.amp,
         "channels_last": args.channels_last,
+        "compile": args.compile,
         "checkpoint_cells": args.checkpoint_cells,
         "stem": args.stem,
         "reduce_cells": args.reduce_cells,

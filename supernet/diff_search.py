@@ -39,6 +39,10 @@ from supernet.training.trainer import autocast_dtype
 
 log = logging.getLogger(__name__)
 
+#: DiffSearchConfig.compile: no CUDA-graph mode -- a search step runs several forwards with different
+#: edge weights (unrolled steps, perturbations), which reduce-overhead's replayed buffers do not fit
+SUPERNET_COMPILE_MODES = ("off", "default", "max-autotune")
+
 
 def neca_lr(epoch: float, period: int, lr_max: float, lr_min: float) -> float:
     """Natural exponential cosine annealing (AllegroNAS Eq. 8, the self-consistent form of the notes):
@@ -88,6 +92,8 @@ class DiffSearchConfig:
     exclude_ops: tuple[str, ...] = ()
     amp: str = "auto"  # bf16 autocast on CUDA ("auto"/"bf16"), fp32 elsewhere or with "off"
     channels_last: bool = False
+    #: torch.compile the supernet's forward: off | default | max-autotune (scripts/bench_gpu.py measures it)
+    compile: str = "off"
     checkpoint_cells: bool = False  # gradient checkpointing per search cell (memory for big supernets)
     #: DARTS template ablations (ICDARTS Table 3.4): stem conv3x3 | conv1x1 | identity; reduction
     #: cells searched | avg_pool | max_pool | conv1x1 (supernet.networks.darts)
@@ -107,6 +113,8 @@ class DiffSearchConfig:
         config.a_betas = tuple(config.a_betas)
         if config.amp not in ("auto", "bf16", "off"):
             raise ValueError(f"amp must be 'auto', 'bf16' or 'off', got {config.amp!r}")
+        if config.compile not in SUPERNET_COMPILE_MODES:
+            raise ValueError(f"compile must be one of {list(SUPERNET_COMPILE_MODES)}, got {config.compile!r}")
         if config.lr_schedule not in ("cosine", "neca"):
             raise ValueError(f"lr_schedule must be 'cosine' or 'neca', got {config.lr_schedule!r}")
         if config.selection not in ("magnitude", "pt"):
@@ -227,6 +235,8 @@ class DiffSearch:
         if config.channels_last:
             self.supernet = self.supernet.to(memory_format=torch.channels_last)
         self.supernet.checkpoint_cells = config.checkpoint_cells
+        if config.compile != "off":  # in place: the module, its state_dict and the methods' access unchanged
+            self.supernet.compile(mode=config.compile)
         self._amp = autocast_dtype(config.amp, self.device)
         self.method = get_method(config.method)(
             self.supernet,
