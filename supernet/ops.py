@@ -117,6 +117,35 @@ class Zero(nn.Module):
         return x.new_zeros(x.shape[0], self.C_out, x.shape[2], x.shape[3])
 
 
+class DropPath(nn.Module):
+    """DARTS drop-path: in training, each sample's op output is zeroed with probability ``p`` and kept
+    ones are scaled by 1 / (1 - p) (what ``torchvision.ops.stochastic_depth`` does in "row" mode).
+
+    ``p`` lives in a 0-d buffer, an input of a ``torch.compile``d graph, so a schedule that changes it
+    every epoch (DARTS's linear ramp, R-DARTS's ScheduledDropPath) does not recompile the network;
+    torchvision's function takes ``p`` as a Python float, which compilation guards as a constant (a
+    new graph per value). Only switching between p = 0 and p > 0 recompiles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("p", torch.zeros(()), persistent=False)
+        self.prob = 0.0  # the same value as a Python float, for readers; forward never reads it
+        self.on = False
+
+    def set(self, prob: float) -> None:
+        if not 0 <= prob < 1:
+            raise ValueError(f"drop-path probability must be in [0, 1), got {prob!r}")
+        self.p.fill_(prob)
+        self.prob, self.on = float(prob), prob > 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and self.on):
+            return x
+        keep = 1 - self.p
+        mask = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), device=x.device) < keep
+        return x * mask / keep
+
+
 class FactorizedReduce(nn.Module):
     """Two stride-2 1x1 convs on offset grids, concatenated (DARTS); halves H and W (ceil)."""
 

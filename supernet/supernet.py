@@ -24,11 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
-from torchvision.ops import stochastic_depth
 
 from supernet.networks.darts import CellSlot, DartsNetwork, preprocess_inputs, reduction_indices
 from supernet.networks.nb201 import NB201Network, ResNetBasicBlock
-from supernet.ops import Identity, Zero, build_op
+from supernet.ops import DropPath, Identity, Zero, build_op
 from supernet.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
 from supernet.spaces.darts import CELL_TYPES, STEPS
 from supernet.spaces.nb201 import EDGES as NB201_EDGES
@@ -60,8 +59,8 @@ class MixedOp(nn.Module):
         self.ops = nn.ModuleList(ops)
         #: ops switched off for good (pruned by DrNAS / P-DARTS); they are never run
         self.active: list[bool] = [True] * len(ops)
-        #: drop-path probability on each op output (R-DARTS ScheduledDropPath), training only
-        self.drop_prob = 0.0
+        #: drop-path on each op output (R-DARTS ScheduledDropPath), training only
+        self.drop_path = DropPath()
         #: run only ops whose weight is non-zero even when the weights carry gradients (GDAS's
         #: single-path forward: hard one-hot weights with straight-through gradients)
         self.skip_zero_weights = False
@@ -72,8 +71,8 @@ class MixedOp(nn.Module):
         out = self.ops[i](x)
         if self.training and self.skip_dropout > 0 and isinstance(self.ops[i], Identity):
             out = F.dropout(out, self.skip_dropout, training=True)
-        if self.training and self.drop_prob > 0 and not isinstance(self.ops[i], Identity | Zero):
-            out = stochastic_depth(out, self.drop_prob, mode="row", training=True)
+        if not isinstance(self.ops[i], Identity | Zero):
+            out = self.drop_path(out)
         return out
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -293,7 +292,7 @@ class Supernet(nn.Module):
     def set_drop_path(self, prob: float) -> None:
         for m in self.modules():
             if isinstance(m, MixedOp):
-                m.drop_prob = prob
+                m.drop_path.set(prob)
 
     def set_partial_k(self, k: int, seed: int = 0) -> None:
         """Change the partial-channel fraction to 1/k, widening every op's weights (Net2Wider-style:
@@ -306,7 +305,8 @@ class Supernet(nn.Module):
                 new = MixedOp(old.C, old.stride, old.op_names, k, pool_bn=isinstance(cell, DartsSearchCell))
                 new.to(next(old.parameters(), torch.empty(0)).device)
                 _widen_into(old, new, g)
-                new.active, new.drop_prob = list(old.active), old.drop_prob
+                new.active = list(old.active)
+                new.drop_path.set(old.drop_path.prob)
                 cell.edges[e] = new
         self.partial_k = k
 

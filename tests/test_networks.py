@@ -51,12 +51,37 @@ def test_darts_network_auxiliary_and_drop_path(size):
 
 
 def test_drop_path_drops_whole_samples():
-    from torchvision.ops import stochastic_depth
+    from supernet.ops import DropPath
 
     torch.manual_seed(0)
-    out = stochastic_depth(torch.ones(1000, 2, 3, 3), 0.3, mode="row", training=True)
+    drop = DropPath()
+    drop.set(0.3)
+    out = drop(torch.ones(1000, 2, 3, 3))
     per_sample = out.flatten(1)
     kept = (per_sample != 0).all(1)
     assert ((per_sample == 0).all(1) | kept).all()
     assert 0.6 < kept.float().mean() < 0.8
     assert torch.allclose(per_sample[kept], torch.full_like(per_sample[kept], 1 / 0.7))
+    x = torch.randn(4, 2, 3, 3)
+    assert torch.equal(drop.eval()(x), x)  # training only
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\), got 1\.0"):
+        drop.set(1.0)
+
+
+def test_drop_path_schedule_does_not_recompile_a_compiled_network():
+    """DARTS's per-epoch drop-path ramp changes a 0-d buffer, not a guarded Python constant: one graph
+    for p = 0 and one for p > 0, however many epochs (a float attribute compiled a graph per value)."""
+    space = get_space("darts")
+    net = space.build_network(space.sample(random.Random(0)), num_classes=5, in_channels=1, C=4, layers=3)
+    graphs = []
+
+    def counting_backend(gm, example_inputs):
+        graphs.append(gm)
+        return gm.forward
+
+    compiled = torch.compile(net, backend=counting_backend)
+    x = torch.randn(2, 1, 8, 8)
+    for epoch in range(6):
+        net.drop_path_prob = 0.2 * epoch / 6  # what Trainer does at each epoch
+        compiled(x)
+    assert len(graphs) == 2 and net.drop_path_prob == pytest.approx(0.2 * 5 / 6)

@@ -15,7 +15,7 @@ channels, BN) in place of the searched reduction cells. The dissertation does no
 
 Drop-path follows DARTS: each non-identity op output in a cell is dropped per sample with
 probability ``drop_path_prob`` (the trainer scales it linearly with the epoch), through
-``torchvision.ops.stochastic_depth``.
+``supernet.ops.DropPath`` (a compiled network keeps its graph as the probability changes).
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torchvision.ops import stochastic_depth
 
-from supernet.ops import FactorizedReduce, Identity, ReLUConvBN, build_op
+from supernet.ops import DropPath, FactorizedReduce, Identity, ReLUConvBN, build_op
 from supernet.spaces.darts import Genotype
 
 
@@ -152,14 +151,14 @@ class DartsCell(nn.Module):
         )
         self.multiplier = len(self.concat)
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_path: DropPath | None = None) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         for k in range(max(self.node_of) + 1):
             total = 0
             for i in (i for i, n in enumerate(self.node_of) if n == k):
                 h = self.ops[i](states[self.inputs[i]])
-                if self.training and drop_prob > 0 and not isinstance(self.ops[i], Identity):
-                    h = stochastic_depth(h, drop_prob, mode="row", training=True)
+                if drop_path is not None and not isinstance(self.ops[i], Identity):
+                    h = drop_path(h)
                 total = total + h
             states.append(total)
         return torch.cat([states[i] for i in self.concat], dim=1)
@@ -217,6 +216,7 @@ class DartsNetwork(nn.Module):
             if genotype is None:
                 raise ValueError("give a genotype or a cell_factory")
             cell_factory = lambda slot: DartsCell(genotype, slot)  # noqa: E731
+        self.drop_path = DropPath()
         self.drop_path_prob = drop_path_prob
         stem_channels = in_channels if stem == "identity" else stem_multiplier * C
         self.stem = make_stem(stem, in_channels, stem_channels)
@@ -233,11 +233,19 @@ class DartsNetwork(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_out[-1], num_classes)
 
+    @property
+    def drop_path_prob(self) -> float:
+        return self.drop_path.prob
+
+    @drop_path_prob.setter
+    def drop_path_prob(self, prob: float) -> None:
+        self.drop_path.set(prob)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         s0 = s1 = self.stem(x)
         aux = None
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+            s0, s1 = s1, cell(s0, s1, self.drop_path)
             if i == self.aux_index and self.auxiliary_head is not None and self.training:
                 aux = self.auxiliary_head(s1)
         logits = self.classifier(self.pool(s1).flatten(1))
