@@ -203,7 +203,7 @@ def supernet_throughput(
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     if compile:
-        net.compile()
+        net.compile(dynamic=False)  # as nas diff --compile does
     method = get_method("darts")(net, a_lr=3e-4, a_betas=(0.5, 0.999), a_weight_decay=1e-3, seed=0)
     fused = not reference and device.type == "cuda"
     opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4, fused=fused or None)

@@ -236,7 +236,7 @@ class DiffSearch:
             self.supernet = self.supernet.to(memory_format=torch.channels_last)
         self.supernet.checkpoint_cells = config.checkpoint_cells
         if config.compile != "off":  # in place: the module, its state_dict and the methods' access unchanged
-            self.supernet.compile(mode=config.compile)
+            self.supernet.compile(mode=config.compile, dynamic=False)  # static shapes, as in Trainer
         self._amp = autocast_dtype(config.amp, self.device)
         self.method = get_method(config.method)(
             self.supernet,

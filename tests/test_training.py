@@ -46,6 +46,30 @@ def test_resumed_training_equals_uninterrupted(digits_splits, tmp_path):
     assert [m.valid_acc for m in full.history] == [m.valid_acc for m in resumed.history]
 
 
+def test_compiled_training_keeps_static_shapes(digits_splits, monkeypatch):
+    """compile != "off" gives every batch shape its own static graph (the partial last batch does not
+    turn the full batch's graph symbolic) and compiles nothing more in later epochs. Traced with a
+    counting backend in place of inductor, so it runs in seconds on the CPU."""
+    graphs: list[bool] = []
+    real_compile = torch.compile
+
+    def counting(gm, example_inputs):
+        graphs.append(any(isinstance(i, torch.SymInt) for i in example_inputs))
+        return gm.forward
+
+    monkeypatch.setattr(
+        torch, "compile", lambda model, mode, dynamic: real_compile(model, backend=counting, dynamic=dynamic)
+    )
+    torch._dynamo.reset()
+    trainer = make_trainer(digits_splits, epochs=3, compile="default")
+    trainer.train_to(1)
+    shapes = {len(y) for _, y in trainer.train_loader} | {-len(y) for _, y in trainer.valid_loader}  # eval apart
+    assert len(shapes) == 4  # full and partial batches in both loaders: the case this test is about
+    assert len(graphs) == 4 and not any(graphs)
+    trainer.train_to(3)
+    assert len(graphs) == 4
+
+
 def test_training_learns_and_records_metrics(digits_splits):
     t = make_trainer(digits_splits, epochs=6)
     history = t.train_to(6)

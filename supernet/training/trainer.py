@@ -171,7 +171,11 @@ class Trainer:
         self.model = model.to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.forward = self.model if config.compile == "off" else torch.compile(self.model, mode=config.compile)
+        # static shapes: the last partial batch and the evaluation batches get graphs of their own, the
+        # full training batch keeps its specialised one (automatic dynamic shapes would move it to a
+        # symbolic-batch graph after the first partial batch)
+        compiled = config.compile != "off"
+        self.forward = torch.compile(self.model, mode=config.compile, dynamic=False) if compiled else self.model
         self._cuda_graphs = config.compile == "reduce-overhead" and self.device.type == "cuda"
         self.train_loader, self.valid_loader = train, valid
         self.optimizer = torch.optim.SGD(
