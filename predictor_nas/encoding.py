@@ -9,12 +9,14 @@ one graph with a per-node ``cell`` index (two components). Batches use PyG's ``B
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch_geometric.data import Batch, Data
 
 from supernet.spaces import SearchSpace
+
+if TYPE_CHECKING:  # torch-geometric is imported where graphs are built: ~2 s that most commands never need
+    from torch_geometric.data import Batch, Data
 
 MARKERS = ("input", "input_0", "input_1", "output")
 
@@ -47,6 +49,8 @@ class GraphEncoder:
         return data
 
     def _encode(self, arch: str) -> Data:
+        from torch_geometric.data import Data
+
         graph = self.space.to_graph(arch)
         try:
             types = torch.tensor([self._index[op] for op in graph.node_ops])
@@ -67,4 +71,6 @@ class GraphEncoder:
         )
 
     def batch(self, archs: Sequence[Any]) -> Batch:
+        from torch_geometric.data import Batch
+
         return Batch.from_data_list([self.encode(a) for a in archs])

@@ -27,7 +27,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import GCNConv, GINConv, global_add_pool, global_mean_pool
 
 from predictor_nas.encoding import GraphEncoder
 from supernet.options import require_at_least
@@ -81,6 +80,8 @@ class GraphScorer(nn.Module):
     """Graph -> scalar score: node embedding, ``layers`` GIN/GCN layers, JK sum+mean readout, MLP."""
 
     def __init__(self, num_node_types: int, config: RankerConfig, num_features: int = 0):
+        from torch_geometric.nn import GCNConv, GINConv  # here, not at import: see encoding.py
+
         super().__init__()
         h = config.hidden
         self.embed = nn.Linear(num_node_types, h)
@@ -96,6 +97,8 @@ class GraphScorer(nn.Module):
         )
 
     def forward(self, batch: Any, features: torch.Tensor | None = None) -> torch.Tensor:
+        from torch_geometric.nn import global_add_pool, global_mean_pool
+
         x = self.embed(batch.x)
         pooled = [global_add_pool(x, batch.batch), global_mean_pool(x, batch.batch)]
         for conv in self.convs:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 
 
 def _pyplot():  # the non-interactive backend, chosen before pyplot is imported
@@ -45,7 +44,7 @@ def plot_pyramid(rounds: Sequence[dict[str, Any]], path: str | Path) -> None:
         ax.bar(x, counts, bottom=bottom, label=label)
         bottom += counts
     ax.set(xlabel="round", ylabel="candidates", title="NOSH pyramid occupancy")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -64,7 +63,7 @@ def plot_ranker_tau(rounds: Sequence[dict[str, Any]], path: str | Path) -> None:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o")
     ax.axhline(0, color="grey", lw=1, ls=":")
     ax.set(xlabel="round", ylabel="Kendall tau", title="admission ranking vs observed level-1 accuracy", ylim=(-1, 1))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -29,8 +29,6 @@ from functools import partial
 
 import torch
 from torch import nn
-from torchvision.models.efficientnet import FusedMBConv, FusedMBConvConfig, MBConv, MBConvConfig
-from torchvision.ops.misc import Conv2dNormActivation
 
 from supernet.ops import DARTS_OPS, FactorizedReduce, Pool, ReLUConvBN, register_op
 
@@ -77,6 +75,8 @@ class InvertedResidual(nn.Sequential):
     BN; residual when the shape is kept (torchvision's version fixes k = 3, hence this one)."""
 
     def __init__(self, C_in: int, C_out: int, k: int, stride: int, expand: int = 6, affine: bool = True):
+        from torchvision.ops.misc import Conv2dNormActivation  # here: torchvision costs ~1.4 s to import
+
         norm = partial(nn.BatchNorm2d, affine=affine)
         hidden = C_in * expand
         super().__init__(
@@ -94,6 +94,8 @@ class InvertedResidual(nn.Sequential):
 
 def _efficientnet_block(kind: str, C_in: int, C_out: int, k: int, stride: int, expand: int, affine: bool) -> nn.Module:
     """torchvision's MBConv (with squeeze-excitation, SiLU) or FusedMBConv at exactly C_in -> C_out."""
+    from torchvision.models.efficientnet import FusedMBConv, FusedMBConvConfig, MBConv, MBConvConfig
+
     norm = partial(nn.BatchNorm2d, affine=affine)
     if kind == "mbconv":
         cnf: MBConvConfig | FusedMBConvConfig = MBConvConfig(expand, k, stride, C_in, C_out, 1)
