@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
-from torch.utils.benchmark import Timer
 
 from supernet.ops import build_op
 from supernet.spaces.darts import STEPS, edge_index
@@ -89,6 +88,8 @@ def measure_op_latencies(
     ``network`` must have a ``stem`` attribute whose output has ``stem_channels`` channels (the DARTS
     and NAS-Bench-201 networks do); ``input_shape`` is one batch, e.g. ``(64, 3, 32, 32)``.
     """
+    from torch.utils.benchmark import Timer  # here: it imports torch's C++-extension machinery
+
     network = network.to(device).eval()
     x = torch.randn(*input_shape, device=device)
     stem = network.stem
