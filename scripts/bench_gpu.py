@@ -243,8 +243,8 @@ def supernet_throughput(
     return out
 
 
-#: our candidate-training variants and their ``TrainConfig.compile`` (the memory layout is passed apart)
-VARIANTS = {"eager": "off", "channels_last": "off", "compile": "default", "cudagraphs": "reduce-overhead"}
+#: our candidate-training variants and their ``TrainConfig.compile`` (each in either memory layout)
+VARIANTS = {"eager": "off", "compile": "default", "cudagraphs": "reduce-overhead"}
 
 
 def _reference_candidate(device: torch.device, steps: int, workers: int, seed: int, barrier) -> tuple:
@@ -293,7 +293,7 @@ def _candidate_worker(args: tuple) -> tuple[float, float, float, float]:
     ``DeviceLoader`` (NAS-Bench-201 protocol, bf16 autocast on CUDA, fused SGD) with the variant's
     ``channels_last`` / ``compile``. Epoch 1 (``steps`` batches) warms up -- compilation included --
     and epoch 2 is timed, its closing loss read-back included."""
-    mode, channels_last, compile, device_name, steps, workers, seed, barrier = args
+    mode, channels_last, device_name, steps, workers, seed, barrier = args
     from supernet.data.loader import DeviceLoader
     from supernet.training import TrainConfig, Trainer
 
@@ -302,6 +302,7 @@ def _candidate_worker(args: tuple) -> tuple[float, float, float, float]:
     if mode == "reference":
         return _reference_candidate(device, steps, workers, seed, barrier)
     s = sizes(device.type == "cuda")["candidate"]
+    compile = VARIANTS[mode]
     config = TrainConfig(epochs=2, batch_size=s["batch"], channels_last=channels_last, compile=compile, seed=seed)
     loader = DeviceLoader(
         synthetic(steps * s["batch"], seed),
@@ -328,18 +329,18 @@ def candidate_throughput(
     mode: str, device: torch.device, steps: int, concurrent: int, workers: int, channels_last: bool = False
 ) -> dict:
     """Images/s summed over ``concurrent`` processes training one candidate each (``mode``: a VARIANT or
-    "reference"), over the window in which all of them ran."""
-    compile = VARIANTS.get(mode, "off")
-    jobs = [(mode, channels_last, compile, str(device), steps, workers, i, None) for i in range(concurrent)]
+    "reference"; ``channels_last`` for ours), over the window in which all of them ran."""
+
+    def jobs(barrier) -> list[tuple]:
+        return [(mode, channels_last, str(device), steps, workers, i, barrier) for i in range(concurrent)]
+
     with GpuMonitor(device) as monitor:
         if concurrent == 1:
-            runs = [_candidate_worker(jobs[0])]
+            runs = [_candidate_worker(jobs(None)[0])]
         else:
             ctx = mp.get_context("spawn")
-            with ctx.Manager() as manager:
-                barrier = manager.Barrier(concurrent)
-                with ctx.Pool(concurrent) as pool:
-                    runs = pool.map(_candidate_worker, [(*job[:-1], barrier) for job in jobs])
+            with ctx.Manager() as manager, ctx.Pool(concurrent) as pool:
+                runs = pool.map(_candidate_worker, jobs(manager.Barrier(concurrent)))
     start, end = max(r[1] for r in runs), min(r[2] for r in runs)  # the window where all of them ran
     return {
         "mode": mode,
@@ -384,7 +385,7 @@ def plot(results: dict, label: str, path: Path) -> None:
         for r in [{**cand.get("reference", {}), "mode": "reference", "candidates": 1}, *cand["runs"]]
         if "images_per_s" in r
     ]
-    names = [f"{r['mode']}\n×{r['candidates']}" for r in runs]
+    names = [f"{r['mode']}{' NHWC' if r.get('channels_last') else ''}\n×{r['candidates']}" for r in runs]
     colours = ["tab:gray" if r["mode"] == "reference" else "tab:orange" for r in runs]
     bars = axes[1].bar(names, [r["images_per_s"] for r in runs], color=colours)
     for bar, r in zip(bars, runs):
@@ -462,19 +463,20 @@ def main() -> None:
     print(f"supernet search step: {sup['ratio']}x; checkpointed speed {sup['checkpoint_speed_ratio']}", flush=True)
 
     def measure(mode: str, n: int, channels_last: bool = False) -> dict:
-        run = _attempt(f"{mode} x{n}", candidate_throughput, mode, device, steps, n, args.workers, channels_last)
+        name = f"{mode}{' channels-last' if channels_last else ''} x{n}"
+        run = _attempt(name, candidate_throughput, mode, device, steps, n, args.workers, channels_last)
         if mode != "reference":
             cand["runs"].append(run)
         save()
-        print(f"candidates {mode} x{n}: {run.get('images_per_s')} images/s", flush=True)
+        print(f"candidates {name}: {run.get('images_per_s')} images/s", flush=True)
         return run
 
     cand["reference"] = measure("reference", 1)
-    eager, nhwc = measure("eager", 1), measure("channels_last", 1, True)
+    eager, nhwc = measure("eager", 1), measure("eager", 1, True)
     layout = nhwc.get("images_per_s", 0) > eager.get("images_per_s", 0)  # the faster layout goes on
     cand["layout"] = "channels_last" if layout else "contiguous"
     for n in sorted(set(args.concurrency) - {1}):
-        measure("channels_last" if layout else "eager", n, layout)
+        measure("eager", n, layout)
     if not args.skip_compile:  # compiled variants last: their compile time is long and their gain uncertain
         most = cand["best"]["candidates"] or 1
         for mode in ["compile", "cudagraphs"] if cuda else []:

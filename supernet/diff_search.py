@@ -35,13 +35,13 @@ from supernet.selection import perturbation_select
 from supernet.spaces import get_space
 from supernet.supernet import Supernet, Weights, edge_infos
 from supernet.training import load_checkpoint, resolve_device, save_checkpoint
-from supernet.training.trainer import autocast_dtype
+from supernet.training.trainer import COMPILE_MODES, autocast_dtype
 
 log = logging.getLogger(__name__)
 
 #: DiffSearchConfig.compile: no CUDA-graph mode -- a search step runs several forwards with different
 #: edge weights (unrolled steps, perturbations), which reduce-overhead's replayed buffers do not fit
-SUPERNET_COMPILE_MODES = ("off", "default", "max-autotune")
+SUPERNET_COMPILE_MODES = tuple(mode for mode in COMPILE_MODES if mode != "reduce-overhead")
 
 
 def neca_lr(epoch: float, period: int, lr_max: float, lr_min: float) -> float:

@@ -130,7 +130,7 @@ class DropPath(nn.Module):
         super().__init__()
         self.register_buffer("p", torch.zeros(()), persistent=False)
         self.prob = 0.0  # the same value as a Python float, for readers; forward never reads it
-        self.on = False
+        self.on = False  # what forward branches on: a guard that changes only when p leaves or reaches 0
 
     def set(self, prob: float) -> None:
         if not 0 <= prob < 1:
