@@ -12,29 +12,40 @@ Optuna's artifact stores serve as checkpoint stores (``pools.store``).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, InterfaceError, OperationalError
 
 from pools import schema as S
 from pools.store import CheckpointStore, open_store
 from supernet.spaces import SearchSpace, get_space
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LINEAGES_BUILTIN = ("random", "mutation", "ranker", "proxy", "seed")
 URL_HELP = "expected sqlite:///path/to/pool.db or postgresql://user:password@host[:port]/database"
+
+
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URL in it replaced by ``***``."""
+    return _PASSWORD.sub(r"\1***@", text)
 
 
 class PoolError(RuntimeError):
@@ -121,11 +132,11 @@ class EpochRecord:
 def parse_pool_url(url: str, create: bool = False) -> sa.URL:
     """Validate a pool URL; relative SQLite paths are resolved (and, with ``create``, their folder made)."""
     if not isinstance(url, str) or not url.strip():
-        raise ValueError(f"malformed pool URL {url!r}: {URL_HELP}")
+        raise ValueError(f"malformed pool URL {redact(str(url))!r}: {URL_HELP}")
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ValueError(f"malformed pool URL {url!r}: {URL_HELP}") from None
+        raise ValueError(f"malformed pool URL {redact(url)!r}: {URL_HELP}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
@@ -141,9 +152,9 @@ def parse_pool_url(url: str, create: bool = False) -> sa.URL:
         return parsed.set(database=str(path))
     if backend == "postgresql":
         if not parsed.database:
-            raise ValueError(f"pool URL {url!r} names no database; {URL_HELP}")
+            raise ValueError(f"pool URL {redact(url)!r} names no database; {URL_HELP}")
         return parsed
-    raise ValueError(f"unsupported pool URL {url!r} (backend {backend!r}); {URL_HELP}")
+    raise ValueError(f"unsupported pool URL {redact(url)!r} (backend {backend!r}); {URL_HELP}")
 
 
 def _make_engine(url: sa.URL) -> Engine:
@@ -159,7 +170,44 @@ def _make_engine(url: sa.URL) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    try:
+        return sa.create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise PoolError(
+            f"a PostgreSQL pool needs the psycopg driver, which is not installed ({exc}): "
+            "pip install 'nas-suite[postgres]' (or pip install 'psycopg[binary]')"
+        ) from None
+
+
+#: how long a pool method keeps retrying a PostgreSQL connection that dropped (a server restart, a
+#: fail-over) before it gives up with a PoolError; waits double from 0.25 s up to 5 s
+RETRY_SECONDS = 60.0
+
+
+def _retrying(method: Callable[..., T]) -> Callable[..., T]:
+    """Retry a pool method (one transaction) while its PostgreSQL connection is down, with bounded
+    exponential backoff -- as Optuna's RDB storage and SQLAlchemy's ``pool_pre_ping`` handle a restart.
+    SQLite errors are not transient in this sense and are raised at once."""
+
+    @functools.wraps(method)
+    def wrapper(self: Pool, *args: Any, **kwargs: Any) -> T:
+        delay, deadline = 0.25, time.monotonic() + RETRY_SECONDS
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except (OperationalError, InterfaceError) as exc:
+                if self._sqlite:
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise PoolError(
+                        f"pool {self.url}: the database stayed unreachable for {RETRY_SECONDS:.0f} s "
+                        f"({str(exc.orig).strip()}); nothing was lost -- rerun when it is back"
+                    ) from None
+                log.warning("pool %s: database unreachable (%s); retrying in %.2g s", self.url, exc.orig, delay)
+                time.sleep(delay)
+                delay = min(2 * delay, 5.0)
+
+    return wrapper
 
 
 class Pool:
@@ -180,31 +228,36 @@ class Pool:
         engine = _make_engine(parsed)
         url = engine.url.render_as_string(hide_password=True)
         existing = _read_meta(engine, url)
-        if existing is not None:
-            if not exist_ok:
-                raise PoolError(
-                    f"a pool already exists at {url} (space {existing['space']!r}, "
-                    f"dataset {existing['dataset']!r}); open it instead"
-                )
-            pool = cls(engine, PoolConfig(**existing))
-            pool._check_binding(config.space, config.dataset)
-            return pool
-        if config.checkpoint_store is None:
-            if parsed.get_backend_name() != "sqlite":
-                raise ValueError("a PostgreSQL pool needs config.checkpoint_store (a shared folder or s3://...)")
-            config.checkpoint_store = str(Path(parsed.database).with_suffix(".checkpoints"))
-        with _connect_errors(url):
-            S.metadata.create_all(engine)
-            pool = cls(engine, config)
-            with pool._write() as conn:
-                conn.execute(
-                    sa.insert(S.pool_meta),
-                    [
-                        {"key": "config", "value": asdict(config)},
-                        {"key": "schema_version", "value": S.SCHEMA_VERSION},
-                        {"key": "created_at", "value": time.time()},
-                    ],
-                )
+        if existing is None:
+            if config.checkpoint_store is None:
+                if parsed.get_backend_name() != "sqlite":
+                    raise ValueError(
+                        "a PostgreSQL pool needs config.checkpoint_store (a shared folder or s3://...; "
+                        "nas rank-nosh --checkpoint-store)"
+                    )
+                config.checkpoint_store = str(Path(parsed.database).with_suffix(".checkpoints"))
+            # one creator at a time: two searches starting together on a new pool must not both run the
+            # DDL (the second would fail with "table ... already exists"); the later one opens the pool
+            with _connect_errors(url), _exclusive(engine) as conn:
+                existing = _meta_config(conn)
+                if existing is None:
+                    S.metadata.create_all(conn)
+                    conn.execute(
+                        sa.insert(S.pool_meta),
+                        [
+                            {"key": "config", "value": asdict(config)},
+                            {"key": "schema_version", "value": S.SCHEMA_VERSION},
+                            {"key": "created_at", "value": time.time()},
+                        ],
+                    )
+                    return cls(engine, config)
+        if not exist_ok:
+            raise PoolError(
+                f"a pool already exists at {url} (space {existing['space']!r}, "
+                f"dataset {existing['dataset']!r}); open it instead"
+            )
+        pool = cls(engine, PoolConfig(**existing))
+        pool._check_binding(config.space, config.dataset)
         return pool
 
     @classmethod
@@ -239,14 +292,8 @@ class Pool:
                 with conn.begin():
                     yield conn
                 return
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
+            with _immediate(conn) as locked:
+                yield locked
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -276,6 +323,7 @@ class Pool:
         """Add ``arch`` (object or string); returns ``(id, created)``. Isomorphic duplicates are not added."""
         return self.add_candidates([arch], lineage, parent_id, info)[0]
 
+    @_retrying
     def add_candidates(
         self,
         archs: Sequence[Any],
@@ -289,15 +337,14 @@ class Pool:
             )
         parsed = [self.space.parse(a) for a in archs]  # validate everything before writing anything
         out: list[tuple[int, bool]] = []
+        dialect = sqlite_dialect if self._sqlite else pg_dialect
         with self._write() as conn:
             for arch in parsed:
                 h = self.space.canonical_hash(arch)
-                row = conn.execute(sa.select(S.candidates.c.id).where(S.candidates.c.arch_hash == h)).first()
-                if row is not None:
-                    out.append((row.id, False))
-                    continue
+                # INSERT ... ON CONFLICT DO NOTHING: two processes adding the same architecture at once
+                # (PostgreSQL, READ COMMITTED) both succeed; the later one finds the row the first made
                 new_id = conn.execute(
-                    sa.insert(S.candidates)
+                    dialect.insert(S.candidates)
                     .values(
                         arch=self.space.to_string(arch),
                         arch_hash=h,
@@ -306,11 +353,17 @@ class Pool:
                         created_at=time.time(),
                         info=info,
                     )
+                    .on_conflict_do_nothing(index_elements=["arch_hash"])
                     .returning(S.candidates.c.id)
-                ).scalar_one()
-                out.append((new_id, True))
+                ).scalar_one_or_none()
+                if new_id is not None:
+                    out.append((new_id, True))
+                    continue
+                row = conn.execute(sa.select(S.candidates.c.id).where(S.candidates.c.arch_hash == h)).one()
+                out.append((row.id, False))
         return out
 
+    @_retrying
     def find(self, arch: Any) -> Candidate | None:
         """The candidate isomorphic to ``arch``, if any."""
         h = self.space.canonical_hash(arch)
@@ -318,6 +371,7 @@ class Pool:
             row = conn.execute(sa.select(S.candidates).where(S.candidates.c.arch_hash == h)).first()
         return Candidate(**row._mapping) if row else None
 
+    @_retrying
     def candidate(self, candidate_id: int) -> Candidate:
         with self._read() as conn:
             row = conn.execute(sa.select(S.candidates).where(S.candidates.c.id == candidate_id)).first()
@@ -325,6 +379,7 @@ class Pool:
             raise PoolError(f"pool {self.url} has no candidate {candidate_id}")
         return Candidate(**row._mapping)
 
+    @_retrying
     def candidates(self, status: str | None = None, level: int | None = None) -> list[Candidate]:
         query = sa.select(S.candidates).order_by(S.candidates.c.id)
         if status is not None:
@@ -334,6 +389,7 @@ class Pool:
         with self._read() as conn:
             return [Candidate(**r._mapping) for r in conn.execute(query)]
 
+    @_retrying
     def total_epochs(self) -> int:
         """Epochs trained over all candidates (the cost of a search so far)."""
         with self._read() as conn:
@@ -341,6 +397,7 @@ class Pool:
                 conn.execute(sa.select(sa.func.coalesce(sa.func.sum(S.candidates.c.epochs_trained), 0))).scalar()
             )
 
+    @_retrying
     def set_levels(self, levels: dict[int, int], state: tuple[str, Any] | None = None) -> None:
         """Set NOSH levels of several candidates; with ``state=(key, value)`` also store a state
         record in the same transaction (so a resumed search sees both or neither)."""
@@ -350,28 +407,56 @@ class Pool:
             if state is not None:
                 self._upsert(conn, S.pool_meta, [{"key": state[0], "value": state[1]}], ("key",))
 
+    @_retrying
     def get_state(self, key: str) -> Any:
         """A state record stored with :meth:`set_state` (None if absent)."""
         with self._read() as conn:
-            row = conn.execute(sa.select(S.pool_meta.c.value).where(S.pool_meta.c.key == key)).first()
-        if row is None:
-            return None
-        return json.loads(row.value) if isinstance(row.value, str) else row.value
+            return _meta_value(conn, key)
 
+    @_retrying
     def set_state(self, key: str, value: Any) -> None:
         if key in ("config", "schema_version", "created_at"):
             raise ValueError(f"state key {key!r} is reserved")
         with self._write() as conn:
             self._upsert(conn, S.pool_meta, [{"key": key, "value": value}], ("key",))
 
+    @_retrying
+    def hold(self, key: str, owner: str, timeout: float) -> None:
+        """Take or renew ``owner``'s lease on ``key`` (one search per pool, say). The lease is free when
+        absent, already ``owner``'s, or not renewed for ``timeout`` seconds (its holder died); otherwise
+        :class:`PoolError` names the holder and when it will be free."""
+        lock_key = f"lock:{key}"
+        with self._write() as conn:
+            now = conn.execute(sa.select(self._now())).scalar_one()
+            held = _meta_value(conn, lock_key)
+            if held and held["owner"] != owner and now - held["renewed"] < timeout:
+                free_in = timeout - (now - held["renewed"])
+                raise PoolError(
+                    f"pool {self.url}: the {key} search is running in {held['owner']!r} (renewed "
+                    f"{now - held['renewed']:.0f} s ago); one search per pool -- wait for it, stop it, or "
+                    f"if it died, rerun in {free_in:.0f} s when its lease has expired ({timeout:.0f} s); more "
+                    "processes join a search as `nas worker`s"
+                )
+            self._upsert(conn, S.pool_meta, [{"key": lock_key, "value": {"owner": owner, "renewed": now}}], ("key",))
+
+    @_retrying
+    def let_go(self, key: str, owner: str) -> None:
+        """End ``owner``'s lease on ``key`` (a no-op if another holds it)."""
+        with self._write() as conn:
+            held = _meta_value(conn, f"lock:{key}")
+            if held and held["owner"] == owner:
+                conn.execute(sa.delete(S.pool_meta).where(S.pool_meta.c.key == f"lock:{key}"))
+
     def set_proxy_scores(self, candidate_id: int, scores: dict[str, float]) -> None:
         self.set_proxy_scores_many({candidate_id: scores})
 
+    @_retrying
     def set_proxy_scores_many(self, scores: dict[int, dict[str, float]]) -> None:
         rows = [{"candidate_id": cid, "proxy": k, "score": float(v)} for cid, s in scores.items() for k, v in s.items()]
         with self._write() as conn:
             self._upsert(conn, S.proxy_scores, rows, ("candidate_id", "proxy"))
 
+    @_retrying
     def proxy_scores(self) -> dict[int, dict[str, float]]:
         out: dict[int, dict[str, float]] = {}
         with self._read() as conn:
@@ -380,6 +465,7 @@ class Pool:
         return out
 
     # -- metrics -------------------------------------------------------------------------------------
+    @_retrying
     def record_metrics(
         self,
         candidate_id: int,
@@ -418,6 +504,7 @@ class Pool:
                 conn.execute(sa.update(S.candidates).where(S.candidates.c.id == candidate_id).values(**values))
             return self._prune_checkpoints(conn, candidate_id) if checkpoint is not None else []
 
+    @_retrying
     def record_observations(self, records: dict[int, list[EpochRecord]], state: tuple[str, Any] | None = None) -> None:
         """Metrics of many candidates in one transaction; each candidate's ``epochs_trained`` becomes
         its highest recorded epoch (for evaluators that look results up instead of training). With
@@ -451,6 +538,7 @@ class Pool:
             )
         return [r.key for r in old]
 
+    @_retrying
     def checkpoints(self, candidate_id: int) -> list[tuple[int, str]]:
         """``(epoch, key)`` of the candidate's recorded checkpoints, newest first."""
         with self._read() as conn:
@@ -461,6 +549,7 @@ class Pool:
             ).all()
         return [(r.epoch, r.key) for r in rows]
 
+    @_retrying
     def metrics(self, candidate_id: int | None = None) -> dict[int, list[EpochRecord]]:
         """Per-candidate epoch records, in epoch order."""
         query = sa.select(S.epoch_metrics).order_by(S.epoch_metrics.c.candidate_id, S.epoch_metrics.c.epoch)
@@ -476,6 +565,7 @@ class Pool:
         return out
 
     # -- jobs --------------------------------------------------------------------------------------------
+    @_retrying
     def enqueue(self, candidate_id: int, to_epoch: int, priority: float = 0.0) -> int | None:
         """Queue "train ``candidate_id`` to ``to_epoch``"; None when it is already trained that far."""
         if to_epoch < 1:
@@ -485,39 +575,52 @@ class Pool:
             if cand is None:
                 raise PoolError(f"pool {self.url} has no candidate {candidate_id}")
             if cand.status == "failed":
-                raise PoolError(f"candidate {candidate_id} failed ({cand.error}); it is not trained further")
+                raise PoolError(
+                    f"candidate {candidate_id} failed ({cand.error}); it is not trained further "
+                    "(after fixing the cause: nas pool retry-failed URL)"
+                )
             if cand.epochs_trained >= to_epoch:
                 return None
-            active = conn.execute(
-                sa.select(S.jobs).where(
-                    S.jobs.c.candidate_id == candidate_id, S.jobs.c.state.in_(["queued", "running"])
-                )
-            ).first()
-            if active is not None:
-                if active.to_epoch >= to_epoch:
-                    return active.id
-                if active.state == "queued":
-                    conn.execute(sa.update(S.jobs).where(S.jobs.c.id == active.id).values(to_epoch=to_epoch))
-                    return active.id
-                raise PoolError(
-                    f"candidate {candidate_id} is being trained to epoch {active.to_epoch}; "
-                    f"enqueue epoch {to_epoch} after that job finishes"
-                )
-            job_id = conn.execute(
-                sa.insert(S.jobs)
-                .values(
-                    candidate_id=candidate_id,
-                    to_epoch=to_epoch,
-                    state="queued",
-                    priority=priority,
-                    max_attempts=self.config.max_attempts,
-                    created_at=time.time(),
-                )
-                .returning(S.jobs.c.id)
-            ).scalar_one()
-            conn.execute(sa.update(S.candidates).where(S.candidates.c.id == candidate_id).values(status="queued"))
-            return job_id
+            active_filter = S.jobs.c.state.in_(["queued", "running"])
+            dialect = sqlite_dialect if self._sqlite else pg_dialect
+            for _ in range(2):  # a concurrent enqueue may create the active job between the two statements
+                active = conn.execute(
+                    sa.select(S.jobs).where(S.jobs.c.candidate_id == candidate_id, active_filter)
+                ).first()
+                if active is not None:
+                    if active.to_epoch >= to_epoch:
+                        return active.id
+                    if active.state == "queued":
+                        conn.execute(sa.update(S.jobs).where(S.jobs.c.id == active.id).values(to_epoch=to_epoch))
+                        return active.id
+                    raise PoolError(
+                        f"candidate {candidate_id} is being trained to epoch {active.to_epoch}; "
+                        f"enqueue epoch {to_epoch} after that job finishes"
+                    )
+                job_id = conn.execute(
+                    dialect.insert(S.jobs)
+                    .values(
+                        candidate_id=candidate_id,
+                        to_epoch=to_epoch,
+                        state="queued",
+                        priority=priority,
+                        max_attempts=self.config.max_attempts,
+                        created_at=time.time(),
+                    )
+                    # the partial unique index jobs_one_active_per_candidate (its predicate, as literal SQL)
+                    .on_conflict_do_nothing(
+                        index_elements=["candidate_id"], index_where=sa.text("state IN ('queued', 'running')")
+                    )
+                    .returning(S.jobs.c.id)
+                ).scalar_one_or_none()
+                if job_id is not None:
+                    conn.execute(
+                        sa.update(S.candidates).where(S.candidates.c.id == candidate_id).values(status="queued")
+                    )
+                    return job_id
+            raise PoolError(f"candidate {candidate_id}: could not enqueue epoch {to_epoch} (concurrent changes)")
 
+    @_retrying
     def claim(self, worker: str) -> Job | None:
         """Atomically take the highest-priority queued job (after requeueing jobs of dead workers).
 
@@ -554,11 +657,13 @@ class Pool:
         if renewed != 1:
             raise LostLeaseError(f"job {job_id} is no longer held by worker {worker!r} (heartbeat timed out)")
 
+    @_retrying
     def heartbeat(self, job: Job, worker: str) -> None:
         """Keep ``worker``'s lease on ``job``; raises :class:`LostLeaseError` if it was lost."""
         with self._write() as conn:
             self._renew(conn, job.id, worker)
 
+    @_retrying
     def requeue_stale(self) -> int:
         """Jobs whose worker stopped heartbeating: requeue them, or fail them after ``max_attempts``."""
         with self._write() as conn:
@@ -597,6 +702,7 @@ class Pool:
             log.warning("job %d (candidate %d): worker stopped heartbeating; requeued", r.id, r.candidate_id)
         return len(requeued)
 
+    @_retrying
     def complete(self, job: Job, worker: str) -> None:
         with self._write() as conn:
             done = conn.execute(
@@ -608,6 +714,7 @@ class Pool:
                 raise LostLeaseError(f"job {job.id} is no longer held by worker {worker!r}")
             conn.execute(sa.update(S.candidates).where(S.candidates.c.id == job.candidate_id).values(status="idle"))
 
+    @_retrying
     def fail(self, job: Job, worker: str, error: str, retry: bool = True) -> str:
         """Record a failed attempt: requeue while attempts remain (and ``retry``), else mark failed.
 
@@ -642,6 +749,36 @@ class Pool:
         )
         return state
 
+    @_retrying
+    def retry_failed(self, candidate_ids: Sequence[int] | None = None) -> list[int]:
+        """Make failed candidates trainable again once the fault (a full disk, a lost store) is fixed:
+        their status goes back to idle and their error is cleared; the failed jobs stay as history.
+        Returns the ids reset (all failed candidates, or those of ``candidate_ids`` that failed)."""
+        where = S.candidates.c.status == "failed"
+        if candidate_ids is not None:
+            where = sa.and_(where, S.candidates.c.id.in_(list(candidate_ids)))
+        with self._write() as conn:
+            ids = conn.execute(
+                sa.update(S.candidates).where(where).values(status="idle", error=None).returning(S.candidates.c.id)
+            ).scalars()
+            return sorted(ids)
+
+    @_retrying
+    def release(self, job: Job, worker: str) -> None:
+        """Give ``worker``'s running job back to the queue without counting the attempt (an interrupt or a
+        pre-emption is not the candidate's fault); raises :class:`LostLeaseError` if it is not held."""
+        with self._write() as conn:
+            released = conn.execute(
+                sa.update(S.jobs)
+                .where(S.jobs.c.id == job.id, S.jobs.c.worker == worker, S.jobs.c.state == "running")
+                .values(state="queued", worker=None, attempts=sa.func.max(S.jobs.c.attempts - 1, 0))
+            ).rowcount
+            if released != 1:
+                raise LostLeaseError(f"job {job.id} is no longer held by worker {worker!r}")
+            conn.execute(sa.update(S.candidates).where(S.candidates.c.id == job.candidate_id).values(status="queued"))
+        log.warning("job %d (candidate %d) released by interrupted worker %s", job.id, job.candidate_id, worker)
+
+    @_retrying
     def jobs(self, state: str | None = None) -> list[Job]:
         query = sa.select(S.jobs).order_by(S.jobs.c.id)
         if state is not None:
@@ -649,6 +786,7 @@ class Pool:
         with self._read() as conn:
             return [Job(**r._mapping) for r in conn.execute(query)]
 
+    @_retrying
     def count_jobs(self) -> dict[str, int]:
         with self._read() as conn:
             rows = conn.execute(sa.select(S.jobs.c.state, sa.func.count()).group_by(S.jobs.c.state)).all()
@@ -673,16 +811,53 @@ class Pool:
         }
 
 
-def _read_meta(engine: Engine, url: str) -> dict[str, Any] | None:
-    with _connect_errors(url):
-        if not sa.inspect(engine).has_table("pool_meta"):
-            return None
-        with engine.connect() as conn:
-            row = conn.execute(sa.select(S.pool_meta.c.value).where(S.pool_meta.c.key == "config")).first()
+def _meta_value(conn: Connection, key: str) -> Any:
+    """The JSON value stored under ``key`` in ``pool_meta`` (None if absent)."""
+    row = conn.execute(sa.select(S.pool_meta.c.value).where(S.pool_meta.c.key == key)).first()
     if row is None:
         return None
-    value = row.value
-    return json.loads(value) if isinstance(value, str) else value
+    return json.loads(row.value) if isinstance(row.value, str) else row.value
+
+
+def _meta_config(conn: Connection) -> dict[str, Any] | None:
+    if not sa.inspect(conn).has_table("pool_meta"):
+        return None
+    return _meta_value(conn, "config")
+
+
+def _read_meta(engine: Engine, url: str) -> dict[str, Any] | None:
+    with _connect_errors(url), engine.connect() as conn:
+        return _meta_config(conn)
+
+
+@contextmanager
+def _exclusive(engine: Engine) -> Iterator[Connection]:
+    """A transaction no other creator of this pool runs at the same time: SQLite's write lock
+    (``BEGIN IMMEDIATE``), a transaction-scoped advisory lock on PostgreSQL."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CREATE_LOCK)))
+                yield conn
+            return
+        with _immediate(conn) as locked:
+            yield locked
+
+
+@contextmanager
+def _immediate(conn: Connection) -> Iterator[Connection]:
+    """A SQLite transaction that takes the write lock up front (``BEGIN IMMEDIATE``)."""
+    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.exec_driver_sql("ROLLBACK")
+        raise
+    conn.exec_driver_sql("COMMIT")
+
+
+_CREATE_LOCK = 0x6E61_7370  # "nasp": the advisory lock key of pool creation
 
 
 @contextmanager
@@ -693,3 +868,8 @@ def _connect_errors(url: str) -> Iterator[None]:
         raise PoolError(f"cannot reach pool database {url}: {str(exc.orig).strip()}") from None
     except IntegrityError as exc:
         raise PoolError(f"pool {url}: {str(exc.orig).strip()}") from None
+    except DatabaseError as exc:  # e.g. SQLite's "file is not a database": never touched, never overwritten
+        raise PoolError(
+            f"pool {url} is not a readable pool database ({str(exc.orig).strip()}); the file was left "
+            "untouched: restore it from a backup or use another pool URL"
+        ) from None

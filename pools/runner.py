@@ -74,7 +74,13 @@ class TrainingRunner:
         init = (candidate.info or {}).get("init")
         if init:  # a warm start: weights inherited from a supernet (supernet.proposals.save_warm_start)
             try:
-                net.load_state_dict(self.pool.store.load(init)["model"])
+                inherited = self.pool.store.load(init)["model"]
+            except CheckpointError as exc:
+                raise CheckpointError(
+                    f"candidate {candidate.id}: its warm-start weights are unreadable: {exc}"
+                ) from exc
+            try:
+                net.load_state_dict(inherited)
             except RuntimeError as exc:
                 raise CheckpointError(
                     f"candidate {candidate.id}: inherited weights {init} do not fit the pool's network "
@@ -82,14 +88,17 @@ class TrainingRunner:
                 ) from exc
         return Trainer(net, replace(self.train_config, seed=seed), self.train_loader, self.valid_loader)
 
-    def restore(self, trainer: Trainer, candidate: Candidate) -> int:
-        """Load the newest readable checkpoint (older ones if the newest is corrupt); returns its epoch."""
+    def restore(self, candidate: Candidate) -> tuple[Trainer, int]:
+        """A trainer holding the newest usable checkpoint and its epoch. A checkpoint that cannot be read,
+        or is readable but does not fit (another shape, missing keys), is skipped for an older one, each
+        tried on a fresh trainer so a half-loaded one is never used; none usable: epoch 0."""
         for epoch, key in self.pool.checkpoints(candidate.id):
             if epoch > candidate.epochs_trained:
                 continue
+            trainer = self.trainer(candidate)
             try:
                 trainer.load_state_dict(self.pool.store.load(key))
-            except CheckpointError as exc:
+            except (CheckpointError, RuntimeError, KeyError, ValueError, TypeError) as exc:
                 log.warning("candidate %d: checkpoint %s unusable (%s); trying an older one", candidate.id, key, exc)
                 continue
             if epoch < candidate.epochs_trained:
@@ -99,19 +108,18 @@ class TrainingRunner:
                     epoch,
                     candidate.epochs_trained,
                 )
-            return epoch
+            return trainer, epoch
         if candidate.epochs_trained:
             log.warning(
                 "candidate %d: no usable checkpoint; retraining from scratch (had %d epochs)",
                 candidate.id,
                 candidate.epochs_trained,
             )
-        return 0
+        return self.trainer(candidate), 0
 
     def run(self, job: Job, lease: Lease) -> None:
         candidate = self.pool.candidate(job.candidate_id)
-        trainer = self.trainer(candidate)
-        self.restore(trainer, candidate)
+        trainer, _ = self.restore(candidate)
 
         def on_epoch(m) -> None:
             lease.check()
@@ -125,7 +133,7 @@ class TrainingRunner:
 
     def test_accuracy(self, candidate: Candidate) -> float:
         """Test accuracy (%) of the candidate's latest checkpoint."""
-        trainer = self.trainer(candidate)
-        if self.restore(trainer, candidate) == 0:
+        trainer, epoch = self.restore(candidate)
+        if epoch == 0:
             raise CheckpointError(f"candidate {candidate.id} has no usable checkpoint to evaluate")
         return trainer.evaluate(self.test_loader)[1]

@@ -38,16 +38,23 @@ class FileCheckpointStore:
         self.root = Path(root).resolve()
         self.url = f"file://{self.root}"
 
+    def path(self, key: str) -> Path:
+        """``root / key``; a key that leaves the root (absolute, ``..``, a link out) is an error."""
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise CheckpointError(f"checkpoint key {key!r} points outside the store {self.root}")
+        return path
+
     def save(self, key: str, state: dict[str, Any]) -> None:
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        atomic_write_bytes(self.root / key, buffer.getvalue())
+        atomic_write_bytes(self.path(key), buffer.getvalue())
 
     def load(self, key: str) -> dict[str, Any]:
-        return load_checkpoint(self.root / key)
+        return load_checkpoint(self.path(key))
 
     def delete(self, key: str) -> None:
-        (self.root / key).unlink(missing_ok=True)
+        self.path(key).unlink(missing_ok=True)
 
 
 class ArtifactCheckpointStore:

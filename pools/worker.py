@@ -7,6 +7,7 @@ another worker requeues and resumes its job from the last epoch checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -15,7 +16,7 @@ import time
 import uuid
 from typing import Protocol
 
-from pools.pool import Job, LostLeaseError, Pool
+from pools.pool import Job, LostLeaseError, Pool, PoolError
 from supernet.spaces import ArchitectureError
 from supernet.training import TrainingDivergedError
 
@@ -28,16 +29,17 @@ class JobRunner(Protocol):
     def run(self, job: Job, lease: JobLease) -> None: ...
 
 
-class JobLease:
-    """Keeps ``worker``'s claim on ``job`` alive from a background thread."""
+class _Lease:
+    """A lease kept alive from a background thread: ``_renew`` every ``interval`` seconds until the
+    ``with`` block ends; a renewal that finds the lease taken marks it lost (:meth:`check` raises)."""
 
-    def __init__(self, pool: Pool, job: Job, worker: str, interval: float):
-        self.pool, self.job, self.worker, self.interval = pool, job, worker, interval
+    def __init__(self, pool: Pool, worker: str, interval: float, name: str):
+        self.pool, self.worker, self.interval = pool, worker, interval
         self._stop = threading.Event()
         self._lost = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-job-{job.id}", daemon=True)
+        self._thread = threading.Thread(target=self._beat, name=name, daemon=True)
 
-    def __enter__(self) -> JobLease:
+    def __enter__(self) -> _Lease:
         self._thread.start()
         return self
 
@@ -45,19 +47,66 @@ class JobLease:
         self._stop.set()
         self._thread.join()
 
+    def _renew(self) -> None:
+        raise NotImplementedError
+
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.pool.heartbeat(self.job, self.worker)
+                self._renew()
             except LostLeaseError:
                 self._lost.set()
                 return
             except Exception as exc:  # a database hiccup: keep trying until the lease times out
-                log.warning("heartbeat for job %d failed: %s", self.job.id, exc)
+                log.warning("%s: renewal failed: %s", self._thread.name, exc)
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+
+class JobLease(_Lease):
+    """Keeps ``worker``'s claim on ``job`` alive from a background thread."""
+
+    def __init__(self, pool: Pool, job: Job, worker: str, interval: float):
+        super().__init__(pool, worker, interval, f"heartbeat-job-{job.id}")
+        self.job = job
+
+    def _renew(self) -> None:
+        self.pool.heartbeat(self.job, self.worker)
 
     def check(self) -> None:
-        if self._lost.is_set():
+        if self.lost:
             raise LostLeaseError(f"job {self.job.id} was taken away from worker {self.worker!r}")
+
+
+class SearchLease(_Lease):
+    """One search per pool: ``owner`` holds the pool's lease on ``key`` while the search runs
+    (:meth:`Pool.hold` refuses a second owner until the lease has not been renewed for the pool's
+    heartbeat timeout, i.e. its holder died)."""
+
+    def __init__(self, pool: Pool, key: str, owner: str | None = None):
+        self.key, self.timeout = key, pool.config.heartbeat_timeout
+        super().__init__(pool, owner or default_worker_name(), self.timeout / 4, f"lease-{key}")
+
+    def __enter__(self) -> SearchLease:
+        self.pool.hold(self.key, self.worker, self.timeout)  # PoolError when another search holds it
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self.pool.let_go(self.key, self.worker)
+
+    def _renew(self) -> None:
+        try:
+            self.pool.hold(self.key, self.worker, self.timeout)
+        except PoolError as exc:  # another search took the pool over (this one was presumed dead)
+            raise LostLeaseError(str(exc)) from None
+
+    def check(self) -> None:
+        if self.lost:
+            raise LostLeaseError(f"the {self.key} search of {self.worker!r} lost pool {self.pool.url} to another")
 
 
 def default_worker_name() -> str:
@@ -113,11 +162,19 @@ class Worker:
                 self.completed.append(job.id)
             except LostLeaseError as exc:
                 log.warning("worker %s: %s; dropping it", self.name, exc)
-            except KeyboardInterrupt:
-                self.pool.fail(job, self.name, "worker interrupted", retry=True)
+            except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (nas worker maps it): back to the queue, uncounted
+                with contextlib.suppress(LostLeaseError):  # already another worker's
+                    self.pool.release(job, self.name)
                 raise
             except NOT_RETRYABLE as exc:
-                self.pool.fail(job, self.name, f"{type(exc).__name__}: {exc}", retry=False)
+                self._fail(job, f"{type(exc).__name__}: {exc}", retry=False)
             except Exception as exc:
                 log.exception("worker %s: job %d raised", self.name, job.id)
-                self.pool.fail(job, self.name, f"{type(exc).__name__}: {exc}", retry=True)
+                self._fail(job, f"{type(exc).__name__}: {exc}", retry=True)
+
+    def _fail(self, job: Job, error: str, retry: bool) -> None:
+        """Record the failed attempt; if the lease was lost meanwhile, the job is another worker's now."""
+        try:
+            self.pool.fail(job, self.name, error, retry=retry)
+        except LostLeaseError as exc:
+            log.warning("worker %s: job %d failed (%s) after its lease was lost: %s", self.name, job.id, error, exc)

@@ -13,33 +13,33 @@ log = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
-    """Brings candidates to epoch budgets.
+    """Brings candidates to epoch budgets and records their *validation* accuracy; it reports nothing.
 
     A lookup backend (``incremental = True``) returns the records for the caller to commit -- the
     search commits them in one transaction with its own state, so a crash never separates the two.
     A training backend has its workers commit metrics as they train and returns ``None``.
+    ``resumes``: whether bringing a candidate from e1 to e2 costs e2 - e1 (else e2; see
+    :func:`predictor_nas.evaluators.epochs_charged`); ``charging`` labels results with it.
     """
 
     incremental: bool
+    resumes: bool
+    charging: str
 
     def train(self, pool: Pool, candidates: Sequence[Candidate], epoch: int) -> dict[int, list[EpochRecord]] | None: ...
 
-    def report(self, pool: Pool, candidate: Candidate) -> float | None: ...
-
 
 class TabularBackend:
-    """Looks results up in a tabular evaluator (e.g. :class:`TabularNB201Evaluator`); costs no time."""
+    """Looks validation results up in a tabular evaluator (e.g. :class:`TabularNB201Evaluator`)."""
 
     incremental = True
 
     def __init__(self, evaluator: Any):
         self.evaluator = evaluator
+        self.resumes, self.charging = evaluator.resumes, evaluator.charging
 
     def train(self, pool: Pool, candidates: Sequence[Candidate], epoch: int) -> dict[int, list[EpochRecord]]:
         return {c.id: [EpochRecord(epoch, valid_acc=self.evaluator.observe(c.arch, epoch))] for c in candidates}
-
-    def report(self, pool: Pool, candidate: Candidate) -> float | None:
-        return self.evaluator.report(candidate.arch)
 
 
 class PoolTrainingBackend:
@@ -47,10 +47,12 @@ class PoolTrainingBackend:
 
     With ``external_workers=False`` an in-process worker runs the jobs; otherwise the search waits
     while ``nas worker --pool URL`` processes (one per GPU, any number of machines) run them.
-    The reported accuracy is the test accuracy of the candidate's latest checkpoint.
+    Training resumes from checkpoints, so a candidate is charged the epochs it really trains.
     """
 
     incremental = False
+    resumes = True
+    charging = "resumed"
 
     def __init__(
         self,
@@ -64,7 +66,6 @@ class PoolTrainingBackend:
 
         self.runner = TrainingRunner(pool, device, data_root)
         self.external_workers, self.poll_interval = external_workers, poll_interval
-        self._reported: dict[tuple[int, int], float] = {}
 
     def train(self, pool: Pool, candidates: Sequence[Candidate], epoch: int) -> None:
         ids = {c.id for c in candidates}
@@ -84,9 +85,15 @@ class PoolTrainingBackend:
             log.info("waiting for %d candidate(s) to reach epoch %d (external workers)", len(pending), epoch)
             time.sleep(self.poll_interval)
 
-    def report(self, pool: Pool, candidate: Candidate) -> float | None:
-        candidate = pool.candidate(candidate.id)
-        key = (candidate.id, candidate.epochs_trained)
-        if key not in self._reported:
-            self._reported[key] = self.runner.test_accuracy(candidate)
-        return self._reported[key]
+
+class PoolTestReporter:
+    """The test accuracy of a pool candidate's latest checkpoint, for the final report of a search."""
+
+    def __init__(self, pool: Pool, backend: PoolTrainingBackend):
+        self.pool, self.runner = pool, backend.runner
+
+    def report(self, arch: Any) -> float:
+        candidate = self.pool.find(arch)
+        if candidate is None:
+            raise KeyError(f"architecture {arch!r} is not in the pool {self.pool.url}")
+        return self.runner.test_accuracy(candidate)

@@ -7,8 +7,9 @@
 
 Single-fidelity baselines observe ``fidelity`` epochs (default 12: the NAS-Bench-201 paper's
 protocol for its baselines). Every method reports, at any moment, the candidate with the best
-observation at the highest budget observed so far -- the same rule RANK-NOSH uses -- and the
-evaluator's *reported* accuracy for it, recorded after each charge as a best-so-far curve.
+observation at the highest budget observed so far (:mod:`predictor_nas.incumbent`, the rule RANK-NOSH
+uses), recorded after each charge as a trajectory. The evaluator observes validation only; the test
+accuracy is added after the search by :func:`predictor_nas.incumbent.report`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import optuna
 
 from predictor_nas.evaluators import CostLedger
+from predictor_nas.incumbent import best, incumbent_key, trajectory_point, validation_curve
 from supernet.spaces import SearchSpace
 
 
@@ -31,50 +33,61 @@ class BudgetExhaustedError(Exception):
 
 @dataclass
 class BaselineResult:
+    """What a baseline found, from validation only; :func:`predictor_nas.incumbent.report` adds the test
+    accuracy (``test_accuracy``, ``test_curve``) after it has returned."""
+
     method: str
     best_arch: str | None
-    test_accuracy: float | None
+    observed: float | None
+    observed_epoch: int | None
     cost_epochs: int
     n_evaluated: int
-    curve: list[tuple[int, float | None]] = field(default_factory=list)
+    charging: str
+    trajectory: list[list[Any]] = field(default_factory=list)
+    test_accuracy: float | None = None
+    test_curve: list[tuple[int, float]] | None = None
+
+    @property
+    def curve(self) -> list[tuple[int, float]]:
+        return validation_curve(self.trajectory)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 class BudgetedEvaluator:
-    """Charges epochs, refuses to exceed the budget, tracks the incumbent and the best-so-far curve."""
+    """Charges epochs, refuses to exceed the budget, tracks the incumbent and its trajectory."""
 
     def __init__(self, evaluator: Any, space: SearchSpace, budget_epochs: float):
         self.evaluator, self.space, self.budget = evaluator, space, budget_epochs
-        self.ledger = CostLedger()
+        self.ledger = CostLedger(resumes=evaluator.resumes)
         self.observed: dict[str, dict[int, float]] = {}
-        self.curve: list[tuple[int, float | None]] = []
-        self._incumbent: tuple[int, float, str] | None = None
+        self.trajectory: list[list[Any]] = []
 
     def observe(self, arch: Any, epoch: int) -> float:
         key = self.space.to_string(self.space.parse(arch))
-        done = self.ledger.trained_to.get(key, 0)
-        if self.ledger.total + max(0, epoch - done) > self.budget:
+        if self.ledger.total + self.ledger.cost(key, epoch) > self.budget:
             raise BudgetExhaustedError
         value = self.evaluator.observe(key, epoch)
         self.ledger.charge(key, epoch)
         self.observed.setdefault(key, {})[epoch] = value
-        candidate = (epoch, value, key)
-        if self._incumbent is None or candidate[:2] > self._incumbent[:2]:
-            self._incumbent = candidate
-        self.curve.append((self.ledger.total, self.evaluator.report(self._incumbent[2])))
+        (incumbent,) = best(self.observed)
+        self.trajectory.append(trajectory_point(self.ledger.total, incumbent, self.observed[incumbent]))
         return value
 
     def result(self, method: str) -> BaselineResult:
-        best = self._incumbent[2] if self._incumbent else None
+        incumbent = best(self.observed)
+        arch = incumbent[0] if incumbent else None
+        epoch, valid = incumbent_key(self.observed[arch]) if arch else (None, None)
         return BaselineResult(
             method,
-            best,
-            self.evaluator.report(best) if best else None,
+            arch,
+            valid,
+            epoch,
             self.ledger.total,
             len(self.observed),
-            self.curve,
+            self.evaluator.charging,
+            self.trajectory,
         )
 
 
@@ -163,8 +176,13 @@ def tpe_hyperband(
         ),
         "sha": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=budgets[0], reduction_factor=3),
     }
+    # Hyperband assigns trials to brackets by a hash of the study name: a fixed name keeps a seed's run
+    # reproducible (Optuna's default name is a random UUID)
     study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruners[pruner]()
+        study_name=f"tpe+{pruner}-seed{seed}",
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=pruners[pruner](),
     )
     be = BudgetedEvaluator(evaluator, space, budget_epochs)
     exhausted = False

@@ -25,7 +25,7 @@ papers and the reference implementations of Abdelfattah et al. (ICLR 2021, "zero
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,7 +299,10 @@ class ProxyScorer:
     """Scores architectures with a fixed set of proxies and network/input settings, caching results.
 
     The cache (a JSON file, optional) maps architecture strings to scores, so a search that sees
-    the same candidates again -- or many benchmark seeds -- computes each score once.
+    the same candidates again -- or many benchmark seeds -- computes each score once; it is written
+    every ``save_every`` architectures, so an interrupt keeps what was computed. ``precomputed``
+    (architecture string -> scores, e.g. :func:`predictor_nas.proxy_table.load_proxy_table`) is
+    consulted first and never written to the cache.
     """
 
     def __init__(
@@ -314,8 +317,12 @@ class ProxyScorer:
         device: str | torch.device = "cpu",
         seed: int = 0,
         cache_path: str | None = None,
+        precomputed: Mapping[str, Mapping[str, float]] | None = None,
+        save_every: int = 50,
     ):
         self.space, self.names = space, tuple(names)
+        self.precomputed = precomputed or {}
+        self.save_every = save_every
         self.kwargs = dict(
             num_classes=num_classes, input_shape=input_shape, network=network, batch=batch, device=device, seed=seed
         )
@@ -329,16 +336,20 @@ class ProxyScorer:
                 with open(cache_path) as fh:
                     self.cache = json.load(fh)
 
+    def _known(self, key: str) -> dict[str, float]:
+        return {**self.precomputed.get(key, {}), **self.cache.get(key, {})}
+
     def __call__(self, archs: Sequence[Any], progress: bool = False) -> list[dict[str, float]]:
         keys = [a if isinstance(a, str) else self.space.to_string(a) for a in archs]
-        todo = sorted({k for k in keys if not all(n in self.cache.get(k, {}) for n in self.names)})
-        if todo:
-            for key, scores in zip(
-                todo, compute_proxies(self.space, todo, self.names, progress=progress, **self.kwargs)
-            ):
-                self.cache.setdefault(key, {}).update(scores)
-            self.save()
-        return [{n: self.cache[k][n] for n in self.names} for k in keys]
+        todo = sorted({k for k in keys if not all(n in self._known(k) for n in self.names)})
+        with tqdm(total=len(todo), desc="zero-cost proxies", unit="arch", disable=not (progress and todo)) as bar:
+            for start in range(0, len(todo), self.save_every):
+                chunk = todo[start : start + self.save_every]
+                for key, scores in zip(chunk, compute_proxies(self.space, chunk, self.names, **self.kwargs)):
+                    self.cache.setdefault(key, {}).update(scores)
+                self.save()
+                bar.update(len(chunk))
+        return [{n: self._known(k)[n] for n in self.names} for k in keys]
 
     def save(self) -> None:
         if not self.cache_path:

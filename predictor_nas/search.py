@@ -16,8 +16,11 @@ It stops when the next training would exceed ``budget_epochs`` or the trained po
 ``max_candidates``. Everything lives in the pool (a database): candidates, levels, observations,
 proxy scores and the loop's own state, which is committed together with the level changes it
 causes -- a killed search resumes where it stopped and ends with the same result as an
-uninterrupted one. The search reports the candidate with the best observation at the highest
-budget any candidate reached, and the backend's *reported* accuracy for it.
+uninterrupted one. The search returns the incumbent of :mod:`predictor_nas.incumbent` (the best
+validation at the highest budget reached) and its trajectory; it never sees a test accuracy --
+:func:`predictor_nas.incumbent.report` adds one after it has returned. Cost: a backend that resumes
+(real training) is charged the epochs it trains; one whose budgets are separate schedules (the
+NAS-Bench-201 table by default) is charged each budget in full.
 
 Interpretations (the paper's text available here is its abstract and Fig. 2 caption): ``intake``
 counts the candidates that entered a level in the current round; level-0 pairs use the first proxy
@@ -41,6 +44,8 @@ import numpy as np
 from pools import Candidate, Pool
 from predictor_nas.backends import Backend
 from predictor_nas.encoding import GraphEncoder
+from predictor_nas.evaluators import epochs_charged
+from predictor_nas.incumbent import best, trajectory_point, validation_curve
 from predictor_nas.nosh import NoshConfig, Pyramid, promotion_count, select_top
 from predictor_nas.proxies import ProxyScorer
 from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations
@@ -96,20 +101,31 @@ class RankNoshConfig:
 
 @dataclass
 class SearchResult:
+    """What the search found, from validation only. ``trajectory``: [cost, incumbent arch, its
+    validation, at epoch] after each charge. ``test_accuracy`` / ``test_curve`` stay ``None`` until
+    :func:`predictor_nas.incumbent.report` fills them after the search."""
+
     best_arch: str | None
     best_id: int | None
-    test_accuracy: float | None
     observed: float | None
     observed_epoch: int | None
     cost_epochs: int
+    charging: str
     n_candidates: int
     n_proposed: int
     rounds: int
-    curve: list[tuple[int, float | None]]
+    trajectory: list[list[Any]]
     pyramid: dict[int, int]
+    test_accuracy: float | None = None
+    test_curve: list[tuple[int, float]] | None = None
+
+    @property
+    def curve(self) -> list[tuple[int, float]]:
+        """(cost, the incumbent's observed validation accuracy) after each charge."""
+        return validation_curve(self.trajectory)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "curve": self.curve}
 
 
 class RankNosh:
@@ -124,10 +140,12 @@ class RankNosh:
         run_dir: str | Path | None = None,
         on_progress: Callable[[int, float | None], None] | None = None,
         pretrain: tuple[Sequence[Any], Sequence[float]] | None = None,
+        progress: bool = False,
     ):
         """``pretrain``: (architectures, scores) of a cheap noisy signal -- the hybrid's supernet one-shot
         accuracies -- on which the ranker is pre-trained once; every round then fine-tunes it on the
-        pool's pairs instead of training from scratch."""
+        pool's pairs instead of training from scratch. ``progress``: a tqdm bar while proxies are
+        computed (a cold cache can take minutes)."""
         if config.proxies and proxy_scorer is None:
             raise ValueError(f"proxies {config.proxies} need a proxy_scorer")
         if proxy_scorer is not None and config.proxies and tuple(proxy_scorer.names) != config.proxies:
@@ -147,6 +165,7 @@ class RankNosh:
             ).fit(archs, pairs)
         self.run_dir = Path(run_dir) if run_dir else None
         self.on_progress = on_progress
+        self.progress = progress
         self.nosh = config.nosh
 
     # -- state ----------------------------------------------------------------------------------
@@ -161,10 +180,17 @@ class RankNosh:
                 "curve": [],
                 "done": False,
             }
+        if any(len(p) != 4 for p in state["curve"]):
+            raise ValueError(
+                "this pool holds a RANK-NOSH search saved before the honest protocol (its curve holds test "
+                "accuracies); start a new pool"
+            )
         saved = RankNoshConfig.from_dict(state["config"])
         if saved != self.config:
+            old, new = saved.to_dict(), self.config.to_dict()
+            changed = "; ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in old if old[k] != new[k])
             raise ValueError(
-                "this pool holds a RANK-NOSH search with another configuration; resume it with the "
+                f"this pool holds a RANK-NOSH search with another configuration ({changed}); resume it with the "
                 "same configuration or use a new pool"
             )
         return state
@@ -175,13 +201,37 @@ class RankNosh:
     def _pyramid(self) -> Pyramid:
         return Pyramid(self.nosh, {c.id: c.level for c in self.pool.candidates()})
 
-    def cost(self) -> int:
-        return self.pool.total_epochs()
+    @property
+    def resumes(self) -> bool:
+        return getattr(self.backend, "resumes", True)
+
+    def cost(self, pending: dict[int, dict[int, float]] | None = None) -> int:
+        """Epochs charged so far, counting ``pending`` (not yet committed) observations as done."""
+        if self.resumes:
+            cost = self.pool.total_epochs()
+            if pending:
+                trained = {cid: self.pool.candidate(cid).epochs_trained for cid in pending}
+                cost += sum(max(0, max(obs) - trained[cid]) for cid, obs in pending.items())
+            return cost
+        observed = self.observations()
+        for cid, obs in (pending or {}).items():
+            observed.setdefault(cid, {}).update(obs)
+        return sum(sum(obs) for obs in observed.values())  # every budget a schedule of its own
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> SearchResult:
+        """Run (or resume) the search to its end. One search per pool: a second one on the same pool
+        while this one runs is a :class:`pools.PoolError` naming this one (``nas worker`` processes
+        are how more machines join it)."""
+        from pools.worker import SearchLease
+
+        with SearchLease(self.pool, STATE_KEY) as lease:
+            return self._run(lease)
+
+    def _run(self, lease: Any) -> SearchResult:
         state = self._load_state()
         while not state["done"]:
+            lease.check()  # taken over by another search (this one was presumed dead): stop, write nothing
             phase = state["phase"]
             if phase == "propose":
                 self._propose(state["round"])
@@ -233,7 +283,7 @@ class RankNosh:
             scores = self.pool.proxy_scores()
             todo = [c for c in level0 if not all(p in scores.get(c.id, {}) for p in self.config.proxies)]
             if todo:
-                values = self.proxy_scorer([c.arch for c in todo])
+                values = self.proxy_scorer([c.arch for c in todo], progress=self.progress)
                 self.pool.set_proxy_scores_many({c.id: v for c, v in zip(todo, values)})
 
     def _admit(self, round_: int) -> list[int]:
@@ -308,7 +358,7 @@ class RankNosh:
         rank = {cid: i for i, cid in enumerate(state["intake"].get(str(level), []))}
         affordable = []
         for c in sorted(todo, key=lambda c: (rank.get(c.id, len(rank)), c.id)):
-            step = epoch - c.epochs_trained
+            step = epochs_charged(c.epochs_trained, epoch, self.resumes)
             if cost + step > cfg.budget_epochs:
                 break
             affordable.append(c)
@@ -326,7 +376,7 @@ class RankNosh:
                 state["curve"].append(self._curve_point(pending))
                 self.pool.record_observations(records, state=(STATE_KEY, state))
             if self.on_progress:
-                self.on_progress(*state["curve"][-1])
+                self.on_progress(state["curve"][-1][0], state["curve"][-1][2])
         if len(affordable) < len(todo):
             log.info("budget of %s epochs reached in round %d", cfg.budget_epochs, state["round"])
             state["done"] = True
@@ -354,7 +404,7 @@ class RankNosh:
             "cost_epochs": self.cost(),
             "pyramid": self._pyramid().sizes(),
             "intake": {k: len(v) for k, v in state["intake"].items()},
-            "best_so_far": state["curve"][-1][1] if state["curve"] else None,
+            "best_valid_so_far": state["curve"][-1][2] if state["curve"] else None,
             "admission_tau": self._admission_tau(state),
             "time": time.time(),
         }
@@ -384,23 +434,22 @@ class RankNosh:
         tau = kendalltau([p[0] for p in pairs], [p[1] for p in pairs]).statistic
         return None if np.isnan(tau) else float(tau)
 
-    def _best_candidates(self, n: int, pending: dict[int, dict[int, float]] | None = None) -> list[Candidate]:
-        """Top candidates by their observation at the highest budget they reached (higher budget first);
-        ``pending`` observations (not yet committed) count too."""
+    def _observed_with(self, pending: dict[int, dict[int, float]] | None) -> dict[int, dict[int, float]]:
+        """Observations by candidate id (oldest first), ``pending`` (not yet committed) ones included."""
         observed = self.observations()
         for cid, obs in (pending or {}).items():
             observed.setdefault(cid, {}).update(obs)
-        key = {cid: (max(o), o[max(o)]) for cid, o in observed.items() if o}
-        return [self.pool.candidate(cid) for cid in sorted(key, key=lambda i: (-key[i][0], -key[i][1], i))[:n]]
+        return dict(sorted(observed.items()))
 
-    def _curve_point(self, pending: dict[int, dict[int, float]] | None = None) -> tuple[int, float | None]:
-        """(cost, reported accuracy of the incumbent), counting ``pending`` observations as done."""
-        best = self._best_candidates(1, pending)
-        cost = self.cost()
-        if pending:
-            trained = {cid: self.pool.candidate(cid).epochs_trained for cid in pending}
-            cost += sum(max(0, max(obs) - trained[cid]) for cid, obs in pending.items())
-        return cost, (self.backend.report(self.pool, best[0]) if best else None)
+    def _best_candidates(self, n: int, pending: dict[int, dict[int, float]] | None = None) -> list[Candidate]:
+        """The top ``n`` candidates by the incumbent rule (:func:`predictor_nas.incumbent.best`)."""
+        return [self.pool.candidate(cid) for cid in best(self._observed_with(pending), n)]
+
+    def _curve_point(self, pending: dict[int, dict[int, float]] | None = None) -> list[Any]:
+        """The trajectory point [cost, incumbent arch, its validation, epoch] with ``pending`` counted."""
+        observed = self._observed_with(pending)
+        (cid,) = best(observed)
+        return trajectory_point(self.cost(pending), self.pool.candidate(cid).arch, observed[cid])
 
     def result(self, state: dict[str, Any] | None = None) -> SearchResult:
         state = state or self._load_state()
@@ -412,13 +461,13 @@ class RankNosh:
         return SearchResult(
             best_arch=b.arch if b else None,
             best_id=b.id if b else None,
-            test_accuracy=self.backend.report(self.pool, b) if b else None,
             observed=observed[b.id][top_epoch] if b else None,
             observed_epoch=top_epoch,
             cost_epochs=self.cost(),
+            charging=getattr(self.backend, "charging", "resumed"),
             n_candidates=sum(1 for c in cands if c.level >= 1),
             n_proposed=len(cands),
             rounds=state["round"],
-            curve=[tuple(p) for p in state["curve"]],
+            trajectory=[list(p) for p in state["curve"]],
             pyramid=self._pyramid().sizes(),
         )

@@ -93,7 +93,7 @@ def real_rank_nosh(args: argparse.Namespace, seed: int, out: Path) -> dict[str, 
 
 def real_differentiable(args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any]:
     """DARTS with the budget left after the final training, then its cell trained like a candidate."""
-    from predictor_nas.backends import PoolTrainingBackend
+    from predictor_nas.backends import PoolTestReporter, PoolTrainingBackend
     from scripts.hybrid import diff_search_config, make_pool
     from supernet.diff_search import DiffSearch
 
@@ -107,7 +107,7 @@ def real_differentiable(args: argparse.Namespace, seed: int, out: Path) -> dict[
     ((cid, _),) = pool.add_candidates([result.genotype], lineage="darts")
     backend = PoolTrainingBackend(pool, args.device)
     backend.train(pool, [pool.candidate(cid)], TOP_BUDGET)
-    test = backend.report(pool, pool.candidate(cid))
+    test = PoolTestReporter(pool, backend).report(result.genotype)
     pool.close()
     return {
         "test_accuracy": test,
@@ -147,7 +147,7 @@ def warm_start_curves(args: argparse.Namespace, seed: int, out: Path, searches: 
 
 
 def tabular(args: argparse.Namespace, seed: int, out: Path, searches: Path, diff_arch: str, diff_epochs: int):
-    from predictor_nas.evaluators import TabularNB201Evaluator
+    from predictor_nas.evaluators import NB201TestReporter
     from scripts.bench_search import run_one
     from scripts.hybrid import run_hybrid
 
@@ -161,12 +161,12 @@ def tabular(args: argparse.Namespace, seed: int, out: Path, searches: Path, diff
     )
     hybrid = run_hybrid(config, out / "tabular_hybrid")
     plain = run_one(("rank-nosh", "cifar10", seed, top))
-    evaluator = TabularNB201Evaluator("cifar10")
+    reporter = NB201TestReporter("cifar10")  # the searches have returned
     return {
         "hybrid_curve": hybrid["curve"],
         "hybrid_best_lineage": hybrid["best_lineage"],
         "rank_nosh_curve": plain["curve"],
-        "differentiable": {"test_accuracy": evaluator.report(diff_arch), "total_epochs": diff_epochs + 200},
+        "differentiable": {"test_accuracy": reporter.report(diff_arch), "total_epochs": diff_epochs + 200},
     }
 
 

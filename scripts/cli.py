@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -138,12 +140,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:  # a pre-emption (SIGTERM) stops like Ctrl-C: running jobs are released, not failed
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(
+            f"nas {args.command}: interrupted; run the same command again to resume (running jobs went back to "
+            "the queue)",
+            file=sys.stderr,
+        )
+        return 130
     except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:  # PoolError is a RuntimeError
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"nas {args.command}: error: {message}", file=sys.stderr)
+        from pools.pool import redact
+
+        print(f"nas {args.command}: error: {redact(str(message))}", file=sys.stderr)
         return 2
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -159,12 +159,13 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def nb201_lookup(genotype: str, folder: str | None) -> dict[str, float] | None:
-    from predictor_nas.tables import DATASETS, load_table
-    from supernet.spaces import get_space
+    """The found cell's 200-epoch NAS-Bench-201 test accuracy on each dataset (a transfer report: the
+    search saw its own dataset only)."""
+    from predictor_nas.evaluators import NB201TestReporter
+    from predictor_nas.tables import DATASETS
 
     try:
-        index = get_space("nb201").index(genotype)
-        return {d: float(load_table(d, folder).test200[index]) for d in DATASETS}
+        return {d: NB201TestReporter(d, folder).report(genotype) for d in DATASETS}
     except (FileNotFoundError, ValueError):
         return None
 

@@ -62,8 +62,9 @@ from typing import Any
 from tqdm import tqdm
 
 from pools import Pool, PoolConfig
-from predictor_nas.backends import PoolTrainingBackend, TabularBackend
-from predictor_nas.evaluators import TabularNB201Evaluator
+from predictor_nas.backends import PoolTestReporter, PoolTrainingBackend, TabularBackend
+from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
+from predictor_nas.incumbent import report
 from predictor_nas.search import RankNosh, RankNoshConfig
 from scripts.plots import search_plots
 from scripts.rundir import plot_curves, prepare_run_dir
@@ -158,6 +159,13 @@ def _backend(config: dict[str, Any], pool: Pool) -> Any:
         name = config["benchmark"].split(":", 1)[-1]
         return TabularBackend(TabularNB201Evaluator(name))
     return PoolTrainingBackend(pool, config["device"], config["data_root"])
+
+
+def _reporter(config: dict[str, Any], pool: Pool, backend: Any) -> Any:
+    """The test reporter for the finished search (made only after it has returned)."""
+    if config["benchmark"]:
+        return NB201TestReporter(config["benchmark"].split(":", 1)[-1])
+    return PoolTestReporter(pool, backend)
 
 
 def _pretrain_scores(config: dict[str, Any], pool: Pool, search: Any, out: Path) -> tuple[list[str], list[float]]:
@@ -255,16 +263,19 @@ def run_hybrid(config: dict[str, Any], out: str | Path, progress: bool = False) 
     scorer = OneShotScorer(last_search) if config["oneshot_proxy"] else _proxy_scorer(config, pool, zero_cost, out)
     bar = tqdm(total=budget, desc="rank-nosh", unit="epoch", disable=not progress)
 
-    def on_progress(cost: int, acc: float | None) -> None:
+    def on_progress(cost: int, valid: float | None) -> None:
         bar.n = min(cost, budget)
-        bar.set_postfix(best=f"{acc:.2f}" if acc is not None else "-")
+        bar.set_postfix(best_valid=f"{valid:.2f}" if valid is not None else "-")
         bar.refresh()
 
     pretrain = _pretrain_scores(config, pool, last_search, out) if config["ranker_pretrain"] else None
+    backend = _backend(config, pool)
     result = RankNosh(
-        pool, nosh, _backend(config, pool), scorer, run_dir=out, on_progress=on_progress, pretrain=pretrain
+        pool, nosh, backend, scorer, run_dir=out, on_progress=on_progress, pretrain=pretrain, progress=progress
     ).run()
     bar.close()
+    tabular = bool(config["benchmark"])
+    report(result, _reporter(config, pool, backend), curve=tabular)
     metrics = pool.metrics()
     lineages: dict[str, dict[str, Any]] = {}
     for cand in pool.candidates():
@@ -278,7 +289,9 @@ def run_hybrid(config: dict[str, Any], out: str | Path, progress: bool = False) 
     summary = {
         "best_arch": result.best_arch,
         "best_lineage": best_lineage,
+        "validation_accuracy": result.observed,
         "test_accuracy": result.test_accuracy,
+        "charging": result.charging,
         "pool_epochs": result.cost_epochs,
         "supernet_epochs": supernet_epochs,
         "total_epochs": result.cost_epochs + supernet_epochs,
@@ -286,12 +299,18 @@ def run_hybrid(config: dict[str, Any], out: str | Path, progress: bool = False) 
         "lineages": lineages,
         "lineage_counts": dict(Counter(c.lineage for c in pool.candidates())),
         "searches": searches,
-        "curve": [(cost + supernet_epochs, acc) for cost, acc in result.curve],
+        # tabular: the incumbent's test accuracy after the search; real training: its validation accuracy
+        "curve": [(cost + supernet_epochs, acc) for cost, acc in (result.test_curve if tabular else result.curve)],
+        "curve_of": "test (reported after the search)" if tabular else "validation",
     }
     pool.close()
     (out / "result.json").write_text(json.dumps(summary, indent=2))
     plot_curves(
-        {"hybrid": summary["curve"]}, out / "curve.png", title="hybrid", xlabel="total epochs (supernet charged)"
+        {"hybrid": summary["curve"]},
+        out / "curve.png",
+        title="hybrid",
+        xlabel="total epochs (supernet charged)",
+        ylabel="reported test accuracy (%)" if tabular else "incumbent's validation accuracy (%)",
     )
     search_plots(out)
     return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 from pathlib import Path
 
@@ -12,13 +13,45 @@ from pools import Pool, PoolConfig
 from pools.report import format_summary, summary
 from pools.worker import default_worker_name
 
+POOL_URL_ENV = "NAS_POOL_URL"
+URL_SOURCES = f"a URL argument, --pool-file FILE (its first line) or ${POOL_URL_ENV}"
+
+
+def add_pool_file_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pool-file",
+        type=Path,
+        default=None,
+        help=f"read the pool URL from this file (keeps a password out of `ps`); or set ${POOL_URL_ENV}",
+    )
+
+
+def pool_url(given: str | None, pool_file: Path | None, required: bool = True) -> str | None:
+    """The pool URL: as given, else the first line of ``pool_file``, else ``$NAS_POOL_URL``."""
+    if given:
+        return given
+    if pool_file is not None:
+        try:
+            lines = pool_file.read_text().split()
+        except OSError as exc:
+            raise ValueError(f"cannot read --pool-file {pool_file}: {exc.strerror}") from None
+        if not lines:
+            raise ValueError(f"--pool-file {pool_file} is empty; it should hold the pool URL")
+        return lines[0]
+    if os.environ.get(POOL_URL_ENV):
+        return os.environ[POOL_URL_ENV]
+    if required:
+        raise ValueError(f"no pool URL: give {URL_SOURCES}")
+    return None
+
 
 def add_pool_commands(sub: argparse._SubParsersAction) -> None:
     pool = sub.add_parser("pool", help="create, inspect or export a candidate pool")
     pool_sub = pool.add_subparsers(dest="pool_command", metavar="POOL_COMMAND", required=True)
 
     p = pool_sub.add_parser("create", help="create an empty pool bound to a space and dataset")
-    p.add_argument("url", help="sqlite:///path/pool.db or postgresql://user:pw@host/db")
+    p.add_argument("url", nargs="?", help=f"sqlite:///path/pool.db or postgresql://user:pw@host/db ({URL_SOURCES})")
+    add_pool_file_argument(p)
     p.add_argument("--space", required=True)
     p.add_argument("--dataset", default="fashion-mnist")
     p.add_argument("--data-root", default=None)
@@ -33,18 +66,29 @@ def add_pool_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_create)
 
     p = pool_sub.add_parser("show", help="the pyramid, job states and the top candidates")
-    p.add_argument("url")
+    p.add_argument("url", nargs="?", help=URL_SOURCES)
+    add_pool_file_argument(p)
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_show)
 
     p = pool_sub.add_parser("export", help="write everything in the pool to a JSON file")
-    p.add_argument("url")
+    p.add_argument("url", help="the pool URL ('-': from --pool-file or $NAS_POOL_URL)")
     p.add_argument("out", type=Path)
+    add_pool_file_argument(p)
     p.set_defaults(func=_export)
 
+    p = pool_sub.add_parser(
+        "retry-failed", help="make failed candidates trainable again once the fault that failed them is fixed"
+    )
+    p.add_argument("url", nargs="?", help=URL_SOURCES)
+    p.add_argument("--candidates", type=int, nargs="+", default=None, help="only these candidate ids")
+    add_pool_file_argument(p)
+    p.set_defaults(func=_retry_failed)
+
     w = sub.add_parser("worker", help="claim and run training jobs of a pool until none are left")
-    w.add_argument("--pool", required=True, help="the pool URL")
+    w.add_argument("--pool", default=None, help=f"the pool URL ({URL_SOURCES})")
+    add_pool_file_argument(w)
     w.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     w.add_argument("--data-root", default=None, help="where this machine keeps the dataset")
     w.add_argument("--idle-timeout", type=float, default=0.0, help="keep polling this long when idle (s)")
@@ -77,22 +121,30 @@ def _create(args: argparse.Namespace) -> int:
         checkpoint_store=args.checkpoint_store,
         heartbeat_timeout=args.heartbeat_timeout,
     )
-    pool = Pool.create(args.url, config)
+    pool = Pool.create(pool_url(args.url, args.pool_file), config)
     print(f"created pool {pool.url} (space {config.space}, dataset {config.dataset}, checkpoints in {pool.store.url})")
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    info = summary(Pool.open(args.url), top=args.top)
+    info = summary(Pool.open(pool_url(args.url, args.pool_file)), top=args.top)
     print(json.dumps(info, indent=2) if args.json else format_summary(info))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    data = Pool.open(args.url).export()
+    data = Pool.open(pool_url(None if args.url == "-" else args.url, args.pool_file)).export()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1))
     print(f"wrote {len(data['candidates'])} candidates and {len(data['jobs'])} jobs to {args.out}")
+    return 0
+
+
+def _retry_failed(args: argparse.Namespace) -> int:
+    pool = Pool.open(pool_url(args.url, args.pool_file))
+    ids = pool.retry_failed(args.candidates)
+    print(f"{len(ids)} failed candidate(s) can be trained again: {ids}" if ids else "no failed candidates")
+    print("a search resumes them when run again; `nas worker` trains what is queued")
     return 0
 
 
@@ -141,7 +193,7 @@ def _one_worker(args: argparse.Namespace) -> int:
     from pools.worker import Worker
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM releases the job like Ctrl-C
-    pool = Pool.open(args.pool)
+    pool = Pool.open(pool_url(args.pool, args.pool_file))
     worker = Worker(
         pool,
         TrainingRunner(pool, args.device, args.data_root),
@@ -152,7 +204,7 @@ def _one_worker(args: argparse.Namespace) -> int:
     try:
         done = worker.run(args.max_jobs)
     except KeyboardInterrupt:
-        print(f"worker {worker.name} interrupted; its job was requeued")
+        print(f"worker {worker.name} interrupted; its job went back to the queue (attempt not counted)")
         return 130
     print(f"worker {worker.name} finished {done} job(s)")
     return 0

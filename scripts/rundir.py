@@ -44,12 +44,46 @@ def environment() -> dict[str, Any]:
     }
 
 
-def prepare_run_dir(out: str | Path, command: str, config: dict[str, Any]) -> Path:
-    """Create ``out`` and write ``config.json`` (the resolved config and the environment)."""
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _flatten(item, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): value}
+
+
+def changed_settings(out: Path, config: dict[str, Any], ignore: tuple[str, ...]) -> list[str]:
+    """``key: old -> new`` for every setting of ``config`` that differs from ``out/config.json``'s."""
+    path = out / "config.json"
+    if not path.exists():
+        return []
+    old = _flatten(json.loads(path.read_text())["config"])
+    new = _flatten(json.loads(json.dumps(config, default=str)))
+    keys = sorted(k for k in old.keys() | new.keys() if not k.startswith(ignore) and old.get(k) != new.get(k))
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in keys]
+
+
+def prepare_run_dir(
+    out: str | Path, command: str, config: dict[str, Any], resume_ignores: tuple[str, ...] | None = None
+) -> Path:
+    """Create ``out`` and write ``config.json`` (the resolved config and the environment).
+
+    ``resume_ignores``: for a command whose run directory resumes (``nas rank-nosh``), a run directory
+    made with other settings is an error naming each changed one (keys starting with one of these
+    prefixes may change), never a silent rewrite."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    from pools.pool import redact
+
+    if resume_ignores is not None:
+        changed = changed_settings(out, json.loads(redact(json.dumps(config, default=str))), resume_ignores)
+        if changed:
+            raise ValueError(
+                f"{out} holds a {command} run made with other settings ({'; '.join(changed)}); rerun with the "
+                "same settings to resume it, or give another --out to start a new run"
+            )
+
     record = {"command": command, "config": config, "environment": environment(), "started_at": time.time()}
-    (out / "config.json").write_text(json.dumps(record, indent=2, default=str))
+    # a pool URL's password never reaches the run directory
+    (out / "config.json").write_text(redact(json.dumps(record, indent=2, default=str)))
     return out
 
 

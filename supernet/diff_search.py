@@ -84,7 +84,8 @@ class DiffSearchConfig:
     flip: bool = True
     hessian_every: int = 0
     diag_batches: int = 10
-    pt_tune_epochs: int = 1
+    #: DARTS-PT's supernet tuning between two selections (paper 004, text to Algorithm 1: "5 epochs")
+    pt_tune_epochs: int = 5
     pt_eval_batches: int | None = None
     #: per-edge candidate ops per cell type (ICDARTS's dynamic space); None: the space's own
     edge_ops: dict[str, list[list[str]]] | None = None

@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data`` (or $NAS_SHARED_DATA); skips when it is not beside the checkout."""
-    if not (SHARED_DATA / "nb201" / "nats_bench_200ep.csv").exists():
+    if not (SHARED_DATA / "nb201" / "nb201_200ep_val_test_v1_0.csv").exists():
         pytest.skip(f"shared benchmark data not found at {SHARED_DATA} (set NAS_SHARED_DATA)")
     return SHARED_DATA
 
@@ -46,4 +46,4 @@ def digits_splits():
     return make_splits("digits", valid_fraction=0.25, seed=0)
 
 
-from postgres import postgres_server, postgres_url  # noqa: E402,F401  (fixtures)
+from postgres import postgres_server, postgres_url, restartable_postgres  # noqa: E402,F401  (fixtures)

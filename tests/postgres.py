@@ -6,6 +6,7 @@ database. Where no server can be had the tests skip, saying why -- unless NAS_RE
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -31,54 +32,61 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"no PostgreSQL server: {reason}")
 
 
+class PrivateServer:
+    """A throwaway cluster in a temporary folder; :meth:`stop` / :meth:`start` restart it on the same port."""
+
+    def __init__(self) -> None:
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            _unavailable(
+                "no initdb under /usr/lib/postgresql/*/bin (apt-get install postgresql) "
+                "and NAS_TEST_POSTGRES_URL is not set"
+            )
+        self.bindir = Path(bins[-1]).parent
+        self.root = Path(tempfile.mkdtemp(prefix="nas-pg-"))
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            if shutil.which("runuser") is None:
+                _unavailable("running as root without runuser to drop to the postgres user")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.root, "postgres", "postgres")
+        self.port = _free_port()
+        self.data = self.root / "data"
+        try:
+            subprocess.run(
+                [*self.prefix, str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres"],
+                check=True,
+                capture_output=True,
+            )
+            self.start()
+        except subprocess.CalledProcessError as exc:
+            _unavailable(f"a private server did not start: {exc.stderr.decode(errors='replace')[-400:]}")
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args], check=True, capture_output=True
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        self._ctl("-l", str(self.root / "server.log"), "-w", "-o", options, "start")
+
+    def stop(self) -> None:
+        self._ctl("-m", "immediate", "stop")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def start_private_server() -> Iterator[str]:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        _unavailable(
-            "no initdb under /usr/lib/postgresql/*/bin (apt-get install postgresql) "
-            "and NAS_TEST_POSTGRES_URL is not set"
-        )
-    bindir = Path(bins[-1]).parent
-    root = Path(tempfile.mkdtemp(prefix="nas-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        if shutil.which("runuser") is None:
-            _unavailable("running as root without runuser to drop to the postgres user")
-        prefix = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
-    data, log = root / "data", root / "server.log"
+    server = PrivateServer()
     try:
-        subprocess.run(
-            [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [
-                *prefix,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(log),
-                "-w",
-                "-o",
-                f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        _unavailable(f"a private server did not start: {exc.stderr.decode(errors='replace')[-400:]}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        server.close()
 
 
 @pytest.fixture(scope="session")
@@ -109,3 +117,11 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+@pytest.fixture
+def restartable_postgres() -> Iterator[PrivateServer]:
+    """A private server of this test's own, which the test may stop and start."""
+    server = PrivateServer()
+    yield server
+    server.close()

@@ -1,4 +1,5 @@
 import json
+import random
 import subprocess
 import sys
 
@@ -93,6 +94,12 @@ def test_rank_nosh_tabular_run_directory_and_resume(tmp_path, shared_data, capsy
     assert main([*argv, "--json"]) == 0  # same command again: resumes the finished search, same answer
     assert json.loads((out / "result.json").read_text()) == result
     assert json.loads(capsys.readouterr().out)["test_accuracy"] == result["test_accuracy"]  # stdout: only JSON
+    config_before = (out / "config.json").read_text()
+    changed = [*argv[: argv.index("--level0-samples") + 1], "24", *argv[argv.index("--level0-samples") + 2 :]]
+    assert main(changed) == 2  # other settings on an existing run directory: an error, nothing rewritten
+    err = capsys.readouterr().err
+    assert "level0_samples: 12 -> 24" in err and "another --out" in err
+    assert (out / "config.json").read_text() == config_before
 
     assert main(["report", str(out)]) == 0
     from html.parser import HTMLParser
@@ -222,3 +229,74 @@ def test_config_show_prints_a_methods_resolved_defaults(capsys):
     assert shown["paper"].startswith("Xu et al.") and shown["search"]["partial_k"] == 4
     assert shown["search"]["warmup_epochs"] == 15 and "a_lr" in shown["method_options"]
     assert main(["config", "show", "darts-9th"]) == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["pool", "show", "{url}"], ["pool", "create", "{url}", "--space", "nb201"], ["worker", "--pool", "{url}"]],
+)
+def test_a_corrupt_pool_file_is_a_one_line_error_and_is_left_untouched(tmp_path, capsys, command):
+    garbage = tmp_path / "g.db"
+    garbage.write_bytes(random.Random(0).randbytes(16384))
+    before = garbage.read_bytes()
+    url = f"sqlite:///{garbage}"
+    assert main([part.format(url=url) for part in command]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(garbage) in err and "not a readable pool database" in err
+    assert garbage.read_bytes() == before
+
+
+def test_a_missing_postgresql_driver_names_the_extra(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now fails, as on an install without it
+    assert main(["pool", "show", "postgresql://user:secret@127.0.0.1:1/db"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nas-suite[postgres]" in err and "secret" not in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://user:hunter2@127.0.0.1:1/db",  # nothing listens there
+        "postgresql://user:hunter2@127.0.0.1:1/",  # names no database
+        "mysql://user:hunter2@127.0.0.1/db",  # unsupported backend
+    ],
+)
+def test_a_pool_password_never_reaches_an_error(url, capsys):
+    assert main(["pool", "show", url]) == 2
+    err = capsys.readouterr().err
+    assert "hunter2" not in err and "user" in err
+
+
+def test_a_pool_password_never_reaches_the_run_directory(tmp_path):
+    from scripts.rundir import prepare_run_dir
+
+    out = prepare_run_dir(tmp_path / "run", "rank-nosh", {"args": {"pool": "postgresql://me:hunter2@db.local/pool"}})
+    text = (out / "config.json").read_text()
+    assert "hunter2" not in text and "postgresql://me:***@db.local/pool" in text
+
+
+def test_the_pool_url_can_come_from_a_file_or_the_environment(tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path}/pool.db"
+    (tmp_path / "url.txt").write_text(url + "\n")
+    assert main(["pool", "create", "--pool-file", str(tmp_path / "url.txt"), "--space", "nb201"]) == 0
+    assert main(["pool", "show", "--pool-file", str(tmp_path / "url.txt"), "--json"]) == 0
+    monkeypatch.setenv("NAS_POOL_URL", url)
+    capsys.readouterr()
+    assert main(["pool", "show", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["url"] == url
+    monkeypatch.delenv("NAS_POOL_URL")
+    assert main(["pool", "show"]) == 2
+    assert "NAS_POOL_URL" in capsys.readouterr().err
+
+
+def test_ctrl_c_is_one_line_saying_how_to_resume(monkeypatch, tmp_path, shared_data, capsys):
+    from predictor_nas.search import RankNosh
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RankNosh, "run", interrupted)
+    argv = ["rank-nosh", "--benchmark", "nb201:cifar10", "--proxies", "none", "--out", str(tmp_path / "r"), "--quiet"]
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "run the same command again to resume" in err

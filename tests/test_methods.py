@@ -76,6 +76,28 @@ def test_drnas_samples_follow_the_dirichlet_mean_and_regularise_toward_uniform()
     assert method.mixing_weights("train")["normal"].requires_grad
 
 
+def test_drnas_l2_is_proposition_2s_distance_of_beta_to_the_uniform_prior():
+    sn = tiny_supernet()
+    method = get_method("drnas")(sn, stages=None, reg_scale=0.5)  # reg_type "l2", the paper's form
+    assert method.reg_type == "l2" and method.a_optimizer.param_groups[0]["weight_decay"] == 0.0
+    alpha = torch.tensor([[2.0, 0.0, -0.5, 1.0, 0.0]] * 6)
+    with torch.no_grad():
+        for a in method.alphas.values():
+            a.copy_(alpha[: len(a)])
+    reg = method.regularizer()
+    beta = F.elu(alpha) + 1  # [3, 1, e^-0.5, 2, 1]
+    per_edge = torch.linalg.vector_norm(beta - 1, dim=-1)
+    assert reg.item() == pytest.approx(0.5 * sum(per_edge[: len(a)].sum().item() for a in method.alphas.values()))
+    reg.backward()
+    # d/dα of 0.5 ||β - 1||: 0.5 (β - 1) / ||β - 1|| · ELU'(α), ELU'(α) = 1 for α > 0, e^α below
+    expected = 0.5 * (beta - 1) / per_edge[:, None] * torch.where(alpha > 0, torch.ones_like(alpha), alpha.exp())
+    grad = method.alphas["normal"].grad
+    assert torch.allclose(grad, expected[: len(grad)], atol=1e-6)
+    assert grad[0, 1] == 0 and grad[0, 0] > 0 and grad[0, 2] < 0  # ops at β = 1 feel no pull
+    old = get_method("drnas")(tiny_supernet(), stages=None, reg_type="weight_decay", reg_scale=0.5)
+    assert old.regularizer() == 0.0 and old.a_optimizer.param_groups[0]["weight_decay"] == 0.5
+
+
 def test_drnas_progressive_pruning_keeps_the_top_ops_and_widens():
     sn = Supernet(get_space("nb201"), num_classes=3, in_channels=1, C=8, N=1)
     method = get_method("drnas")(sn, stages=((2, 4, 5), (2, 2, 3)))

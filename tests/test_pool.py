@@ -186,3 +186,98 @@ def test_unwritable_checkpoint_folder_is_a_clear_error(tmp_path):
     store = open_store(blocker / "ckpt")
     with pytest.raises(CheckpointError, match="not writable"):
         store.save("x.pt", {})
+
+
+@pytest.mark.parametrize("key", ["/etc/passwd", "../outside.pt", "sub/../../outside.pt"])
+def test_checkpoint_keys_stay_inside_the_store(tmp_path, key):
+    from pools.store import FileCheckpointStore
+    from supernet.training import CheckpointError
+
+    (tmp_path / "outside.pt").write_bytes(b"not yours")
+    store = FileCheckpointStore(tmp_path / "store")
+    for action in (lambda: store.load(key), lambda: store.save(key, {}), lambda: store.delete(key)):
+        with pytest.raises(CheckpointError, match="outside the store"):
+            action()
+    assert (tmp_path / "outside.pt").read_bytes() == b"not yours"
+    store.save("sub/ok.pt", {"x": 1})
+    assert store.load("sub/ok.pt") == {"x": 1}
+
+
+def _add_and_enqueue(url: str, barrier, errors) -> None:
+    try:
+        pool = Pool.open(url)
+        archs = [pool.space.from_index(i) for i in range(300)]
+        barrier.wait()
+        for cid, _ in pool.add_candidates(archs):
+            pool.enqueue(cid, 1)
+    except Exception as exc:  # reported to the parent: the child's traceback would be lost
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_two_processes_adding_the_same_architectures_race_safely(pool_url, tmp_path):
+    import multiprocessing as mp
+
+    pool = new_pool(pool_url, tmp_path)
+    ctx = mp.get_context("spawn")
+    barrier, errors = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_add_and_enqueue, args=(pool_url, barrier, errors)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert errors.empty(), errors.get()
+    assert all(p.exitcode == 0 for p in procs)
+    classes = {pool.space.canonical_hash(pool.space.from_index(i)) for i in range(300)}
+    assert len(pool.candidates()) == len(classes)
+    jobs = pool.jobs()
+    assert len(jobs) == len(classes) and len({j.candidate_id for j in jobs}) == len(classes)
+
+
+def _create(url: str, barrier, errors, checkpoints: str) -> None:
+    try:
+        barrier.wait()
+        Pool.create(url, PoolConfig(space="nb201", dataset="digits", checkpoint_store=checkpoints), exist_ok=True)
+    except Exception as exc:
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_two_searches_creating_one_new_pool_at_once_both_get_it(pool_url, tmp_path):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    barrier, errors = ctx.Barrier(3), ctx.Queue()
+    procs = [ctx.Process(target=_create, args=(pool_url, barrier, errors, str(tmp_path / "ckpt"))) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert errors.empty(), errors.get()
+    assert Pool.open(pool_url).config.space == "nb201"
+
+
+def test_a_postgresql_restart_is_waited_out_not_fatal(restartable_postgres, tmp_path):
+    import threading
+
+    server = restartable_postgres
+    pool = make_pool(server.url, checkpoint_store=str(tmp_path / "ckpt"))
+    cid, _ = pool.add_candidate(pool.space.from_index(3))
+    pool.enqueue(cid, 2)
+    job = pool.claim("w")
+    server.stop()  # the database goes away for ~3 s while the worker is training
+    restart = threading.Timer(3.0, server.start)
+    restart.start()
+    pool.record_metrics(cid, [EpochRecord(1, valid_acc=50.0)], 1, job=job, worker="w")  # waits, then succeeds
+    pool.fail(job, "w", "a real error", retry=True)
+    restart.join()
+    assert [r.valid_acc for r in pool.metrics(cid)[cid]] == [50.0]
+    assert pool.jobs()[0].state == "queued" and pool.candidate(cid).status == "queued"
+
+
+def test_a_database_that_stays_away_is_one_clear_error(restartable_postgres, tmp_path, monkeypatch):
+    from pools import pool as pool_module
+
+    pool = make_pool(restartable_postgres.url, checkpoint_store=str(tmp_path / "ckpt"))
+    restartable_postgres.stop()
+    monkeypatch.setattr(pool_module, "RETRY_SECONDS", 1.0)
+    with pytest.raises(PoolError, match="stayed unreachable for 1 s"):
+        pool.candidates()

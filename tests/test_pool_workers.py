@@ -15,9 +15,10 @@ import pytest
 import torch
 from conftest import ROOT
 
-from pools import Pool, PoolConfig
+from pools import Pool, PoolConfig, PoolError
 from pools.runner import TrainingRunner
 from pools.worker import Worker
+from scripts.cli import main
 
 JOB_LINE = re.compile(r"worker (\S+): job (\d+) \(candidate (\d+) -> epoch (\d+), attempt (\d+)\)")
 
@@ -149,8 +150,10 @@ def test_killed_worker_job_is_retried_and_equals_an_uninterrupted_run(tmp_path):
     assert [r.valid_acc for r in pool.metrics(cid)[cid]] == [r.valid_acc for r in reference.metrics(ref_id)[ref_id]]
 
 
-def test_truncated_checkpoint_falls_back_to_the_last_good_one(tmp_path, caplog):
+@pytest.mark.parametrize("damage", ["truncated", "wrong_shape"])
+def test_an_unusable_checkpoint_falls_back_to_the_last_good_one(tmp_path, caplog, damage):
     arch = "|nor_conv_1x1~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    other = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
     pools = {}
     for name in ("clean", "damaged"):
         pool = Pool.create(f"sqlite:///{tmp_path}/{name}.db", tiny_config())
@@ -158,10 +161,17 @@ def test_truncated_checkpoint_falls_back_to_the_last_good_one(tmp_path, caplog):
         pool.enqueue(cid, 3)
         worker = Worker(pool, TrainingRunner(pool, "cpu"))
         worker.run()
-        if name == "damaged":  # the newest checkpoint gets cut in half
+        if name == "damaged":
             _, key = pool.checkpoints(cid)[0]
             path = pool.store.root / key
-            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+            if damage == "truncated":  # the newest checkpoint gets cut in half
+                path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+            else:  # readable, but another network's weights (shapes differ)
+                runner = TrainingRunner(pool, "cpu")
+                oid, _ = pool.add_candidate(other)
+                state = runner.trainer(pool.candidate(cid)).state_dict()
+                state["model"] = runner.trainer(pool.candidate(oid)).model.state_dict()
+                pool.store.save(key, state)
         pool.enqueue(cid, 5)
         with caplog.at_level("WARNING"):
             worker.run()
@@ -185,6 +195,15 @@ def test_unwritable_checkpoint_store_fails_the_job_and_keeps_the_pool(tmp_path):
     (job,) = pool.jobs()
     assert job.state == "failed" and job.attempts == 2 and "not writable" in job.error
     assert pool.candidate(cid).status == "failed" and pool.candidates()[0].arch.startswith("|nor_conv_1x1")
+    with pytest.raises(PoolError, match="retry-failed"):
+        pool.enqueue(cid, 1)
+    # the fault is fixed (the folder can be made): `nas pool retry-failed` makes the candidate trainable again
+    blocker.unlink()
+    assert main(["pool", "retry-failed", pool.url]) == 0
+    assert pool.candidate(cid).status == "idle" and pool.candidate(cid).error is None
+    pool.enqueue(cid, 1)
+    Worker(pool, TrainingRunner(pool, "cpu")).run()
+    assert pool.candidate(cid).epochs_trained == 1 and [j.state for j in pool.jobs()] == ["failed", "done"]
 
 
 @pytest.mark.parametrize("n", [2])
@@ -193,3 +212,64 @@ def test_worker_cli_exits_when_nothing_is_left(tmp_path, n):
     Pool.create(url, tiny_config())
     outputs = run_workers(url, n, timeout=60)
     assert all("finished 0 job(s)" in out for out in outputs)
+
+
+def test_a_job_that_raises_after_losing_its_lease_does_not_kill_the_worker(tmp_path, caplog):
+    pool = Pool.create(f"sqlite:///{tmp_path}/pool.db", tiny_config(heartbeat_timeout=0.3))
+    first, _ = pool.add_candidate(pool.space.from_index(1))
+    second, _ = pool.add_candidate(pool.space.from_index(2))
+    pool.enqueue(first, 1)
+    pool.enqueue(second, 1)
+
+    class StealsThenRaises:
+        """The first job's lease goes to another worker while it runs; then it raises."""
+
+        def __init__(self):
+            self.ran = []
+
+        def run(self, job, lease):
+            self.ran.append(job.candidate_id)
+            if job.candidate_id == first:
+                time.sleep(0.6)  # no heartbeat arrives in time (interval below): the job is stale
+                assert pool.claim("thief").candidate_id == first
+                raise RuntimeError("CUDA error after the lease was lost")
+
+    runner = StealsThenRaises()
+    with caplog.at_level("WARNING"):
+        Worker(pool, runner, name="w", heartbeat_interval=30).run(max_jobs=1)
+    assert runner.ran == [first, second]  # the worker survived and took the next job
+    assert "after its lease was lost" in caplog.text
+    job = next(j for j in pool.jobs() if j.candidate_id == first)
+    assert job.state == "running" and job.worker == "thief"  # the thief's claim is untouched
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_workers_release_their_job_without_counting_the_attempt(tmp_path, sig):
+    url = f"sqlite:///{tmp_path}/pool.db"
+    pool = Pool.create(url, tiny_config(network={"C": 8, "N": 1}, max_attempts=2))
+    cid, _ = pool.add_candidate(pool.space.from_index(7))
+    pool.enqueue(cid, 8)
+    for round_ in range(3):  # more interrupts than max_attempts: the candidate must not fail for them
+        worker = spawn_worker(url, f"w{round_}", "--heartbeat-interval", "0.2")
+        deadline = time.monotonic() + 120
+        while pool.jobs()[0].state != "running" or pool.jobs()[0].worker != f"w{round_}":
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        worker.send_signal(sig)
+        out, _ = worker.communicate(timeout=60)
+        assert worker.returncode == 130, out[-2000:]
+        assert "Traceback" not in out and "interrupted" in out.splitlines()[-1]
+        (job,) = pool.jobs()
+        assert job.state == "queued" and job.attempts == 0 and job.worker is None
+        assert pool.candidate(cid).status == "queued"
+
+
+def test_a_missing_warm_start_file_says_so(tmp_path):
+    from supernet.training import CheckpointError
+
+    pool = Pool.create(f"sqlite:///{tmp_path}/p.db", tiny_config())
+    cid, _ = pool.add_candidate(pool.space.from_index(5), lineage="darts", info={"init": "init_gone.pt"})
+    with pytest.raises(
+        CheckpointError, match=r"warm-start weights are unreadable: checkpoint .*init_gone\.pt does not exist"
+    ):
+        TrainingRunner(pool, "cpu").trainer(pool.candidate(cid))

@@ -129,7 +129,7 @@ def test_hybrid_recipe_runs_end_to_end(tmp_path):
     recipe.write_text(
         "dataset: digits\nmax_train: 256\nnetwork: {C: 4, N: 1}\ntrain: {batch_size: 64, lr: 0.05}\n"
         "diff:\n  - {method: darts, selection: pt, epochs: 1, samples: 3, batch_size: 32, pt_eval_batches: 1,"
-        " crop_padding: 1, diag_batches: 1}\n"
+        " pt_tune_epochs: 1, crop_padding: 1, diag_batches: 1}\n"
         "rank_nosh: {budgets: [1, 2], ratio: 0.5, k: 2, initial: 4, level0_samples: 6, budget_epochs: 16}\n"
     )
     out = tmp_path / "run"

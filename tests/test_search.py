@@ -6,7 +6,8 @@ import pytest
 
 from pools import Pool, PoolConfig
 from predictor_nas.backends import TabularBackend
-from predictor_nas.evaluators import TabularNB201Evaluator
+from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
+from predictor_nas.incumbent import report
 from predictor_nas.proxies import ProxyScorer
 from predictor_nas.ranker import RankerConfig
 from predictor_nas.search import RankNosh, RankNoshConfig
@@ -59,12 +60,16 @@ class CrashingBackend(TabularBackend):
         return super().train(pool, candidates, epoch)
 
 
-def test_search_is_reproducible_and_stays_within_budget(tmp_path, evaluator):
+def test_search_is_reproducible_and_stays_within_budget(tmp_path, evaluator, shared_data):
     a, pool = run(tmp_path, "a", evaluator, small_config())
     b, _ = run(tmp_path, "b", evaluator, small_config())
     assert a.to_dict() == b.to_dict()
     assert a.cost_epochs <= 900 and a.rounds >= 2
-    assert a.test_accuracy == evaluator.report(a.best_arch)
+    assert a.test_accuracy is None  # the search itself never reads a test accuracy
+    reporter = NB201TestReporter("cifar10", shared_data / "nb201")
+    report(a, reporter)
+    assert a.test_accuracy == reporter.report(a.best_arch) and len(a.test_curve) == len(a.curve)
+    assert a.observed == evaluator.observe(a.best_arch, a.observed_epoch)
     costs = [c for c, _ in a.curve]
     assert costs == sorted(costs) and costs[-1] == a.cost_epochs
     levels = {c.level for c in pool.candidates()}
@@ -72,7 +77,19 @@ def test_search_is_reproducible_and_stays_within_budget(tmp_path, evaluator):
     assert all(c.epochs_trained == {0: 0, 1: 12}[c.level] for c in pool.candidates() if c.level < 2)
     # at level 2: trained to 200, except those promoted when the budget ran out (still at 12)
     unfinished = [c for c in pool.candidates() if c.level == 2 and c.epochs_trained < 200]
-    assert all(c.epochs_trained == 12 for c in unfinished) and a.cost_epochs + 188 > 900 if unfinished else True
+    assert all(c.epochs_trained == 12 for c in unfinished) and a.cost_epochs + 200 > 900 if unfinished else True
+
+
+@pytest.mark.parametrize("discount", [False, True])
+def test_a_promotion_to_200_epochs_costs_200_unless_discounted(tmp_path, shared_data, discount):
+    evaluator = TabularNB201Evaluator("cifar10", shared_data / "nb201", discount_resume=discount)
+    result, pool = run(tmp_path, "c", evaluator, small_config())
+    observed = pool.metrics()
+    at_12 = sum(any(r.epoch == 12 for r in recs) for recs in observed.values())
+    at_200 = sum(any(r.epoch == 200 for r in recs) for recs in observed.values())
+    assert at_200 >= 1
+    assert result.cost_epochs == 12 * at_12 + (188 if discount else 200) * at_200
+    assert result.charging == ("discounted" if discount else "full")
 
 
 @pytest.mark.parametrize("crash_after", [0, 3, 9, 15])
@@ -115,3 +132,28 @@ def test_bad_search_configs(kwargs, match):
         small_config(**kwargs)
     with pytest.raises(ValueError, match="unknown RANK-NOSH option"):
         RankNoshConfig.from_dict({"ratios": 0.5})
+
+
+def test_one_search_per_pool(tmp_path, evaluator):
+    from pools import PoolError
+
+    pool = Pool.create(f"sqlite:///{tmp_path}/shared.db", PoolConfig(space="nb201", dataset="nb201:cifar10"))
+    pool.hold("rank_nosh", "host:1234:other", timeout=pool.config.heartbeat_timeout)  # a live search elsewhere
+    search = RankNosh(pool, small_config(), TabularBackend(evaluator), scorer(pool))
+    with pytest.raises(PoolError, match="running in 'host:1234:other'"):
+        search.run()
+    assert pool.get_state("rank_nosh") is None and not pool.candidates()  # nothing was written
+    pool.let_go("rank_nosh", "host:1234:other")  # it finished (or its lease expired): this one may run
+    assert search.run().best_arch
+    assert pool.get_state("lock:rank_nosh") is None  # released at the end
+
+
+def test_a_dead_searchs_lease_expires(tmp_path, evaluator):
+    import time
+
+    pool = Pool.create(
+        f"sqlite:///{tmp_path}/p.db", PoolConfig(space="nb201", dataset="nb201:cifar10", heartbeat_timeout=0.5)
+    )
+    pool.hold("rank_nosh", "crashed-host:1:x", timeout=0.5)  # never renewed: its process died
+    time.sleep(0.7)
+    assert RankNosh(pool, small_config(), TabularBackend(evaluator), scorer(pool)).run().best_arch
