@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import threading
 import time
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
 
 from pools.pool import Job, LostLeaseError, Pool, PoolError
 from supernet.spaces import ArchitectureError
@@ -23,6 +24,29 @@ from supernet.training import TrainingDivergedError
 log = logging.getLogger(__name__)
 
 NOT_RETRYABLE = (TrainingDivergedError, ArchitectureError, ValueError)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM in a ``nas`` process (:func:`interrupt_on_signals`). Not a KeyboardInterrupt on
+    purpose: CPython reports a KeyboardInterrupt that passed through some library code as a SIGINT exit
+    status even after it was handled (seen under load: exit -2 instead of 130)."""
+
+
+INTERRUPTS = (KeyboardInterrupt, Interrupted)
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def interrupt_on_signals() -> dict[int, Any]:
+    """Make SIGINT and SIGTERM raise :class:`Interrupted` (main thread only); returns the old handlers."""
+    return {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 class JobRunner(Protocol):
@@ -142,7 +166,12 @@ class Worker:
                     break
                 time.sleep(self.poll_interval)
                 continue
-            self._run_one(job)
+            try:
+                self._run_one(job)
+            except INTERRUPTS:  # Ctrl-C or SIGTERM, at any point after the claim: back to the queue, uncounted
+                with contextlib.suppress(LostLeaseError):  # already another worker's
+                    self.pool.release(job, self.name)
+                raise
             idle_since = time.monotonic()
         return len(self.completed)
 
@@ -162,10 +191,6 @@ class Worker:
                 self.completed.append(job.id)
             except LostLeaseError as exc:
                 log.warning("worker %s: %s; dropping it", self.name, exc)
-            except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (nas worker maps it): back to the queue, uncounted
-                with contextlib.suppress(LostLeaseError):  # already another worker's
-                    self.pool.release(job, self.name)
-                raise
             except NOT_RETRYABLE as exc:
                 self._fail(job, f"{type(exc).__name__}: {exc}", retry=False)
             except Exception as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import threading
 import warnings
@@ -140,12 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from pools.worker import INTERRUPTS, interrupt_on_signals, restore_signals
+
     main_thread = threading.current_thread() is threading.main_thread()
-    if main_thread:  # a pre-emption (SIGTERM) stops like Ctrl-C: running jobs are released, not failed
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Ctrl-C and a pre-emption (SIGTERM) stop alike: running jobs are released, not failed
+    previous = interrupt_on_signals() if main_thread else {}
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
+    except INTERRUPTS:
         print(
             f"nas {args.command}: interrupted; run the same command again to resume (running jobs went back to "
             "the queue)",
@@ -159,8 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nas {args.command}: error: {redact(str(message))}", file=sys.stderr)
         return 2
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        restore_signals(previous)
 
 
 if __name__ == "__main__":

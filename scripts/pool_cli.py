@@ -6,12 +6,11 @@ import argparse
 import json
 import logging
 import os
-import signal
 from pathlib import Path
 
 from pools import Pool, PoolConfig
 from pools.report import format_summary, summary
-from pools.worker import default_worker_name
+from pools.worker import INTERRUPTS, default_worker_name, interrupt_on_signals
 
 POOL_URL_ENV = "NAS_POOL_URL"
 URL_SOURCES = f"a URL argument, --pool-file FILE (its first line) or ${POOL_URL_ENV}"
@@ -174,7 +173,7 @@ def _worker_processes(args: argparse.Namespace) -> int:
     try:
         for proc in procs:
             proc.join()
-    except KeyboardInterrupt:  # the children got the same Ctrl-C and requeue their jobs themselves
+    except INTERRUPTS:  # the children got the same Ctrl-C and requeue their jobs themselves
         for proc in procs:
             proc.join()
         return 130
@@ -192,7 +191,7 @@ def _one_worker(args: argparse.Namespace) -> int:
     from pools.runner import TrainingRunner
     from pools.worker import Worker
 
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM releases the job like Ctrl-C
+    interrupt_on_signals()  # SIGTERM releases the job like Ctrl-C (also in a --processes child)
     pool = Pool.open(pool_url(args.pool, args.pool_file))
     worker = Worker(
         pool,
@@ -203,7 +202,7 @@ def _one_worker(args: argparse.Namespace) -> int:
     )
     try:
         done = worker.run(args.max_jobs)
-    except KeyboardInterrupt:
+    except INTERRUPTS:
         print(f"worker {worker.name} interrupted; its job went back to the queue (attempt not counted)")
         return 130
     print(f"worker {worker.name} finished {done} job(s)")
