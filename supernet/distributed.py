@@ -16,6 +16,7 @@ on every rank.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterable
 
@@ -44,7 +45,15 @@ def init_from_env() -> bool:
         return False
     if not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        # leave the group before the interpreter exits: a process group torn down with the process can
+        # abort a rank ("terminate called without an active exception", a rare SIGABRT seen in CI runs)
+        atexit.register(_leave_group)
     return True
+
+
+def _leave_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def local_device(device: torch.device) -> torch.device:
