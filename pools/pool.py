@@ -771,7 +771,7 @@ class Pool:
             released = conn.execute(
                 sa.update(S.jobs)
                 .where(S.jobs.c.id == job.id, S.jobs.c.worker == worker, S.jobs.c.state == "running")
-                .values(state="queued", worker=None, attempts=sa.func.max(S.jobs.c.attempts - 1, 0))
+                .values(state="queued", worker=None, attempts=S.jobs.c.attempts - 1)  # the claim counted it
             ).rowcount
             if released != 1:
                 raise LostLeaseError(f"job {job.id} is no longer held by worker {worker!r}")

@@ -281,3 +281,18 @@ def test_a_database_that_stays_away_is_one_clear_error(restartable_postgres, tmp
     monkeypatch.setattr(pool_module, "RETRY_SECONDS", 1.0)
     with pytest.raises(PoolError, match="stayed unreachable for 1 s"):
         pool.candidates()
+
+
+def test_release_gives_the_job_back_without_counting_the_attempt(pool_url, tmp_path):
+    pool = new_pool(pool_url, tmp_path, max_attempts=2)
+    cid, _ = pool.add_candidate(pool.space.from_index(4))
+    pool.enqueue(cid, 1)
+    for _ in range(3):  # more releases than max_attempts: none of them counts
+        job = pool.claim("w")
+        assert job.attempts == 1
+        pool.release(job, "w")
+        (job,) = pool.jobs()
+        assert job.state == "queued" and job.attempts == 0 and job.worker is None
+    assert pool.candidate(cid).status == "queued"
+    with pytest.raises(LostLeaseError):
+        pool.release(job, "w")  # not running any more
