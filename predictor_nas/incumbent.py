@@ -45,10 +45,14 @@ def validation_curve(trajectory: list[list[Any]]) -> list[tuple[int, float]]:
 def report(result: Any, reporter: Any, curve: bool = True) -> Any:
     """Fill ``result.test_accuracy`` (and ``result.test_curve``: cost, test accuracy of the incumbent
     at that cost) from ``reporter``, once the search has returned. Returns ``result``."""
-    result.test_accuracy = reporter.report(result.best_arch) if result.best_arch else None
-    if curve:
-        tested: dict[str, float] = {}
-        for arch in {p[1] for p in result.trajectory}:
+    tested: dict[str, float] = {}  # one test read per architecture
+
+    def test_of(arch: str) -> float:
+        if arch not in tested:
             tested[arch] = reporter.report(arch)
-        result.test_curve = [(int(p[0]), tested[p[1]]) for p in result.trajectory]
+        return tested[arch]
+
+    result.test_accuracy = test_of(result.best_arch) if result.best_arch else None
+    if curve:
+        result.test_curve = [(int(p[0]), test_of(p[1])) for p in result.trajectory]
     return result

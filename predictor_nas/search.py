@@ -205,17 +205,18 @@ class RankNosh:
     def resumes(self) -> bool:
         return getattr(self.backend, "resumes", True)
 
-    def cost(self, pending: dict[int, dict[int, float]] | None = None) -> int:
-        """Epochs charged so far, counting ``pending`` (not yet committed) observations as done."""
+    def cost(
+        self, pending: dict[int, dict[int, float]] | None = None, observed: dict[int, dict[int, float]] | None = None
+    ) -> int:
+        """Epochs charged so far, counting ``pending`` (not yet committed) observations as done;
+        ``observed``: :meth:`_observed_with` of ``pending`` when the caller already has it."""
         if self.resumes:
             cost = self.pool.total_epochs()
             if pending:
                 trained = {cid: self.pool.candidate(cid).epochs_trained for cid in pending}
                 cost += sum(max(0, max(obs) - trained[cid]) for cid, obs in pending.items())
             return cost
-        observed = self.observations()
-        for cid, obs in (pending or {}).items():
-            observed.setdefault(cid, {}).update(obs)
+        observed = observed if observed is not None else self._observed_with(pending)
         return sum(sum(obs) for obs in observed.values())  # every budget a schedule of its own
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -449,7 +450,7 @@ class RankNosh:
         """The trajectory point [cost, incumbent arch, its validation, epoch] with ``pending`` counted."""
         observed = self._observed_with(pending)
         (cid,) = best(observed)
-        return trajectory_point(self.cost(pending), self.pool.candidate(cid).arch, observed[cid])
+        return trajectory_point(self.cost(pending, observed), self.pool.candidate(cid).arch, observed[cid])
 
     def result(self, state: dict[str, Any] | None = None) -> SearchResult:
         state = state or self._load_state()
