@@ -73,6 +73,12 @@ def run_search(method: str, evaluator, budget: float, seed: int, overrides: dict
     return result
 
 
+def val200_curve(evaluator, result) -> list[list]:
+    """(cost, 200-epoch *validation* of the incumbent) per trajectory point: what a preset may be tuned
+    on (read after the search, charged nothing)."""
+    return [[p[0], evaluator.observe(p[1], 200)] for p in result.trajectory]
+
+
 def run_one(task: tuple) -> dict:
     """``(method, dataset, seed, budget[, discount_resume])``: one search, then its report (test once,
     after the search has returned) and the validation of the incumbent along the way."""
@@ -101,8 +107,7 @@ def run_one(task: tuple) -> dict:
         "charging": result.charging,
         "curve": steps(result.test_curve),
         "valid_curve": steps(result.curve),
-        # the 200-epoch validation of each incumbent: what a preset may be tuned on
-        "val200_curve": steps([[p[0], evaluator.observe(p[1], 200)] for p in result.trajectory]),
+        "val200_curve": steps(val200_curve(evaluator, result)),
         "best_arch": result.best_arch,
         "seconds": seconds,
     }

@@ -28,12 +28,11 @@ def tune_one(task: tuple[str, str, int, float]) -> dict:
     torch.set_num_threads(1)
     setting, dataset, seed, budget = task
     from predictor_nas.evaluators import TabularNB201Evaluator
-    from scripts.bench_search import run_search
+    from scripts.bench_search import run_search, val200_curve
 
     evaluator = TabularNB201Evaluator(dataset)
     result = run_search("rank-nosh", evaluator, budget, seed, json.loads(setting))
-    val200 = [[p[0], evaluator.observe(p[1], 200)] for p in result.trajectory]
-    return {"setting": setting, "dataset": dataset, "seed": seed, "val200_curve": val200}
+    return {"setting": setting, "dataset": dataset, "seed": seed, "val200_curve": val200_curve(evaluator, result)}
 
 
 def main() -> None:
