@@ -1,2 +1,34 @@
 """Search over discrete candidates: graph encodings, the ranking predictor, zero-cost proxies,
-non-uniform successive halving, evaluators, the RANK-NOSH loop and baselines."""
+non-uniform successive halving, evaluators, the RANK-NOSH loop and baselines.
+
+The public API (docs/api.md)::
+
+    from predictor_nas import Study, search_preset, CandidateTraining, run_hybrid, load_hybrid_config
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+#: public name -> the module that defines it (imported on first use: ``import predictor_nas`` stays light)
+_API = {
+    "Study": "predictor_nas.study",
+    "CandidateTraining": "predictor_nas.study",
+    "search_preset": "predictor_nas.study",
+    "SEARCH_PRESETS": "predictor_nas.study",
+    "RankNoshConfig": "predictor_nas.search",
+    "SearchResult": "predictor_nas.search",
+    "RankerConfig": "predictor_nas.ranker",
+    "run_hybrid": "predictor_nas.hybrid",
+    "load_hybrid_config": "predictor_nas.hybrid",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_hybrid_config":
+        return import_module("predictor_nas.hybrid").load_config
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'predictor_nas' has no attribute {name!r}")

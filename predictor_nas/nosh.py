@@ -28,9 +28,9 @@ class NoshConfig:
     """``budgets[i-1]`` is e(i), the epoch budget of level ``i`` (strictly increasing)."""
 
     budgets: tuple[int, ...] = (12, 200)
-    ratio: float = 0.5
+    ratio: float = 0.1
     k: int = 10
-    initial: int = 20
+    initial: int = 30
 
     def __post_init__(self) -> None:
         b = self.budgets

@@ -57,10 +57,10 @@ STATE_KEY = "rank_nosh"
 
 @dataclass
 class RankNoshConfig:
-    budgets: tuple[int, ...] = (12, 200)
-    ratio: float = 0.1
-    k: int = 10
-    initial: int = 30
+    budgets: tuple[int, ...] = NoshConfig.budgets  # the NOSH settings are declared once, in NoshConfig
+    ratio: float = NoshConfig.ratio
+    k: int = NoshConfig.k
+    initial: int = NoshConfig.initial
     level0_samples: int = 100
     mutation_share: float = 0.5
     proxies: tuple[str, ...] = ("synflow",)

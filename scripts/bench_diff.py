@@ -240,19 +240,20 @@ def cyclic(args: argparse.Namespace) -> None:
 
 
 def retrain(genotype: str, space: str, run_dir: Path, args: argparse.Namespace, size: dict, seed: int) -> dict:
-    """``nas train`` of a found architecture for ``--retrain-epochs`` (CPU: on 4,000 images)."""
-    from scripts import train_cmd
+    """A found architecture retrained for ``--retrain-epochs`` (darts-eval protocol; CPU: on 4,000 images)."""
+    from supernet.training.retrain import retrain as retrain_arch
 
-    parser = argparse.ArgumentParser()
-    train_cmd.add_arguments(parser)
-    train_args = parser.parse_args(
-        ["--arch", genotype, "--space", space, "--out", str(run_dir), "--quiet"]
-        + ["--epochs", str(args.retrain_epochs), "--channels", str(size["C"]), "--layers", str(size["layers"])]
-        + ["--seed", str(seed), "--device", args.device, "--export", "none"]
-        + ([] if args.full else ["--max-train", "4000"])
-    )
-    train_args.json = False  # an option of the `nas` entry point, not of the train parser
-    return train_cmd.run(train_args)
+    return retrain_arch(
+        genotype,
+        space=space,
+        run_dir=run_dir,
+        network={"C": size["C"], "layers": size["layers"]},
+        max_train=None if args.full else 4000,
+        seed=seed,
+        device=args.device,
+        export=False,
+        epochs=args.retrain_epochs,
+    ).to_dict()
 
 
 def cyclic_config(method: str, args: argparse.Namespace, size: dict, seed: int, options: dict) -> DiffSearchConfig:
@@ -324,9 +325,9 @@ def remeasure_latency(rows: list[dict], size: dict, device: str, rounds: int = 5
 
     import torch
 
-    from scripts.train_cmd import latency_ms
     from supernet.hierarchical_v2 import PlacedCells, placed_network
     from supernet.training import resolve_device
+    from supernet.training.retrain import latency_ms
 
     dev = resolve_device(device)
     space = get_space("darts")

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from predictor_nas.backends import PoolTestReporter
 from scripts.bench_search import at_budget
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -50,7 +51,7 @@ TABULAR_RANK_NOSH = {"budgets": [12, 200], "ratio": 0.1, "k": 20, "initial": 30,
 
 
 def _hybrid_config(args: argparse.Namespace, seed: int, **changes: Any) -> dict[str, Any]:
-    from scripts.hybrid import load_config
+    from predictor_nas.hybrid import load_config
 
     return load_config(
         None,
@@ -77,67 +78,60 @@ def _hybrid_config(args: argparse.Namespace, seed: int, **changes: Any) -> dict[
 
 
 def real_rank_nosh(args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any]:
-    from scripts.cli import main
+    """Plain RANK-NOSH (the quick preset, synflow) on the same data and total budget."""
+    from predictor_nas.study import CandidateTraining, Study, search_preset
 
-    argv = ["rank-nosh", "--dataset", "fashion-mnist", "--max-train", str(args.max_train), "--quiet"]
-    argv += ["--budget-epochs", str(args.total_epochs), "--seed", str(seed), "--out", str(out)]
-    argv += ["--device", args.device]
-    main(argv)
-    result = json.loads((out / "result.json").read_text())
-    return {
-        "test_accuracy": result["test_accuracy"],
-        "total_epochs": result["cost_epochs"],
-        "arch": result["best_arch"],
-    }
+    training = CandidateTraining(max_train=args.max_train, device=args.device)
+    with Study.create(
+        search_preset("quick", budget_epochs=args.total_epochs, seed=seed), training=training, run_dir=out
+    ) as study:
+        result = study.report(study.optimize())
+    return {"test_accuracy": result.test_accuracy, "total_epochs": result.cost_epochs, "arch": result.best_arch}
 
 
 def real_differentiable(args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any]:
     """DARTS with the budget left after the final training, then its cell trained like a candidate."""
-    from predictor_nas.backends import PoolTestReporter, PoolTrainingBackend
-    from scripts.hybrid import diff_search_config, make_pool
-    from supernet.diff_search import DiffSearch
+    from predictor_nas.hybrid import open_study, search_settings
+    from supernet.api import differentiable_search
 
     config = _hybrid_config(args, seed)
     epochs = args.total_epochs - TOP_BUDGET
-    search = DiffSearch(
-        diff_search_config(config, {"method": "darts", "selection": "magnitude", "epochs": epochs}), run_dir=out
+    run = differentiable_search(
+        **search_settings(config, {"method": "darts", "selection": "magnitude", "epochs": epochs}), run_dir=out
     )
-    result = search.run()
-    pool = make_pool(config, out, TOP_BUDGET)
-    ((cid, _),) = pool.add_candidates([result.genotype], lineage="darts")
-    backend = PoolTrainingBackend(pool, args.device)
-    backend.train(pool, [pool.candidate(cid)], TOP_BUDGET)
-    test = PoolTestReporter(pool, backend).report(result.genotype)
-    pool.close()
+    with open_study({**config, "rank_nosh": {**config["rank_nosh"], "budgets": [TOP_BUDGET]}}, out) as study:
+        pool = study.pool
+        ((cid, _),) = pool.add_candidates([run.genotype], lineage="darts")
+        study.backend.train(pool, [pool.candidate(cid)], TOP_BUDGET)
+        test = PoolTestReporter(pool, study.backend).report(run.genotype)
     return {
         "test_accuracy": test,
-        "total_epochs": result.cost["supernet_epochs"] + TOP_BUDGET,
-        "arch": result.genotype,
-        "supernet_epochs": result.cost["supernet_epochs"],
+        "total_epochs": run.supernet_epochs + TOP_BUDGET,
+        "arch": run.genotype,
+        "supernet_epochs": run.supernet_epochs,
     }
 
 
 def warm_start_curves(args: argparse.Namespace, seed: int, out: Path, searches: Path) -> dict[str, Any]:
     """The hybrid search's proposals trained from inherited weights and from scratch, per epoch."""
-    from predictor_nas.backends import PoolTrainingBackend
-    from scripts.hybrid import diff_search_config, make_pool
-    from supernet.diff_search import DiffSearch
-    from supernet.proposals import add_proposals, proposals_from_search
+    from predictor_nas.hybrid import open_study, search_settings
+    from supernet.api import differentiable_search
+    from supernet.proposals import add_proposals
 
     config = _hybrid_config(args, seed)
     entry = config["diff"][0]
-    search = DiffSearch(diff_search_config(config, entry), run_dir=searches / f"diff_0_{entry['method']}")
-    result = search.run()  # finished by the hybrid run: resumes and selects only
-    proposals = proposals_from_search(search, result, samples=args.warm_candidates, seed=seed)
+    # finished by the hybrid run: resumes and selects only
+    run = differentiable_search(**search_settings(config, entry), run_dir=searches / f"diff_0_{entry['method']}")
+    proposals = run.proposals(samples=args.warm_candidates, seed=seed)
     curves: dict[str, list[list[float]]] = {}
-    for name, supernet in (("inherited", search.supernet), ("scratch", None)):
-        pool = make_pool(config, out / name, args.warm_epochs)
-        ids = add_proposals(pool, proposals, "darts", supernet=supernet)[: args.warm_candidates]
-        backend = PoolTrainingBackend(pool, args.device)
-        backend.train(pool, [pool.candidate(i) for i in ids], args.warm_epochs)
-        metrics = pool.metrics()
-        curves[name] = [[r.valid_acc for r in sorted(metrics[i], key=lambda r: r.epoch)] for i in ids]
-        pool.close()
+    recipe = {**config, "rank_nosh": {**config["rank_nosh"], "budgets": [args.warm_epochs]}}
+    for name, supernet in (("inherited", run.supernet), ("scratch", None)):
+        with open_study(recipe, out / name) as study:
+            pool = study.pool
+            ids = add_proposals(pool, proposals, "darts", supernet=supernet)[: args.warm_candidates]
+            study.backend.train(pool, [pool.candidate(i) for i in ids], args.warm_epochs)
+            metrics = pool.metrics()
+            curves[name] = [[r.valid_acc for r in sorted(metrics[i], key=lambda r: r.epoch)] for i in ids]
     saved = []
     for warm, cold in zip(curves["inherited"], curves["scratch"]):
         target = cold[-1]
@@ -148,8 +142,8 @@ def warm_start_curves(args: argparse.Namespace, seed: int, out: Path, searches: 
 
 def tabular(args: argparse.Namespace, seed: int, out: Path, searches: Path, diff_arch: str, diff_epochs: int):
     from predictor_nas.evaluators import NB201TestReporter
+    from predictor_nas.hybrid import run_hybrid
     from scripts.bench_search import run_one
-    from scripts.hybrid import run_hybrid
 
     top = max(args.tabular_budgets)
     config = _hybrid_config(
@@ -172,8 +166,8 @@ def tabular(args: argparse.Namespace, seed: int, out: Path, searches: Path, diff
 
 def tabular_zero_cost(args: argparse.Namespace) -> None:
     """Tabular CIFAR-10: hybrid with synflow kept vs plain RANK-NOSH, per seed, at the tabular budgets."""
+    from predictor_nas.hybrid import run_hybrid
     from scripts.bench_search import run_one
-    from scripts.hybrid import run_hybrid
 
     top = max(args.tabular_budgets)
     suffix = f"_pretrain{args.ranker_pretrain}" if args.ranker_pretrain else ""
@@ -226,7 +220,7 @@ def real_zero_cost(args: argparse.Namespace) -> None:
     finished seeds' rows, or run here) and the one-shot hybrid where a finished seed has it."""
     import torch
 
-    from scripts.hybrid import run_hybrid
+    from predictor_nas.hybrid import run_hybrid
 
     torch.set_num_threads(1)
     log_path = args.out.with_suffix(".runs.jsonl")
@@ -263,7 +257,7 @@ def real_zero_cost(args: argparse.Namespace) -> None:
 def run_seed(task: tuple[argparse.Namespace, int]) -> dict[str, Any]:
     import torch
 
-    from scripts.hybrid import run_hybrid
+    from predictor_nas.hybrid import run_hybrid
 
     args, seed = task
     torch.set_num_threads(1)

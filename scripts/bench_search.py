@@ -37,11 +37,9 @@ RANK_NOSH_METHODS = ("rank-nosh", "no-proxies", "regression-loss", "uniform-sh")
 
 def rank_nosh_config(method: str, seed: int, budget: float):
     from predictor_nas.ranker import RankerConfig
-    from predictor_nas.search import RankNoshConfig
-    from scripts.rank_nosh import PRESETS
+    from predictor_nas.study import search_preset
 
-    preset = {k: v for k, v in PRESETS["tabular"].items() if k != "budget_epochs"}
-    config = RankNoshConfig(**preset, budget_epochs=budget, seed=seed, ranker=RankerConfig(steps=100))
+    config = search_preset("tabular", budget_epochs=budget, seed=seed, ranker=RankerConfig(steps=100))
     if method == "no-proxies":
         return replace(config, proxies=())
     if method == "regression-loss":
@@ -60,17 +58,13 @@ def run_search(method: str, evaluator, budget: float, seed: int, overrides: dict
     if method in BASELINE_METHODS:
         return BASELINES[method](evaluator, get_space("nb201"), budget, seed=seed)
     from pools import Pool, PoolConfig
-    from predictor_nas.backends import TabularBackend
-    from predictor_nas.search import RankNosh
-    from scripts.rank_nosh import tabular_proxy_scorer
+    from predictor_nas.study import Study
 
     config = replace(rank_nosh_config(method, seed, budget), **(overrides or {}))
     with tempfile.TemporaryDirectory() as tmp:
         pool = Pool.create(f"sqlite:///{tmp}/pool.db", PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}"))
-        scorer = tabular_proxy_scorer(pool.space, config.proxies) if config.proxies else None
-        result = RankNosh(pool, config, TabularBackend(evaluator), scorer).run()
-        pool.close()
-    return result
+        with Study(pool, config, evaluator=evaluator) as study:
+            return study.optimize()
 
 
 def val200_curve(evaluator, result) -> list[list]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 # torch-geometric still scripts a few helpers with the deprecated torch.jit.script; not our users' concern
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
+from scripts.pool_cli import configure_logging  # noqa: E402
 from supernet.ops import op_names  # noqa: E402
 from supernet.spaces import get_space, space_names  # noqa: E402
 
@@ -115,11 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
             "--json", action="store_true", help="print one JSON summary on stdout and nothing else (implies --quiet)"
         )
     return parser
-
-
-def configure_logging(level: int) -> None:
-    """The log format of every ``nas`` process (also the workers ``nas worker --processes`` starts)."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

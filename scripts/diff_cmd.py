@@ -22,14 +22,15 @@ from typing import Any
 
 from tqdm import tqdm
 
+from scripts.dataclass_flags import add_dataclass_flags, given_dataclass_flags
 from scripts.plots import diff_plots
 from scripts.rundir import prepare_run_dir
 from scripts.train_cmd import add_template_arguments
 from supernet import distributed
+from supernet.api import search_config
 from supernet.diff_search import SUPERNET_COMPILE_MODES, DiffSearch, DiffSearchConfig
 from supernet.methods import get_method, method_names
-
-QUICK = dict(epochs=10, C=8, N=1, layers=5, max_train=4000, batch_size=64)
+from supernet.options import field_names
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -107,6 +108,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--benchmark-dir", default=None, help="NAS-Bench-201 tables for the transfer lookup")
     p.add_argument("--quiet", action="store_true")
+    add_dataclass_flags(
+        p.add_argument_group("search settings (every other DiffSearchConfig field; default: the method's paper)"),
+        DiffSearchConfig,
+        HAND_WRITTEN,
+    )
+
+
+#: DiffSearchConfig fields with a hand-written flag above (or set by another option)
+HAND_WRITTEN = {
+    "space", "method", "method_options", "selection", "dataset", "data_root", "max_train", "pad_to", "epochs",
+    "batch_size", "C", "N", "layers", "hessian_every", "pt_tune_epochs", "amp", "channels_last", "compile",
+    "checkpoint_cells", "stem", "reduce_cells", "exclude_ops", "edge_ops", "seed", "device",
+}  # fmt: skip
 
 
 def parse_option(text: str) -> tuple[str, Any]:
@@ -119,9 +133,9 @@ def parse_option(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def settings(args: argparse.Namespace) -> dict[str, Any]:
-    method = get_method(args.method)  # unknown names fail here, listing the known ones
-    values: dict[str, Any] = dict(QUICK) if args.preset == "quick" else {}
+def settings(args: argparse.Namespace) -> DiffSearchConfig:
+    """The search configuration of the flags: the preset, then every flag given."""
+    get_method(args.method)  # unknown names fail here, listing the known ones
     given = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -139,23 +153,20 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         "stem": args.stem,
         "reduce_cells": args.reduce_cells,
         "exclude_ops": tuple(args.exclude_ops) if args.exclude_ops else None,
+        "space": args.space,
+        **given_dataclass_flags(args, [f for f in field_names(DiffSearchConfig) if f not in HAND_WRITTEN]),
     }
-    values.update({k: v for k, v in given.items() if v is not None})
-    if args.space is not None:
-        values["space"] = args.space
-    values.update(
-        method=args.method,
+    return search_config(
+        args.method,
         selection=args.selection,
+        preset=args.preset,
         dataset=args.dataset,
         data_root=args.data_root,
         seed=args.seed,
         device=args.device,
-        method_options={
-            **(method.quick_options if args.preset == "quick" else {}),
-            **dict(parse_option(o) for o in args.method_option),
-        },
+        method_options=dict(parse_option(o) for o in args.method_option),
+        **{k: v for k, v in given.items() if v is not None},
     )
-    return values
 
 
 def nb201_lookup(genotype: str, folder: str | None) -> dict[str, float] | None:
@@ -171,7 +182,7 @@ def nb201_lookup(genotype: str, folder: str | None) -> dict[str, float] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = DiffSearchConfig.resolve(**settings(args))
+    config = settings(args)
     if args.macro_epochs and (config.space == "nb201" or args.macro_epochs < 1):
         raise ValueError(
             f"--macro-epochs {args.macro_epochs}: needs a positive epoch count and a DARTS-family space "

@@ -40,9 +40,9 @@ def _method_row(name: str, method: object) -> str:
 
 
 def render() -> str:
+    from predictor_nas.hybrid import DEFAULTS
     from scripts.cli import build_parser
     from scripts.config_files import CONFIGURABLE
-    from scripts.hybrid import DEFAULTS
     from supernet.methods import get_method, method_names
 
     parser = build_parser()

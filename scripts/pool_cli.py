@@ -16,6 +16,11 @@ POOL_URL_ENV = "NAS_POOL_URL"
 URL_SOURCES = f"a URL argument, --pool-file FILE (its first line) or ${POOL_URL_ENV}"
 
 
+def configure_logging(level: int) -> None:
+    """The log format of every ``nas`` process (also the workers ``nas worker --processes`` starts)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def add_pool_file_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pool-file",
@@ -181,8 +186,6 @@ def _worker_processes(args: argparse.Namespace) -> int:
 
 
 def _worker_child(args: argparse.Namespace, log_level: int) -> None:
-    from scripts.cli import configure_logging
-
     configure_logging(log_level)
     raise SystemExit(_one_worker(args))
 

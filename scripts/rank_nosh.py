@@ -11,62 +11,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
-from pools import Pool, PoolConfig
-from predictor_nas.backends import PoolTestReporter, PoolTrainingBackend, TabularBackend
-from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
-from predictor_nas.incumbent import report
-from predictor_nas.proxies import PROXIES, ProxyScorer
+from predictor_nas.proxies import PROXIES
 from predictor_nas.ranker import RankerConfig
-from predictor_nas.search import RankNosh, RankNoshConfig
+from predictor_nas.search import RankNoshConfig
+from predictor_nas.study import CandidateTraining, Study, search_preset
 from scripts.plots import search_plots
 from scripts.pool_cli import add_pool_file_argument, pool_url
 from scripts.rundir import plot_curves, prepare_run_dir
 from scripts.train_cmd import add_speed_arguments, speed_settings
 
-PRESETS: dict[str, dict[str, Any]] = {
-    # the tabular NAS-Bench-201 benchmark: the two real fidelities, 12 and 200 epochs. Level 0 takes
-    # 2,000 proxy-scored samples a round -- proxies cost no training epochs (the paper: they let "more
-    # architectures be included in the candidate pool at no cost"); chosen over 200 and 1,000 on the
-    # 200-epoch *validation* accuracy of the incumbent, seeds 100-109, never reported
-    # (scripts/tune_search.py, benchmarks/results/tune_search.json)
-    "tabular": dict(budgets=(12, 200), ratio=0.1, k=20, initial=30, level0_samples=2000, budget_epochs=3000),
-    # a real search on Fashion-MNIST that finishes in a few minutes on 2 CPU cores
-    "quick": dict(
-        budgets=(1, 3),
-        ratio=0.5,
-        k=4,
-        initial=8,
-        level0_samples=30,
-        budget_epochs=40,
-        channels=8,
-        cells_per_stage=1,
-        max_train=6000,
-        max_test=2000,
-        batch_size=128,
-        lr=0.05,
-    ),
-    # a real search sized for one GPU
-    "gpu": dict(
-        budgets=(4, 12, 36),
-        ratio=0.34,
-        k=16,
-        initial=48,
-        level0_samples=200,
-        budget_epochs=3000,
-        channels=16,
-        cells_per_stage=5,
-        max_train=None,
-        max_test=None,
-        batch_size=256,
-        lr=0.1,
-    ),
+#: ``--preset``: the RANK-NOSH settings (predictor_nas.study.SEARCH_PRESETS) and, for real training,
+#: the candidates' size and data (CandidateTraining.PRESETS; quick is its defaults)
+PRESETS = {
+    "tabular": ("tabular", None),
+    "quick": ("quick", "quick"),
+    "gpu": ("gpu", "gpu"),
 }
 SEARCH_KEYS = (
     "budgets",
@@ -148,135 +112,54 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true")
 
 
-def resolve(args: argparse.Namespace) -> dict[str, Any]:
-    """Preset defaults, overridden by every option given on the command line."""
+def resolve(args: argparse.Namespace) -> tuple[str, RankNoshConfig, CandidateTraining | None]:
+    """The preset, overridden by every option given on the command line: (preset, search, training)."""
     preset = args.preset or ("tabular" if args.benchmark else "quick")
-    values = dict(PRESETS[preset])
-    for key in SEARCH_KEYS + TRAIN_KEYS:
-        given = getattr(args, key, None)
-        if given is not None:
-            values[key] = given
-    values["preset"] = preset
-    return values
-
-
-def build_config(args: argparse.Namespace, values: dict[str, Any]) -> RankNoshConfig:
+    search_name, training_name = PRESETS[preset]
     proxies = () if args.proxies.strip().lower() == "none" else tuple(x.strip() for x in args.proxies.split(","))
     unknown = [x for x in proxies if x not in PROXIES]
     if unknown:
         raise ValueError(f"unknown proxies {unknown}; known: {', '.join(sorted(PROXIES))}")
-    search = {k: values[k] for k in SEARCH_KEYS if k in values}
-    return RankNoshConfig(
+    search = {k: getattr(args, k) for k in SEARCH_KEYS if getattr(args, k, None) is not None}
+    config = search_preset(
+        search_name,
         **search,
         proxies=proxies,
         proxy_features=args.proxy_features,
         uniform_sh=args.uniform_sh,
         ranker=RankerConfig(loss=args.loss, steps=100),
     )
-
-
-def run_baselines(names: str, evaluator: Any, space: Any, budget: float, seed: int) -> dict[str, Any]:
-    """The named baselines' results on the same evaluator and budget (validation only until reported)."""
-    from predictor_nas.baselines import BASELINES
-
-    wanted = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in wanted if n not in BASELINES]
-    if unknown:
-        raise ValueError(f"unknown baselines {unknown}; known: {', '.join(BASELINES)}")
-    return {n: BASELINES[n](evaluator, space, budget, seed=seed) for n in wanted}
-
-
-def tabular_proxy_scorer(space: Any, proxies: tuple[str, ...]) -> ProxyScorer:
-    """Proxies of the NB201 network at CIFAR input shape, shared by the three datasets: the shipped
-    table for the data-free ones (:mod:`predictor_nas.proxy_table`), a local cache for the rest."""
-    from predictor_nas.proxy_table import TABULAR_SETTINGS, load_proxy_table
-
-    return ProxyScorer(
-        space,
-        proxies,
-        **TABULAR_SETTINGS,
-        cache_path=str(_cache_dir() / "nb201_cifar_C16N5.json"),
-        precomputed=load_proxy_table(),
+    if args.benchmark:
+        return preset, config, None
+    given = {k: getattr(args, k) for k in TRAIN_KEYS if getattr(args, k, None) is not None}
+    training = CandidateTraining.preset(
+        training_name or "quick",
+        **given,
+        **speed_settings(args),
+        dataset=args.dataset,
+        data_root=args.data_root,
+        device=args.device,
+        external_workers=args.external_workers,
     )
-
-
-def training_proxy_scorer(
-    pool: Pool, proxies: tuple[str, ...], backend: PoolTrainingBackend, network: dict, cache: Path, seed: int
-) -> ProxyScorer:
-    """Proxies of the pool's own networks on its data (a training batch for the data-dependent ones)."""
-    splits = backend.runner.splits
-    batch = None
-    if any(PROXIES[p].needs_data for p in proxies):
-        batch = backend.runner.train_loader.sample_batch(64, seed=seed)
-    return ProxyScorer(
-        pool.space,
-        proxies,
-        num_classes=splits.num_classes,
-        input_shape=splits.shape,
-        network=network,
-        batch=batch,
-        device=backend.runner.device,
-        cache_path=str(cache),
-    )
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nas-suite" / "proxies"
+    return preset, config, training
 
 
 def run(args: argparse.Namespace) -> int:
-    values = resolve(args)
-    config = build_config(args, values)
-    out = prepare_run_dir(
-        args.out, "rank-nosh", {"search": asdict(config), **values, "args": vars(args)}, resume_ignores=("args",)
-    )
+    preset, config, training = resolve(args)
+    settings = {"preset": preset, "search": asdict(config), "training": asdict(training) if training else None}
+    out = prepare_run_dir(args.out, "rank-nosh", {**settings, "args": vars(args)}, resume_ignores=("args",))
     url = pool_url(args.pool, args.pool_file, required=False) or f"sqlite:///{out.resolve()}/pool.db"
-    if args.benchmark:
-        kind, _, dataset = args.benchmark.partition(":")
-        if kind != "nb201" or args.space != "nb201":
-            raise ValueError(
-                f"tabular benchmarks: nb201:cifar10|cifar100|ImageNet16-120 on --space nb201, "
-                f"got {args.benchmark!r} on {args.space!r}"
-            )
-        evaluator = TabularNB201Evaluator(dataset or "cifar10", args.benchmark_dir, args.discount_resume)
-        pool = Pool.create(
-            url,
-            PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}", checkpoint_store=args.checkpoint_store),
-            exist_ok=True,
-        )
-        backend: Any = TabularBackend(evaluator)
-        scorer = tabular_proxy_scorer(pool.space, config.proxies)
-    else:
-        if args.discount_resume:
-            raise ValueError("--discount-resume is for tabular benchmarks; real training resumes for real")
-        network = (
-            {"C": values["channels"], "N": values["cells_per_stage"]}
-            if args.space == "nb201"
-            else {"C": values["channels"], "layers": values["cells_per_stage"]}
-        )
-        train = {
-            "epochs": max(config.budgets),
-            "batch_size": values["batch_size"],
-            "lr": values["lr"],
-            **speed_settings(args),
-        }
-        pool = Pool.create(
-            url,
-            PoolConfig(
-                space=args.space,
-                dataset=args.dataset,
-                data_root=args.data_root,
-                max_train=values.get("max_train"),
-                max_test=values.get("max_test"),
-                network=network,
-                train=train,
-                seed=config.seed,
-                checkpoint_store=args.checkpoint_store,
-            ),
-            exist_ok=True,
-        )
-        backend = PoolTrainingBackend(pool, args.device, args.data_root, external_workers=args.external_workers)
-        scorer = training_proxy_scorer(pool, config.proxies, backend, network, out / "proxy_cache.json", config.seed)
+    study = Study.create(
+        config,
+        benchmark=args.benchmark,
+        training=training,
+        space=args.space,
+        pool=url,
+        run_dir=out,
+        benchmark_dir=args.benchmark_dir,
+        discount_resume=args.discount_resume,
+        checkpoint_store=args.checkpoint_store,
+    )
     bar = tqdm(total=int(config.budget_epochs), unit="epoch", desc="rank-nosh", disable=args.quiet)
 
     def progress(cost: int, valid: float | None) -> None:
@@ -284,31 +167,19 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix(best_valid=f"{valid:.2f}" if valid is not None else "-")
         bar.refresh()
 
-    search = RankNosh(
-        pool,
-        config,
-        backend,
-        scorer if config.proxies else None,
-        run_dir=out,
-        on_progress=progress,
-        progress=not args.quiet,
-    )
-    result = search.run()
+    result = study.optimize(on_progress=progress, progress=not args.quiet)
     bar.close()
-    baselines = {}
-    if args.baselines:
-        if not args.benchmark:
-            raise ValueError("--baselines runs on a tabular benchmark only (--benchmark nb201:...)")
-        baselines = run_baselines(args.baselines, evaluator, pool.space, config.budget_epochs, config.seed)
+    wanted = [n.strip() for n in (args.baselines or "").split(",") if n.strip()]
+    if wanted and not args.benchmark:
+        raise ValueError("--baselines runs on a tabular benchmark only (--benchmark nb201:...)")
+    baselines = {name: study.baseline(name) for name in wanted}
     # the searches have returned: only now is a test accuracy read (once, for the report)
+    for r in (result, *baselines.values()):
+        study.report(r)
     if args.benchmark:
-        reporter: Any = NB201TestReporter(evaluator.dataset, args.benchmark_dir)
-        for r in (result, *baselines.values()):
-            report(r, reporter)
         curves = {"RANK-NOSH": result.test_curve, **{k: v.test_curve for k, v in baselines.items()}}
-        plot_curves(curves, out / "curve.png", title=args.benchmark, optimum=reporter.optimum)
+        plot_curves(curves, out / "curve.png", title=args.benchmark, optimum=study.optimum())
     else:
-        report(result, PoolTestReporter(pool, backend), curve=False)
         plot_curves(
             {"RANK-NOSH": result.curve},
             out / "curve.png",
@@ -326,8 +197,9 @@ def run(args: argparse.Namespace) -> int:
         "cost_epochs": result.cost_epochs,
         "charging": result.charging,
         "n_candidates": result.n_candidates,
-        "pool": pool.url,
+        "pool": study.pool.url,
         "out": str(out),
     }
+    study.close()
     print(json.dumps(summary, indent=2))
     return 0

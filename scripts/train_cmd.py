@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm import tqdm
 
-from supernet.data import DeviceLoader, make_splits
 from supernet.networks.darts import REDUCE_CELLS, STEMS
-from supernet.spaces import get_space
-from supernet.training import TrainConfig, Trainer, load_checkpoint, resolve_device, save_checkpoint
+from supernet.training import TrainConfig
+from supernet.training.retrain import RetrainResult, parse_architecture, retrain
 from supernet.training.trainer import COMPILE_MODES
-
-#: network sizes of each protocol (the published ones)
-PROTOCOL_NETWORK: dict[str, dict[str, int]] = {"nb201": {"C": 16, "N": 5}, "darts-eval": {"C": 36, "layers": 20}}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,138 +106,53 @@ def read_arch(text: str) -> str:
     raise ValueError(f"--arch {text}: {path} has none of the keys {list(ARCH_KEYS)}")
 
 
-def network_options(args: argparse.Namespace, protocol: str) -> dict[str, Any]:
-    options = dict(PROTOCOL_NETWORK[protocol])
-    if args.channels is not None:
-        options["C"] = args.channels
+def network_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The size flags the space takes (``--cells-per-stage`` is N on nb201, ``--layers`` cells on DARTS)."""
     if args.space == "nb201":
-        options.pop("layers", None)
-        options.setdefault("N", 5)
-        if args.cells_per_stage is not None:
-            options["N"] = args.cells_per_stage
-    else:
-        options.pop("N", None)
-        options.setdefault("layers", 20)
-        if args.layers is not None:
-            options["layers"] = args.layers
-        options.update({k: v for k, v in (("stem", args.stem), ("reduce_cells", args.reduce_cells)) if v})
-    if args.space == "nb201" and (args.stem or args.reduce_cells):
-        raise ValueError("--stem / --reduce-cells are DARTS template options; the nb201 space has none")
-    return options
+        if args.stem or args.reduce_cells:
+            raise ValueError("--stem / --reduce-cells are DARTS template options; the nb201 space has none")
+        return {"C": args.channels, "N": args.cells_per_stage}
+    return {"C": args.channels, "layers": args.layers, "stem": args.stem, "reduce_cells": args.reduce_cells}
 
 
-def latency_ms(net: torch.nn.Module, shape: tuple[int, ...], device: torch.device, runs: int = 20) -> float:
-    """Median forward time of one image (batch 1), after warm-up."""
-    net.eval()
-    x = torch.randn(1, *shape, device=device)
-    times = []
-    with torch.no_grad():
-        for i in range(runs + 3):
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            start = time.perf_counter()
-            net(x)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            if i >= 3:
-                times.append(1000 * (time.perf_counter() - start))
-    return statistics.median(times)
+def run(args: argparse.Namespace) -> RetrainResult:
+    bar = tqdm(desc="train", unit="epoch", disable=args.quiet)
 
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    space = get_space(args.space)
-    text = read_arch(args.arch)
-    placed = text.lstrip().startswith("{") and '"placement"' in text  # hierarchical ICDARTS version 2
-    if placed:
-        from supernet.hierarchical_v2 import PlacedCells, placed_network
-    try:
-        arch = PlacedCells.parse(text, space) if placed else space.parse(text)
-    except ValueError as e:
-        raise ValueError(f"--arch is not a valid {args.space} architecture: {e}") from e
-    protocol = args.protocol or ("nb201" if args.space == "nb201" else "darts-eval")
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v is not None}
-    config = TrainConfig.preset(protocol, seed=args.seed, **overrides, **speed_settings(args))
-    device = resolve_device(args.device)
-    splits = make_splits(args.dataset, args.data_root, valid_fraction=0.1, seed=args.seed, max_train=args.max_train)
-
-    def loader(data, batch: int, train: bool) -> DeviceLoader:
-        return DeviceLoader(
-            data,
-            batch,
-            mean=splits.mean,
-            std=splits.std,
-            device=device,
-            shuffle=train,
-            augment=config.augment if train else None,
-            seed=args.seed,
-            channels_last=config.channels_last,
-            pad_to=args.pad_to,
-        )
-
-    train, valid, test = (
-        loader(splits.train, config.batch_size, True),
-        loader(splits.valid, 512, False),
-        loader(splits.test, 512, False),
-    )
-    options = network_options(args, protocol)
-    torch.manual_seed(args.seed)
-    size = dict(num_classes=splits.num_classes, in_channels=splits.shape[0], **options)
-    net = placed_network(arch, **size) if placed else space.build_network(arch, **size)
-    trainer = Trainer(net, config, train, valid)
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    checkpoint = out / "checkpoint.pt"
-    history: list[dict[str, Any]] = []
-    if checkpoint.exists():
-        state = load_checkpoint(checkpoint)
-        trainer.load_state_dict(state["trainer"])
-        history = state["history"]
-        if not args.quiet:
-            print(f"resuming from epoch {trainer.epoch} ({checkpoint})")
-    bar = tqdm(total=config.epochs, initial=trainer.epoch, desc="train", unit="epoch", disable=args.quiet)
-
-    def on_epoch(metrics) -> None:
-        history.append(metrics.to_dict())
-        save_checkpoint(checkpoint, {"trainer": trainer.state_dict(), "history": history})
-        bar.update(1)
+    def progress(metrics: Any, total: int) -> None:
+        bar.total = total
+        bar.n = metrics.epoch + 1
         bar.set_postfix(valid=f"{metrics.valid_acc:.1f}%")
+        bar.refresh()
 
-    trainer.train_to(config.epochs, on_epoch=on_epoch)
+    arch = read_arch(args.arch)
+    try:
+        parse_architecture(arch, args.space)
+    except ValueError as e:
+        raise ValueError(f"--arch: {e}") from None
+    result = retrain(
+        arch,
+        space=args.space,
+        protocol=args.protocol,
+        dataset=args.dataset,
+        data_root=args.data_root,
+        run_dir=args.out,
+        network=network_overrides(args),
+        max_train=args.max_train,
+        pad_to=args.pad_to,
+        seed=args.seed,
+        device=args.device,
+        export=args.export == "export",
+        on_epoch=progress,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        **speed_settings(args),
+    )
     bar.close()
-    _, test_acc = trainer.evaluate(test)
-    shape = tuple(next(iter(test))[0].shape[1:])
-    model = trainer.model.eval()
-    example = torch.randn(1, *shape, device=device)
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(example)
-    result = {
-        "arch": str(arch),
-        "space": args.space,
-        "protocol": protocol,
-        "dataset": args.dataset,
-        "network": options,
-        "train_config": config.to_dict(),
-        "test_accuracy": test_acc,
-        "valid_accuracy": history[-1]["valid_acc"] if history else None,
-        "params_millions": sum(p.numel() for p in model.parameters()) / 1e6,
-        "flops_millions": counter.get_total_flops() / 1e6,
-        "latency_ms_batch1": latency_ms(model, shape, device),
-        "device": str(device),
-        "history": history,
-    }
-    if args.export == "export":
-        exported = torch.export.export(model, (example,))
-        torch.export.save(exported, out / "model.pt2")
-        result["exported"] = str(out / "model.pt2")
-    (out / "genotype.json").write_text(json.dumps({"space": args.space, "arch": str(arch)}, indent=2))
-    (out / "result.json").write_text(json.dumps(result, indent=2))
-    if args.json:
-        print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))
+    if getattr(args, "json", False):
+        print(json.dumps({k: v for k, v in result.to_dict().items() if k != "history"}, indent=2))
         return result
     print(
-        f"{arch}: test {test_acc:.2f}%  {result['params_millions']:.3f} M params  "
-        f"{result['flops_millions']:.1f} MFLOPs  {result['latency_ms_batch1']:.2f} ms  -> {out / 'result.json'}"
+        f"{result.arch}: test {result.test_accuracy:.2f}%  {result.params_millions:.3f} M params  "
+        f"{result.flops_millions:.1f} MFLOPs  {result.latency_ms_batch1:.2f} ms  -> {Path(args.out) / 'result.json'}"
     )
     return result

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from supernet import distributed
 from supernet.data import Augment, DeviceLoader, make_splits
 from supernet.methods import SearchData, StepContext, get_method
+from supernet.methods.base import A_BETAS, A_LR, A_WEIGHT_DECAY
 from supernet.networks.darts import REDUCE_CELLS, STEMS
 from supernet.options import field_names, reject_unknown, require_at_least
 from supernet.selection import perturbation_select
@@ -72,9 +73,9 @@ class DiffSearchConfig:
     w_momentum: float = 0.9
     w_weight_decay: float = 3e-4
     grad_clip: float | None = 5.0
-    a_lr: float = 3e-4
-    a_betas: tuple[float, float] = (0.5, 0.999)
-    a_weight_decay: float = 1e-3
+    a_lr: float = A_LR
+    a_betas: tuple[float, float] = A_BETAS
+    a_weight_decay: float = A_WEIGHT_DECAY
     warmup_epochs: int = 0
     C: int = 16
     N: int = 5

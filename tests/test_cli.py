@@ -300,3 +300,19 @@ def test_ctrl_c_is_one_line_saying_how_to_resume(monkeypatch, tmp_path, shared_d
     assert main(argv) == 130
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "run the same command again to resume" in err
+
+
+def test_nas_diff_sets_every_search_setting_from_the_config_dataclass():
+    """Flags made from DiffSearchConfig's fields: the weight learning rate and α's betas are settable, an
+    unset field keeps the method's paper default, and a bad value names the option."""
+    from scripts import diff_cmd
+    from scripts.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["diff", "--method", "pc-darts", "--w-lr", "0.05", "--a-betas", "0.6", "0.9"])
+    config = diff_cmd.settings(args)
+    assert config.w_lr == 0.05 and config.a_betas == (0.6, 0.9)
+    assert config.a_lr == 6e-4 and config.partial_k == 4  # PC-DARTS's published overrides stay
+    assert diff_cmd.settings(parser.parse_args(["diff", "--flip", "false"])).flip is False
+    with pytest.raises(SystemExit):
+        parser.parse_args(["diff", "--w-lr", "fast"])

@@ -141,7 +141,7 @@ def test_hybrid_recipe_runs_end_to_end(tmp_path):
     assert result["searches"][0]["warm_start"] and 0 < result["pool_epochs"] <= 16 - 7
     assert result["curve"][-1][0] == result["total_epochs"]
     with pytest.raises(ValueError, match="unknown hybrid option"):
-        from scripts.hybrid import load_config
+        from predictor_nas.hybrid import load_config
 
         load_config(None, {"epochz": 3})
 
@@ -149,7 +149,7 @@ def test_hybrid_recipe_runs_end_to_end(tmp_path):
 def test_hybrid_tabular_shares_searches_and_charges_supernet(tmp_path, shared_data):
     import json
 
-    from scripts.hybrid import load_config, run_hybrid
+    from predictor_nas.hybrid import load_config, run_hybrid
 
     common = {
         "dataset": "digits",
@@ -180,7 +180,7 @@ def test_hybrid_tabular_shares_searches_and_charges_supernet(tmp_path, shared_da
 
 def tabular_recipe(budget_epochs: int, **changes):
     """A tiny tabular hybrid recipe: a 1-epoch DARTS supernet on digits, RANK-NOSH on the NB201 table."""
-    from scripts.hybrid import load_config
+    from predictor_nas.hybrid import load_config
 
     rank_nosh = {"budgets": [12, 200], "ratio": 0.5, "k": 4, "initial": 4, "level0_samples": 8}
     rank_nosh.update(budget_epochs=budget_epochs, proxies=["params"])
@@ -197,7 +197,7 @@ def tabular_recipe(budget_epochs: int, **changes):
 
 
 def test_hybrid_without_oneshot_proxy_keeps_rank_noshs_zero_cost_proxy(tmp_path, shared_data):
-    from scripts.hybrid import run_hybrid
+    from predictor_nas.hybrid import run_hybrid
 
     result = run_hybrid(tabular_recipe(400), tmp_path / "run")
     assert result["lineage_counts"]["darts"] >= 1 and result["total_epochs"] <= 400
@@ -210,7 +210,7 @@ def test_hybrid_without_oneshot_proxy_keeps_rank_noshs_zero_cost_proxy(tmp_path,
 def test_hybrid_pretrains_the_ranker_on_one_shot_scores(tmp_path, shared_data):
     import json
 
-    from scripts.hybrid import load_config, run_hybrid
+    from predictor_nas.hybrid import load_config, run_hybrid
 
     result = run_hybrid(tabular_recipe(400, ranker_pretrain=16), tmp_path / "run")
     cache = json.loads((tmp_path / "run" / "ranker_pretrain.json").read_text())

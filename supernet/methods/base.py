@@ -57,6 +57,13 @@ class SearchData:
     autocast: Callable[[], AbstractContextManager]
 
 
+#: α's Adam settings (DARTS, Liu et al. 2019: lr 3e-4, betas (0.5, 0.999), weight decay 1e-3); declared once,
+#: here, for the methods and :class:`supernet.diff_search.DiffSearchConfig`
+A_LR = 3e-4
+A_BETAS = (0.5, 0.999)
+A_WEIGHT_DECAY = 1e-3
+
+
 class Method:
     """Plain DARTS relaxation (softmax over α) with a first-order architecture step."""
 
@@ -70,9 +77,9 @@ class Method:
     def __init__(
         self,
         supernet: Supernet,
-        a_lr: float = 3e-4,
-        a_betas: tuple[float, float] = (0.5, 0.999),
-        a_weight_decay: float = 1e-3,
+        a_lr: float = A_LR,
+        a_betas: tuple[float, float] = A_BETAS,
+        a_weight_decay: float = A_WEIGHT_DECAY,
         seed: int = 0,
         **options: Any,
     ):

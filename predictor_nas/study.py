@@ -1,0 +1,416 @@
+"""A RANK-NOSH search as a library object: create a study on a pool, propose, optimize, report.
+
+    from predictor_nas import Study, search_preset
+
+    study = Study.create(search_preset("tabular", seed=0), benchmark="nb201:cifar10", run_dir="runs/tab")
+    result = study.optimize()            # validation only: the search never sees a test accuracy
+    study.report(result)                 # then, once, the test accuracy of what it found
+
+A study is bound to a pool (a database: ``sqlite:///...`` by default in ``run_dir``, PostgreSQL for many
+machines) and to how its candidates are evaluated: the tabular NAS-Bench-201 benchmark
+(``benchmark="nb201:cifar10"``; validation observed, test reported once -- the honest protocol of
+``../shared/data/README.md``) or real training (``training=CandidateTraining(...)``). Creating the same study
+again resumes it: the pool holds the candidates, their checkpoints and the loop's state.
+
+Differentiable searches feed it (:meth:`Study.propose`): their selected cells, samples of their learned
+distribution and DARTS-PT runner-ups join the pool with the method as lineage and, with real training,
+start from the weights they inherit from the supernet (a warm start). Their supernet epochs count against
+the study's ``budget_epochs`` unless ``optimize(charge_supernets=False)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pools import Pool, PoolConfig
+from predictor_nas.backends import PoolTestReporter, PoolTrainingBackend, TabularBackend
+from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
+from predictor_nas.incumbent import report
+from predictor_nas.proxies import PROXIES, ProxyScorer
+from predictor_nas.search import RankNosh, RankNoshConfig, SearchResult
+
+log = logging.getLogger(__name__)
+
+#: ``search_preset(name)``: RANK-NOSH settings per setting. ``tabular`` -- the NAS-Bench-201 table's two
+#: real fidelities, 12 and 200 epochs; level 0 takes 2,000 proxy-scored samples a round (proxies cost no
+#: epochs; the paper: they let "more architectures be included in the candidate pool at no cost"), chosen
+#: over 200 and 1,000 on the 200-epoch *validation* accuracy of the incumbent, seeds 100-109, never
+#: reported (scripts/tune_search.py, benchmarks/results/tune_search.json). ``quick`` -- real training on
+#: Fashion-MNIST in a few minutes on 2 CPU cores. ``gpu`` -- real training sized for one GPU.
+SEARCH_PRESETS: dict[str, dict[str, Any]] = {
+    "tabular": dict(budgets=(12, 200), ratio=0.1, k=20, initial=30, level0_samples=2000, budget_epochs=3000),
+    "quick": dict(budgets=(1, 3), ratio=0.5, k=4, initial=8, level0_samples=30, budget_epochs=40),
+    "gpu": dict(budgets=(4, 12, 36), ratio=0.34, k=16, initial=48, level0_samples=200, budget_epochs=3000),
+}
+
+
+def search_preset(name: str, **overrides: Any) -> RankNoshConfig:
+    """The RANK-NOSH settings of preset ``name`` (:data:`SEARCH_PRESETS`) with ``overrides`` applied."""
+    if name not in SEARCH_PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {sorted(SEARCH_PRESETS)}")
+    return RankNoshConfig(**{**SEARCH_PRESETS[name], **overrides})
+
+
+@dataclass
+class CandidateTraining:
+    """How a real-training study trains its candidates: data, network size, optimiser settings.
+
+    ``network`` size: ``channels`` (C) and ``cells_per_stage`` (N on nb201, the cell count on DARTS
+    spaces). ``train``: further :class:`supernet.training.TrainConfig` fields (e.g. ``weight_decay``).
+    The defaults are the ``quick`` preset (a few CPU minutes); :meth:`preset` gives the others."""
+
+    dataset: str = "fashion-mnist"
+    data_root: str | None = None
+    max_train: int | None = 6000
+    max_test: int | None = 2000
+    pad_to: int | None = None
+    channels: int = 8
+    cells_per_stage: int = 1
+    batch_size: int = 128
+    lr: float = 0.05
+    channels_last: bool = False
+    compile: str = "off"
+    train: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    #: wait for ``nas worker --pool URL`` processes instead of training in this process
+    external_workers: bool = False
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {},
+        "gpu": dict(channels=16, cells_per_stage=5, max_train=None, max_test=None, batch_size=256, lr=0.1),
+    }
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> CandidateTraining:
+        if name not in cls.PRESETS:
+            raise ValueError(f"unknown training preset {name!r}; known: {sorted(cls.PRESETS)}")
+        return cls(**{**cls.PRESETS[name], **overrides})
+
+    def network(self, space: str) -> dict[str, int]:
+        depth = "N" if space == "nb201" else "layers"
+        return {"C": self.channels, depth: self.cells_per_stage}
+
+    def pool_config(self, space: str, top_budget: int, seed: int, checkpoint_store: str | None) -> PoolConfig:
+        train = {
+            "epochs": top_budget,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "channels_last": self.channels_last,
+            "compile": self.compile,
+            **self.train,
+        }
+        return PoolConfig(
+            space=space,
+            dataset=self.dataset,
+            data_root=self.data_root,
+            max_train=self.max_train,
+            max_test=self.max_test,
+            pad_to=self.pad_to,
+            network=self.network(space),
+            train=train,
+            seed=seed,
+            checkpoint_store=checkpoint_store,
+        )
+
+    def supernet_settings(self, space: str, seed: int) -> dict[str, Any]:
+        """The :func:`supernet.api.differentiable_search` settings whose supernet matches the pool's
+        networks (same data, same size), so that its proposals can inherit the supernet's weights."""
+        data = {"dataset": self.dataset, "data_root": self.data_root, "max_train": self.max_train}
+        return {
+            "space": space,
+            **data,
+            "pad_to": self.pad_to,
+            "seed": seed,
+            "device": self.device,
+            **self.network(space),
+        }
+
+
+def proxy_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nas-suite" / "proxies"
+
+
+def tabular_proxy_scorer(space: Any, proxies: Sequence[str]) -> ProxyScorer:
+    """Proxies of the NB201 network at CIFAR input shape, shared by the three datasets: the shipped
+    table for the data-free ones (:mod:`predictor_nas.proxy_table`), a local cache for the rest."""
+    from predictor_nas.proxy_table import TABULAR_SETTINGS, load_proxy_table
+
+    return ProxyScorer(
+        space,
+        tuple(proxies),
+        **TABULAR_SETTINGS,
+        cache_path=str(proxy_cache_dir() / "nb201_cifar_C16N5.json"),
+        precomputed=load_proxy_table(),
+    )
+
+
+def training_proxy_scorer(
+    pool: Pool, proxies: Sequence[str], backend: PoolTrainingBackend, cache: Path | None, seed: int
+) -> ProxyScorer:
+    """Proxies of the pool's own networks on its data (a training batch for the data-dependent ones)."""
+    splits = backend.runner.splits
+    batch = None
+    if any(PROXIES[p].needs_data for p in proxies):
+        batch = backend.runner.train_loader.sample_batch(64, seed=seed)
+    return ProxyScorer(
+        pool.space,
+        tuple(proxies),
+        num_classes=splits.num_classes,
+        input_shape=splits.shape,
+        network=dict(pool.config.network),
+        batch=batch,
+        device=backend.runner.device,
+        cache_path=str(cache) if cache else None,
+    )
+
+
+class Study:
+    """One RANK-NOSH search on one pool. Make it with :meth:`create`; everything it does resumes."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        config: RankNoshConfig,
+        *,
+        evaluator: TabularNB201Evaluator | None = None,
+        training: CandidateTraining | None = None,
+        run_dir: str | Path | None = None,
+        benchmark_dir: str | None = None,
+    ):
+        if (evaluator is None) == (training is None):
+            raise ValueError("a study evaluates candidates on a tabular benchmark or by training, exactly one")
+        self.pool, self.config, self.evaluator, self.training = pool, config, evaluator, training
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.benchmark_dir = benchmark_dir
+        self.supernet_epochs = 0
+        self.searches: list[dict[str, Any]] = []
+        self._backend: Any = None
+
+    @classmethod
+    def create(
+        cls,
+        config: RankNoshConfig | None = None,
+        *,
+        benchmark: str | None = None,
+        training: CandidateTraining | None = None,
+        space: str = "nb201",
+        pool: str | None = None,
+        run_dir: str | Path | None = None,
+        benchmark_dir: str | None = None,
+        discount_resume: bool = False,
+        checkpoint_store: str | None = None,
+    ) -> Study:
+        """Create the study (or open it again: same arguments, same pool).
+
+        ``benchmark``: ``nb201:cifar10`` | ``nb201:cifar100`` | ``nb201:ImageNet16-120`` (the tabular
+        NAS-Bench-201, ``benchmark_dir`` holding its tables), else ``training`` (default
+        :class:`CandidateTraining`: Fashion-MNIST, quick size). ``pool``: a database URL (default
+        ``sqlite:///RUN_DIR/pool.db``). ``config`` default: ``search_preset("tabular")`` on a benchmark,
+        ``search_preset("quick")`` with training. ``discount_resume`` (tabular only): charge a 12 -> 200
+        promotion 188 epochs (a simulation artefact; results are labelled so). ``checkpoint_store``: where a
+        new pool keeps checkpoints (needed on PostgreSQL: a shared folder, ``optuna-fs:///path``, ``s3://``)."""
+        if benchmark is not None and training is not None:
+            raise ValueError("give a tabular benchmark or a training setup, not both")
+        config = config or search_preset("tabular" if benchmark else "quick")
+        if pool is None:
+            if run_dir is None:
+                raise ValueError("give a pool URL or a run_dir to hold the default SQLite pool")
+            Path(run_dir).mkdir(parents=True, exist_ok=True)
+            pool = f"sqlite:///{Path(run_dir).resolve()}/pool.db"
+        if benchmark is not None:
+            kind, _, dataset = benchmark.partition(":")
+            if kind != "nb201" or space != "nb201":
+                raise ValueError(
+                    f"tabular benchmarks: nb201:cifar10|cifar100|ImageNet16-120 on space nb201, "
+                    f"got {benchmark!r} on {space!r}"
+                )
+            evaluator = TabularNB201Evaluator(dataset or "cifar10", benchmark_dir, discount_resume)
+            bound = PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}", checkpoint_store=checkpoint_store)
+            opened = Pool.create(pool, bound, exist_ok=True)
+            return cls(opened, config, evaluator=evaluator, run_dir=run_dir, benchmark_dir=benchmark_dir)
+        if discount_resume:
+            raise ValueError("discount_resume is for tabular benchmarks; real training resumes for real")
+        training = training or CandidateTraining()
+        bound = training.pool_config(space, max(config.budgets), config.seed, checkpoint_store)
+        opened = Pool.create(pool, bound, exist_ok=True)
+        return cls(opened, config, training=training, run_dir=run_dir)
+
+    # -- what it evaluates with -----------------------------------------------------------------
+    @property
+    def tabular(self) -> bool:
+        return self.evaluator is not None
+
+    @property
+    def backend(self) -> Any:
+        if self._backend is None:
+            if self.evaluator is not None:
+                self._backend = TabularBackend(self.evaluator)
+            else:
+                assert self.training is not None
+                self._backend = PoolTrainingBackend(
+                    self.pool, self.training.device, self.training.data_root, self.training.external_workers
+                )
+        return self._backend
+
+    def supernet_settings(self) -> dict[str, Any]:
+        """Settings for :func:`supernet.api.differentiable_search` that match this study's pool (its
+        data and network size), so that proposals can be warm-started from the supernet."""
+        if self.training is None:
+            raise ValueError("a tabular study has no training data; give the supernet its own settings")
+        return self.training.supernet_settings(self.pool.config.space, self.config.seed)
+
+    def proxy_scorer(self) -> ProxyScorer | None:
+        """The zero-cost proxies of ``config.proxies``, computed for this study's networks."""
+        if not self.config.proxies:
+            return None
+        unknown = [p for p in self.config.proxies if p not in PROXIES]
+        if unknown:
+            raise ValueError(f"unknown proxies {unknown}; known: {', '.join(sorted(PROXIES))}")
+        if self.tabular:
+            return tabular_proxy_scorer(self.pool.space, self.config.proxies)
+        cache = self.run_dir / "proxy_cache.json" if self.run_dir else None
+        return training_proxy_scorer(self.pool, self.config.proxies, self.backend, cache, self.config.seed)
+
+    # -- the three steps ------------------------------------------------------------------------
+    def propose(self, run: Any, samples: int = 10, warm_start: bool = True, seed: int | None = None) -> list[int]:
+        """Add a finished differentiable search's proposals (a :class:`supernet.api.DifferentiableRun`) to
+        the pool, lineage = its method; ``warm_start``: they start from the supernet's weights (real
+        training, a supernet without partial channels). Returns the ids of the new candidates; its supernet
+        epochs are charged to this study (:meth:`optimize`)."""
+        from supernet.proposals import add_proposals
+
+        proposals = run.proposals(samples=samples, seed=self.config.seed + len(self.searches) if seed is None else seed)
+        partial = run.supernet.partial_k != 1
+        inherit = warm_start and not self.tabular and not partial
+        if warm_start and not self.tabular and partial:
+            log.warning(
+                "%s ends with partial channels (k=%d): its proposals train from scratch",
+                run.method,
+                run.supernet.partial_k,
+            )
+        added = add_proposals(self.pool, proposals, run.method, supernet=run.supernet if inherit else None)
+        self.supernet_epochs += run.supernet_epochs
+        self.searches.append(
+            {
+                "method": run.method,
+                "selection": run.result.selection,
+                "genotype": run.genotype,
+                "epochs": run.supernet_epochs,
+                "proposals": len(proposals),
+                "new_candidates": len(added),
+                "warm_start": inherit,
+            }
+        )
+        return added
+
+    def optimize(
+        self,
+        *,
+        on_progress: Callable[[int, float | None], None] | None = None,
+        proxy_scorer: Any = None,
+        pretrain: tuple[Sequence[Any], Sequence[float]] | None = None,
+        charge_supernets: bool = True,
+        progress: bool = False,
+    ) -> SearchResult:
+        """Run (or resume) RANK-NOSH until ``config.budget_epochs`` is spent; returns what it found from
+        validation only (``result.test_accuracy`` stays ``None`` until :meth:`report`).
+
+        ``on_progress(epochs_spent, best_validation)`` after each charge. ``proxy_scorer`` replaces the
+        zero-cost proxies (e.g. :class:`supernet.proposals.OneShotScorer`; its ``names`` must match
+        ``config.proxies``). ``pretrain``: (architectures, scores) the ranker is pre-trained on.
+        ``charge_supernets``: the proposing supernets' epochs count against the budget. ``progress``: a
+        tqdm bar while proxies are computed."""
+        config = self.config
+        if charge_supernets and self.supernet_epochs:
+            left = config.budget_epochs - self.supernet_epochs
+            if left <= 0:
+                raise ValueError(
+                    f"the supernets used {self.supernet_epochs} epochs of the total budget of "
+                    f"{config.budget_epochs:g}: nothing is left for RANK-NOSH (raise budget_epochs)"
+                )
+            config = replace(config, budget_epochs=left)
+        scorer = proxy_scorer if proxy_scorer is not None else self.proxy_scorer()
+        search = RankNosh(
+            self.pool,
+            config,
+            self.backend,
+            scorer if config.proxies else None,
+            run_dir=self.run_dir,
+            on_progress=on_progress,
+            pretrain=pretrain,
+            progress=progress,
+        )
+        return search.run()
+
+    def report(self, result: Any) -> Any:
+        """After the search: fill ``result.test_accuracy`` (tabular: also ``test_curve``, the incumbent's
+        test accuracy at each cost) -- each architecture's test accuracy read once. Works for baseline
+        results too. Returns ``result``."""
+        if self.tabular:
+            assert self.evaluator is not None
+            return report(result, NB201TestReporter(self.evaluator.dataset, self.benchmark_dir))
+        return report(result, PoolTestReporter(self.pool, self.backend), curve=False)
+
+    def optimum(self) -> float | None:
+        """The benchmark's best 200-epoch test accuracy (tabular only; for plots, after the search)."""
+        if not self.tabular:
+            return None
+        assert self.evaluator is not None
+        return NB201TestReporter(self.evaluator.dataset, self.benchmark_dir).optimum
+
+    def baseline(self, name: str, seed: int | None = None) -> Any:
+        """A non-predictor baseline (``random``, ``rea``, ``tpe``, ``tpe+hyperband``) on the same tabular
+        benchmark and budget (validation only until :meth:`report`)."""
+        from predictor_nas.baselines import BASELINES
+
+        if not self.tabular:
+            raise ValueError("baselines run on a tabular benchmark only (Study.create(benchmark=...))")
+        if name not in BASELINES:
+            raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
+        seed = self.config.seed if seed is None else seed
+        return BASELINES[name](self.evaluator, self.pool.space, self.config.budget_epochs, seed=seed)
+
+    # -- what it holds --------------------------------------------------------------------------
+    def lineages(self) -> dict[str, dict[str, Any]]:
+        """Per lineage (random, mutation, a differentiable method ...): candidates, trained, best validation."""
+        metrics = self.pool.metrics()
+        out: dict[str, dict[str, Any]] = {}
+        for cand in self.pool.candidates():
+            best = max((r.valid_acc for r in metrics.get(cand.id, []) if r.valid_acc is not None), default=None)
+            entry = out.setdefault(cand.lineage, {"candidates": 0, "trained": 0, "best_valid": None})
+            entry["candidates"] += 1
+            if best is not None:
+                entry["trained"] += 1
+                entry["best_valid"] = best if entry["best_valid"] is None else max(entry["best_valid"], best)
+        return out
+
+    def lineage_of(self, arch: str | None) -> str | None:
+        found = self.pool.find(arch) if arch else None
+        return found.lineage if found else None
+
+    def lineage_counts(self) -> dict[str, int]:
+        return dict(Counter(c.lineage for c in self.pool.candidates()))
+
+    def settings(self) -> dict[str, Any]:
+        """What the study was made with (for a run directory's config.json)."""
+        return {
+            "search": asdict(self.config),
+            "pool": self.pool.url,
+            "benchmark": f"nb201:{self.evaluator.dataset}" if self.evaluator else None,
+            "training": asdict(self.training) if self.training else None,
+        }
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

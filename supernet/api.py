@@ -1,0 +1,103 @@
+"""The differentiable search in one call: ``differentiable_search("darts", selection="pt", ...)``.
+
+A thin, typed front to :class:`supernet.diff_search.DiffSearch`: the settings are
+:class:`~supernet.diff_search.DiffSearchConfig`'s fields (defaults: DARTS's published CIFAR-10 search,
+then the method's own paper overrides, then what you pass), the result carries the genotype, the per-epoch
+α history and the trained supernet, and the proposals a RANK-NOSH pool takes from it
+(:meth:`predictor_nas.study.Study.propose`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from supernet.diff_search import DiffSearch, DiffSearchConfig, DiffSearchResult
+from supernet.methods import Method, get_method
+
+#: ``preset="quick"``: a CPU-sized search (minutes on 2 cores); each method adds its ``quick_options``
+QUICK_SEARCH: dict[str, Any] = dict(epochs=10, C=8, N=1, layers=5, max_train=4000, batch_size=64)
+PRESETS = ("paper", "quick")
+
+
+@dataclass
+class DifferentiableRun:
+    """A finished differentiable search: ``result`` (genotype, history, selection log, cost) and the
+    ``search`` whose supernet and α it trained."""
+
+    search: DiffSearch
+    result: DiffSearchResult
+
+    @property
+    def genotype(self) -> str:
+        return self.result.genotype
+
+    @property
+    def method(self) -> str:
+        return self.result.method
+
+    @property
+    def supernet(self) -> Any:
+        return self.search.supernet
+
+    @property
+    def supernet_epochs(self) -> int:
+        """Epochs the supernet trained (search and DARTS-PT tuning): what a hybrid search charges."""
+        return int(self.result.cost["supernet_epochs"])
+
+    @property
+    def alpha_history(self) -> list[dict[str, list[list[float]]]]:
+        """Per epoch, the op probabilities of every edge (``{"normal": [[p_op, ...] per edge], ...}``)."""
+        return [entry["probabilities"] for entry in self.result.history]
+
+    def proposals(self, samples: int = 10, seed: int = 0) -> list[Any]:
+        """Architectures for a RANK-NOSH pool: the selected cell, ``samples`` draws from the learned
+        distribution and the PT runner-ups (:func:`supernet.proposals.proposals_from_search`)."""
+        from supernet.proposals import proposals_from_search
+
+        return proposals_from_search(self.search, self.result, samples=samples, seed=seed)
+
+
+def search_config(
+    method: str | type[Method] = "darts", *, selection: str = "magnitude", preset: str = "paper", **settings: Any
+) -> DiffSearchConfig:
+    """The resolved configuration: the paper defaults (or ``preset="quick"``), then ``settings``."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {PRESETS}, got {preset!r}")
+    name = method if isinstance(method, str) else method.name
+    if not isinstance(method, str) and get_method(name) is not method:
+        raise ValueError(f"method class {method.__name__} is not registered (decorate it with @register_method)")
+    values: dict[str, Any] = dict(QUICK_SEARCH) if preset == "quick" else {}
+    options = dict(get_method(name).quick_options) if preset == "quick" else {}
+    options.update(settings.pop("method_options", None) or {})
+    values.update(settings)
+    return DiffSearchConfig.resolve(method=name, selection=selection, method_options=options, **values)
+
+
+def differentiable_search(
+    method: str | type[Method] | DiffSearchConfig = "darts",
+    *,
+    selection: str = "magnitude",
+    preset: str = "paper",
+    run_dir: str | Path | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    **settings: Any,
+) -> DifferentiableRun:
+    """Run (or, with the same ``run_dir``, resume) one differentiable search and select its architecture.
+
+    ``method``: a registered name (``supernet.methods.method_names()``), a registered
+    :class:`~supernet.methods.Method` class, or a full :class:`DiffSearchConfig`. ``selection``:
+    ``magnitude`` (argmax α) or ``pt`` (DARTS-PT's perturbation selection). ``settings``: any
+    :class:`DiffSearchConfig` field (``space``, ``dataset``, ``epochs``, ``C``, ``w_lr``, ``a_lr``,
+    ``method_options``, ``device``, ...). ``on_epoch(entry)`` receives each epoch's record (valid accuracy,
+    probabilities, genotype, skip count, eigenvalue when measured)."""
+    if isinstance(method, DiffSearchConfig):
+        if settings or selection != "magnitude" or preset != "paper":
+            raise ValueError("pass either a DiffSearchConfig or settings, not both")
+        config = method
+    else:
+        config = search_config(method, selection=selection, preset=preset, **settings)
+    search = DiffSearch(config, run_dir=run_dir, on_epoch=on_epoch)
+    return DifferentiableRun(search, search.run())

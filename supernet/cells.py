@@ -1,0 +1,84 @@
+"""The architectures themselves, as plain data: a NAS-Bench-201 cell and a DARTS genotype.
+
+Both the search spaces (which parse, sample and mutate them) and the networks (which are built from them)
+depend on this module, and it on nothing: spaces -> networks -> cells, no circle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+# -- NAS-Bench-201 ---------------------------------------------------------------------------------
+EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+NUM_NODES = 4
+@dataclass(frozen=True)
+class NB201Cell:
+    """Six operation names in the official edge order ``0->1, 0->2, 1->2, 0->3, 1->3, 2->3``."""
+
+    ops: tuple[str, ...]
+
+    def __str__(self) -> str:
+        o = self.ops
+        return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+
+    def edge_op(self, src: int, dst: int) -> str:
+        return self.ops[EDGES.index((src, dst))]
+
+
+# -- DARTS -------------------------------------------------------------------------------------------
+STEPS = 4
+NUM_EDGES = sum(k + 2 for k in range(STEPS))  # 14
+CELL_TYPES = ("normal", "reduce")
+
+Edge = tuple[str, int]
+
+
+class Genotype(NamedTuple):
+    """A DARTS genotype: ``normal``/``reduce`` list ``(op, input_node)`` pairs, two per node.
+
+    XDARTS cells (Herron 2023, §4.2) give node ``j`` ``j + 2`` inputs: ``normal_nodes`` /
+    ``reduce_nodes`` then list the input count of each node (None: two each, the DARTS format, which
+    is also what ``str`` prints then)."""
+
+    normal: tuple[Edge, ...]
+    normal_concat: tuple[int, ...]
+    reduce: tuple[Edge, ...]
+    reduce_concat: tuple[int, ...]
+    normal_nodes: tuple[int, ...] | None = None
+    reduce_nodes: tuple[int, ...] | None = None
+
+    def __str__(self) -> str:
+        def concat(c: tuple[int, ...]) -> str:
+            contiguous = len(c) > 1 and list(c) == list(range(c[0], c[-1] + 1))
+            return f"range({c[0]}, {c[-1] + 1})" if contiguous else str(list(c))
+
+        nodes = ""
+        if self.normal_nodes is not None or self.reduce_nodes is not None:
+            nodes = f", normal_nodes={list(self.nodes('normal'))}, reduce_nodes={list(self.nodes('reduce'))}"
+        return (
+            f"Genotype(normal={list(self.normal)}, normal_concat={concat(self.normal_concat)}, "
+            f"reduce={list(self.reduce)}, reduce_concat={concat(self.reduce_concat)}{nodes})"
+        )
+
+    def cell(self, cell_type: str) -> tuple[Edge, ...]:
+        return self.normal if cell_type == "normal" else self.reduce
+
+    def nodes(self, cell_type: str) -> tuple[int, ...]:
+        """The number of inputs of each intermediate node (2 each unless XDARTS)."""
+        given = self.normal_nodes if cell_type == "normal" else self.reduce_nodes
+        return tuple(given) if given is not None else (2,) * STEPS
+
+    def node_of(self, cell_type: str) -> list[int]:
+        """For each edge of the cell, the intermediate node (0..3) it feeds."""
+        return [node for node, count in enumerate(self.nodes(cell_type)) for _ in range(count)]
+
+    @property
+    def fixed_arity(self) -> bool:
+        """Whether every node has two inputs (the DARTS format)."""
+        return all(self.nodes(ct) == (2,) * STEPS for ct in CELL_TYPES)
+
+
+def edge_index(node: int, src: int) -> int:
+    """Index (0..13) of the search-cell edge from node ``src`` into intermediate node ``node`` (0..3)."""
+    return node * (node + 3) // 2 + src

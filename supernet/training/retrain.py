@@ -1,0 +1,230 @@
+"""Retrain a found architecture from scratch with a published evaluation protocol, then measure and export it.
+
+Protocols (``TrainConfig.PRESETS``): ``nb201`` -- the NAS-Bench-201 200-epoch recipe (SGD 0.1 Nesterov,
+cosine, wd 5e-4, batch 256; C=16, N=5); ``darts-eval`` -- DARTS's CIFAR-10 evaluation (600 epochs,
+batch 96, SGD 0.025 cosine, wd 3e-4, cutout 16, drop-path 0.2, auxiliary head 0.4; 20 cells, 36
+channels). The run checkpoints every epoch into ``run_dir`` and resumes from it; the test split is
+read once, after the last epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from supernet.data import DeviceLoader, make_splits
+from supernet.spaces import get_space
+from supernet.training.checkpoint import load_checkpoint, save_checkpoint
+from supernet.training.trainer import EpochMetrics, TrainConfig, Trainer
+
+#: network sizes of each protocol (the published ones)
+PROTOCOL_NETWORK: dict[str, dict[str, int]] = {"nb201": {"C": 16, "N": 5}, "darts-eval": {"C": 36, "layers": 20}}
+
+
+@dataclass
+class RetrainResult:
+    """A retrained architecture: its one test read, size, speed, history and the exported file."""
+
+    arch: str
+    space: str
+    protocol: str
+    dataset: str
+    network: dict[str, Any]
+    train_config: dict[str, Any]
+    test_accuracy: float
+    valid_accuracy: float | None
+    params_millions: float
+    flops_millions: float
+    latency_ms_batch1: float
+    input_shape: tuple[int, ...]
+    device: str
+    history: list[dict[str, Any]]
+    exported: str | None = None
+    model: nn.Module | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}
+        if data["exported"] is None:
+            data.pop("exported")
+        return data
+
+
+def default_protocol(space: str) -> str:
+    return "nb201" if space == "nb201" else "darts-eval"
+
+
+def network_size(space: str, protocol: str, **given: Any) -> dict[str, Any]:
+    """The protocol's network size with the ``given`` entries (``C``, ``N``, ``layers``, ``stem``,
+    ``reduce_cells``; ``None`` keeps the protocol's) applied; the keys the space takes only."""
+    size = dict(PROTOCOL_NETWORK[protocol])
+    given = {k: v for k, v in given.items() if v is not None}
+    if space == "nb201":
+        if given.keys() & {"stem", "reduce_cells", "layers"}:
+            raise ValueError(f"the nb201 space takes C and N, got {sorted(given)} (stem/reduce_cells/layers are DARTS)")
+        size.pop("layers", None)
+        size.setdefault("N", 5)
+    else:
+        if "N" in given:
+            raise ValueError(f"DARTS spaces take C and layers (cells), not N; got {sorted(given)}")
+        size.pop("N", None)
+        size.setdefault("layers", 20)
+    size.update(given)
+    return size
+
+
+def latency_ms(net: nn.Module, shape: tuple[int, ...], device: torch.device, runs: int = 20) -> float:
+    """Median forward time of one image (batch 1), after warm-up."""
+    net.eval()
+    x = torch.randn(1, *shape, device=device)
+    times = []
+    with torch.no_grad():
+        for i in range(runs + 3):
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            net(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if i >= 3:
+                times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
+
+
+def export_model(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
+    """``torch.export`` the model (eval mode) with one example input into ``path`` (``.pt2``); load it back
+    with ``torch.export.load(path).module()``."""
+    path = Path(path)
+    torch.export.save(torch.export.export(model.eval(), (example,)), path)
+    return path
+
+
+def parse_architecture(text: str, space: str) -> tuple[Any, bool]:
+    """(architecture, placed): a cell string of ``space``, or hierarchical ICDARTS v2's placed-cells JSON."""
+    placed = text.lstrip().startswith("{") and '"placement"' in text
+    try:
+        if placed:
+            from supernet.hierarchical_v2 import PlacedCells
+
+            return PlacedCells.parse(text, get_space(space)), True
+        return get_space(space).parse(text), False
+    except ValueError as e:
+        raise ValueError(f"not a valid {space} architecture: {e}") from e
+
+
+def retrain(
+    arch: str,
+    *,
+    space: str = "nb201",
+    protocol: str | None = None,
+    dataset: str = "fashion-mnist",
+    data_root: str | None = None,
+    run_dir: str | Path,
+    network: dict[str, Any] | None = None,
+    max_train: int | None = None,
+    pad_to: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    export: bool = True,
+    on_epoch: Callable[[EpochMetrics, int], None] | None = None,
+    **train: Any,
+) -> RetrainResult:
+    """Train ``arch`` from scratch with ``protocol`` (default: ``nb201`` on the nb201 space, else
+    ``darts-eval``) on ``dataset`` (90 % train / 10 % validation of its training split), evaluate it once on
+    the test split, write ``run_dir/result.json``, ``genotype.json`` and (``export``) ``model.pt2``.
+
+    ``network`` overrides the protocol's size (``C``, ``N`` / ``layers``, ``stem``, ``reduce_cells``);
+    ``train`` overrides :class:`TrainConfig` fields (``epochs``, ``batch_size``, ``channels_last``, ...).
+    ``on_epoch(metrics, total_epochs)`` after each epoch. Rerunning with the same ``run_dir`` resumes."""
+    from supernet.training import resolve_device
+
+    parsed, placed = parse_architecture(arch, space)
+    protocol = protocol or default_protocol(space)
+    if protocol not in TrainConfig.PRESETS:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {sorted(TrainConfig.PRESETS)}")
+    config = TrainConfig.preset(protocol, seed=seed, **{k: v for k, v in train.items() if v is not None})
+    dev = resolve_device(device)
+    splits = make_splits(dataset, data_root, valid_fraction=0.1, seed=seed, max_train=max_train)
+
+    def loader(data: Any, batch: int, training: bool) -> DeviceLoader:
+        return DeviceLoader(
+            data,
+            batch,
+            mean=splits.mean,
+            std=splits.std,
+            device=dev,
+            shuffle=training,
+            augment=config.augment if training else None,
+            seed=seed,
+            channels_last=config.channels_last,
+            pad_to=pad_to,
+        )
+
+    train_loader, valid, test = (
+        loader(splits.train, config.batch_size, True),
+        loader(splits.valid, 512, False),
+        loader(splits.test, 512, False),
+    )
+    size = network_size(space, protocol, **(network or {}))
+    torch.manual_seed(seed)
+    shape_kw = dict(num_classes=splits.num_classes, in_channels=splits.shape[0], **size)
+    if placed:
+        from supernet.hierarchical_v2 import placed_network
+
+        net = placed_network(parsed, **shape_kw)
+    else:
+        net = get_space(space).build_network(parsed, **shape_kw)
+    trainer = Trainer(net, config, train_loader, valid)
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "checkpoint.pt"
+    history: list[dict[str, Any]] = []
+    if checkpoint.exists():
+        state = load_checkpoint(checkpoint)
+        trainer.load_state_dict(state["trainer"])
+        history = state["history"]
+
+    def epoch_done(metrics: EpochMetrics) -> None:
+        history.append(metrics.to_dict())
+        save_checkpoint(checkpoint, {"trainer": trainer.state_dict(), "history": history})
+        if on_epoch:
+            on_epoch(metrics, config.epochs)
+
+    trainer.train_to(config.epochs, on_epoch=epoch_done)
+    _, test_acc = trainer.evaluate(test)
+    shape = tuple(next(iter(test))[0].shape[1:])
+    model = trainer.model.eval()
+    example = torch.randn(1, *shape, device=dev)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(example)
+    result = RetrainResult(
+        arch=str(parsed),
+        space=space,
+        protocol=protocol,
+        dataset=dataset,
+        network=size,
+        train_config=config.to_dict(),
+        test_accuracy=test_acc,
+        valid_accuracy=history[-1]["valid_acc"] if history else None,
+        params_millions=sum(p.numel() for p in model.parameters()) / 1e6,
+        flops_millions=counter.get_total_flops() / 1e6,
+        latency_ms_batch1=latency_ms(model, shape, dev),
+        input_shape=shape,
+        device=str(dev),
+        history=history,
+        model=model,
+    )
+    if export:
+        result.exported = str(export_model(model, example, out / "model.pt2"))
+    (out / "genotype.json").write_text(json.dumps({"space": space, "arch": str(parsed)}, indent=2))
+    (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2))
+    return result
