@@ -29,7 +29,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, InterfaceError, OperationalError
 
-from pools import schema as S
+import pools.schema as S
 from pools.store import CheckpointStore, open_store
 from supernet.spaces import SearchSpace, get_space
 

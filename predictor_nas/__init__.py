@@ -21,6 +21,9 @@ _API = {
     "SearchResult": "predictor_nas.search",
     "RankerConfig": "predictor_nas.ranker",
     "run_hybrid": "predictor_nas.hybrid",
+    "run_pipeline": "predictor_nas.pipeline",
+    "PipelineConfig": "predictor_nas.pipeline",
+    "FinalTraining": "predictor_nas.pipeline",
     "load_hybrid_config": "predictor_nas.hybrid",
 }
 __all__ = sorted(_API)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from pools import Candidate, EpochRecord, Pool
@@ -97,3 +97,36 @@ class PoolTestReporter:
         if candidate is None:
             raise KeyError(f"architecture {arch!r} is not in the pool {self.pool.url}")
         return self.runner.test_accuracy(candidate)
+
+
+class PoolTrainingEvaluator:
+    """The evaluator interface of the baselines (``observe(arch, epoch) -> validation accuracy``) over real
+    training in a pool: the architecture joins the pool (lineage ``lineage``) and trains to ``epoch``,
+    resumed from its checkpoint, so random search or REA cost real epochs. A rerun finds them trained."""
+
+    resumes = True
+    charging = "resumed"
+
+    def __init__(
+        self,
+        pool: Pool,
+        backend: PoolTrainingBackend,
+        lineage: str = "random",
+        on_progress: Callable[[int, float | None], None] | None = None,
+    ):
+        """``on_progress(epochs trained in the pool, best validation so far)`` after each observation."""
+        self.pool, self.backend, self.lineage, self.on_progress = pool, backend, lineage, on_progress
+        self.best: float | None = None
+
+    def observe(self, arch: Any, epoch: int) -> float:
+        ((cid, _),) = self.pool.add_candidates([arch], lineage=self.lineage)
+        candidate = self.pool.candidate(cid)
+        if candidate.epochs_trained < epoch:
+            self.backend.train(self.pool, [candidate], epoch)
+        record = next((r for r in self.pool.metrics(cid).get(cid, []) if r.epoch == epoch), None)
+        if record is None or record.valid_acc is None:
+            raise RuntimeError(f"candidate {cid} ({arch}) has no validation accuracy at epoch {epoch}")
+        self.best = max(self.best or 0.0, float(record.valid_acc))
+        if self.on_progress:
+            self.on_progress(self.pool.total_epochs(), self.best)
+        return float(record.valid_acc)

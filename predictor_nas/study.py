@@ -377,6 +377,13 @@ class Study:
         return BASELINES[name](self.evaluator, self.pool.space, self.config.budget_epochs, seed=seed)
 
     # -- what it holds --------------------------------------------------------------------------
+    def spent_epochs(self) -> int:
+        """Epochs the search has charged so far (0 for a new study; a resumed one's progress bar starts here)."""
+        from predictor_nas.search import STATE_KEY
+
+        state = self.pool.get_state(STATE_KEY)
+        return int(state["curve"][-1][0]) if state and state.get("curve") else 0
+
     def lineages(self) -> dict[str, dict[str, Any]]:
         """Per lineage (random, mutation, a differentiable method ...): candidates, trained, best validation."""
         metrics = self.pool.metrics()

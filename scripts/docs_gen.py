@@ -42,7 +42,7 @@ def _method_row(name: str, method: object) -> str:
 def render() -> str:
     from predictor_nas.hybrid import DEFAULTS
     from scripts.cli import build_parser
-    from scripts.config_files import CONFIGURABLE
+    from scripts.cli.config_files import CONFIGURABLE
     from supernet.methods import get_method, method_names
 
     parser = build_parser()

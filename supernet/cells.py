@@ -12,6 +12,8 @@ from typing import NamedTuple
 # -- NAS-Bench-201 ---------------------------------------------------------------------------------
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 NUM_NODES = 4
+
+
 @dataclass(frozen=True)
 class NB201Cell:
     """Six operation names in the official edge order ``0->1, 0->2, 1->2, 0->3, 1->3, 2->3``."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import os
 from collections.abc import Iterable
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -52,8 +53,19 @@ def init_from_env() -> bool:
 
 
 def _leave_group() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    """Leave together: a rank done early (the non-main ones skip the result files and plots) waits for the
+    others before the group is torn down. Seen without the barrier: rank 1 aborted in teardown
+    ("terminate called without an active exception", SIGABRT) while rank 0 was still writing its plots."""
+    if not dist.is_initialized():
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=timedelta(seconds=120))  # a rank that died is reported, not waited on
+        else:
+            dist.barrier()
+    except Exception:
+        pass
+    dist.destroy_process_group()
 
 
 def local_device(device: torch.device) -> torch.device:

@@ -119,7 +119,7 @@ def test_rank_nosh_tabular_run_directory_and_resume(tmp_path, shared_data, capsy
 
 
 def test_report_of_a_run_that_has_not_finished(tmp_path, capsys):
-    from scripts.rundir import prepare_run_dir
+    from scripts.cli.rundir import prepare_run_dir
 
     run = prepare_run_dir(tmp_path / "half", "diff", {"method": "darts"})
     assert main(["report", str(run)]) == 0
@@ -169,7 +169,7 @@ def test_nas_train_resumes_reports_and_exports(tmp_path, capsys):
     full, part = tmp_path / "full", tmp_path / "part"
     assert main([*common, "--epochs", "2", "--out", str(full)]) == 0
     # an interrupted run: the same 2-epoch schedule stopped after epoch 1, then resumed
-    from scripts import train_cmd
+    from scripts.cli import train_cmd
     from supernet.training import Trainer
 
     original = Trainer.train_to
@@ -209,7 +209,7 @@ def test_speed_options_reach_the_pools_training_config(tmp_path):
 
 
 def test_config_files_set_defaults_that_flags_override(tmp_path, capsys, monkeypatch):
-    from scripts import demo
+    from scripts.cli import demo
 
     seen = {}
     monkeypatch.setattr(demo, "run", lambda args: seen.update(vars(args)))
@@ -268,7 +268,7 @@ def test_a_pool_password_never_reaches_an_error(url, capsys):
 
 
 def test_a_pool_password_never_reaches_the_run_directory(tmp_path):
-    from scripts.rundir import prepare_run_dir
+    from scripts.cli.rundir import prepare_run_dir
 
     out = prepare_run_dir(tmp_path / "run", "rank-nosh", {"args": {"pool": "postgresql://me:hunter2@db.local/pool"}})
     text = (out / "config.json").read_text()
@@ -305,8 +305,7 @@ def test_ctrl_c_is_one_line_saying_how_to_resume(monkeypatch, tmp_path, shared_d
 def test_nas_diff_sets_every_search_setting_from_the_config_dataclass():
     """Flags made from DiffSearchConfig's fields: the weight learning rate and α's betas are settable, an
     unset field keeps the method's paper default, and a bad value names the option."""
-    from scripts import diff_cmd
-    from scripts.cli import build_parser
+    from scripts.cli import build_parser, diff_cmd
 
     parser = build_parser()
     args = parser.parse_args(["diff", "--method", "pc-darts", "--w-lr", "0.05", "--a-betas", "0.6", "0.9"])
@@ -316,3 +315,11 @@ def test_nas_diff_sets_every_search_setting_from_the_config_dataclass():
     assert diff_cmd.settings(parser.parse_args(["diff", "--flip", "false"])).flip is False
     with pytest.raises(SystemExit):
         parser.parse_args(["diff", "--w-lr", "fast"])
+
+
+def test_nas_version(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"nas {metadata.version('nas-suite')}"

@@ -126,11 +126,12 @@ def make_splits(
 ) -> Splits:
     """Seeded split of the official training set into train/valid; test is the official test set.
 
-    ``max_train`` / ``max_test`` take a seeded random subset first (tiny runs and tests).
+    ``max_train`` / ``max_test`` take a seeded random subset first (tiny runs and tests). ``valid_fraction``
+    0: the whole training set trains (an empty validation split; a final model's retraining).
     Normalisation statistics come from the training part only.
     """
-    if not 0.0 < valid_fraction < 1.0:
-        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
+    if not 0.0 <= valid_fraction < 1.0:
+        raise ValueError(f"valid_fraction must be in [0, 1) (0: no validation split), got {valid_fraction!r}")
     train_all, test = load_dataset(name, root, image_size)
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(len(train_all), generator=g)
@@ -138,7 +139,7 @@ def make_splits(
         perm = perm[:max_train]
     if max_test is not None and max_test < len(test):
         test = test.subset(torch.randperm(len(test), generator=g)[:max_test])
-    n_valid = max(1, round(len(perm) * valid_fraction))
+    n_valid = max(1, round(len(perm) * valid_fraction)) if valid_fraction > 0 else 0
     train, valid = train_all.subset(perm[n_valid:]), train_all.subset(perm[:n_valid])
     mean, std = train.channel_stats()
     return Splits(train, valid, test, mean, [max(s, 1e-3) for s in std])

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from supernet.cells import Genotype
 from supernet.ops import DropPath, FactorizedReduce, Identity, ReLUConvBN, build_op
-from supernet.spaces.darts import Genotype
 
 
 @dataclass(frozen=True)

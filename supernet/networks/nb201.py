@@ -16,8 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from supernet.cells import EDGES, NUM_NODES, NB201Cell
 from supernet.ops import ReLUConvBN, build_op
-from supernet.spaces.nb201 import EDGES, NUM_NODES, NB201Cell
 
 CellFactory = Callable[[int, int], nn.Module]
 

@@ -22,70 +22,14 @@ from __future__ import annotations
 import ast
 import math
 import random
-from typing import Any, NamedTuple
+from typing import Any
 
 from torch import nn
 
+from supernet.cells import CELL_TYPES, NUM_EDGES, STEPS, Edge, Genotype, edge_index
 from supernet.ops import ALLEGRO_OPS, DARTS_OPS, op_names
 from supernet.ops_icdarts import OP_SPACES
 from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
-
-STEPS = 4
-NUM_EDGES = sum(k + 2 for k in range(STEPS))  # 14
-CELL_TYPES = ("normal", "reduce")
-
-Edge = tuple[str, int]
-
-
-class Genotype(NamedTuple):
-    """A DARTS genotype: ``normal``/``reduce`` list ``(op, input_node)`` pairs, two per node.
-
-    XDARTS cells (Herron 2023, §4.2) give node ``j`` ``j + 2`` inputs: ``normal_nodes`` /
-    ``reduce_nodes`` then list the input count of each node (None: two each, the DARTS format, which
-    is also what ``str`` prints then)."""
-
-    normal: tuple[Edge, ...]
-    normal_concat: tuple[int, ...]
-    reduce: tuple[Edge, ...]
-    reduce_concat: tuple[int, ...]
-    normal_nodes: tuple[int, ...] | None = None
-    reduce_nodes: tuple[int, ...] | None = None
-
-    def __str__(self) -> str:
-        def concat(c: tuple[int, ...]) -> str:
-            contiguous = len(c) > 1 and list(c) == list(range(c[0], c[-1] + 1))
-            return f"range({c[0]}, {c[-1] + 1})" if contiguous else str(list(c))
-
-        nodes = ""
-        if self.normal_nodes is not None or self.reduce_nodes is not None:
-            nodes = f", normal_nodes={list(self.nodes('normal'))}, reduce_nodes={list(self.nodes('reduce'))}"
-        return (
-            f"Genotype(normal={list(self.normal)}, normal_concat={concat(self.normal_concat)}, "
-            f"reduce={list(self.reduce)}, reduce_concat={concat(self.reduce_concat)}{nodes})"
-        )
-
-    def cell(self, cell_type: str) -> tuple[Edge, ...]:
-        return self.normal if cell_type == "normal" else self.reduce
-
-    def nodes(self, cell_type: str) -> tuple[int, ...]:
-        """The number of inputs of each intermediate node (2 each unless XDARTS)."""
-        given = self.normal_nodes if cell_type == "normal" else self.reduce_nodes
-        return tuple(given) if given is not None else (2,) * STEPS
-
-    def node_of(self, cell_type: str) -> list[int]:
-        """For each edge of the cell, the intermediate node (0..3) it feeds."""
-        return [node for node, count in enumerate(self.nodes(cell_type)) for _ in range(count)]
-
-    @property
-    def fixed_arity(self) -> bool:
-        """Whether every node has two inputs (the DARTS format)."""
-        return all(self.nodes(ct) == (2,) * STEPS for ct in CELL_TYPES)
-
-
-def edge_index(node: int, src: int) -> int:
-    """Index (0..13) of the search-cell edge from node ``src`` into intermediate node ``node`` (0..3)."""
-    return node * (node + 3) // 2 + src
-
 
 # RobustDARTS S1 (facts from the paper's released space definition): per edge, its two candidates.
 _S1_NORMAL = (

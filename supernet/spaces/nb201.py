@@ -18,31 +18,15 @@ import itertools
 import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
+from supernet.cells import EDGES, NUM_NODES, NB201Cell
 from supernet.ops import NB201_OPS
 from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
 
-EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
-NUM_NODES = 4
 _NODE_RE = re.compile(r"^([a-z0-9_]+)~(\d+)$")
-
-
-@dataclass(frozen=True)
-class NB201Cell:
-    """Six operation names in the official edge order ``0->1, 0->2, 1->2, 0->3, 1->3, 2->3``."""
-
-    ops: tuple[str, ...]
-
-    def __str__(self) -> str:
-        o = self.ops
-        return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
-
-    def edge_op(self, src: int, dst: int) -> str:
-        return self.ops[EDGES.index((src, dst))]
 
 
 @functools.cache

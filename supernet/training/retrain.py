@@ -45,6 +45,8 @@ class RetrainResult:
     flops_millions: float
     latency_ms_batch1: float
     input_shape: tuple[int, ...]
+    #: per-channel mean / std of the training images scaled to [0, 1]: the model's inputs are (x/255 - mean) / std
+    normalization: dict[str, list[float]]
     device: str
     history: list[dict[str, Any]]
     exported: str | None = None
@@ -99,10 +101,12 @@ def latency_ms(net: nn.Module, shape: tuple[int, ...], device: torch.device, run
 
 
 def export_model(model: nn.Module, example: torch.Tensor, path: str | Path) -> Path:
-    """``torch.export`` the model (eval mode) with one example input into ``path`` (``.pt2``); load it back
-    with ``torch.export.load(path).module()``."""
+    """``torch.export`` the model (eval mode) into ``path`` (``.pt2``) for any batch size (``example``: one
+    input of the right shape); load it back with ``torch.export.load(path).module()``."""
     path = Path(path)
-    torch.export.save(torch.export.export(model.eval(), (example,)), path)
+    batch = example[:1].expand(2, *example.shape[1:]).contiguous()  # export specialises a batch of 1
+    dynamic = ({0: torch.export.Dim("batch", min=1, max=1 << 16)},)
+    torch.export.save(torch.export.export(model.eval(), (batch,), dynamic_shapes=dynamic), path)
     return path
 
 
@@ -124,10 +128,45 @@ def retrain(
     *,
     space: str = "nb201",
     protocol: str | None = None,
+    network: dict[str, Any] | None = None,
+    **options: Any,
+) -> RetrainResult:
+    """Train ``arch`` from scratch with ``protocol`` (default: ``nb201`` on the nb201 space, else
+    ``darts-eval``), evaluate it once on the test split, write ``run_dir/result.json``, ``genotype.json``
+    and (``export``) ``model.pt2``. ``network`` overrides the protocol's size (``C``, ``N`` / ``layers``,
+    ``stem``, ``reduce_cells``); ``options`` are :func:`train_network`'s (``dataset``, ``run_dir``,
+    ``epochs``, ``batch_size``, ...). Rerunning with the same ``run_dir`` resumes."""
+    parsed, placed = parse_architecture(arch, space)
+    protocol = protocol or default_protocol(space)
+    if protocol not in TrainConfig.PRESETS:
+        raise ValueError(f"unknown protocol {protocol!r}; known: {sorted(TrainConfig.PRESETS)}")
+    size = network_size(space, protocol, **(network or {}))
+
+    def build(num_classes: int, in_channels: int) -> nn.Module:
+        shape_kw = dict(num_classes=num_classes, in_channels=in_channels, **size)
+        if placed:
+            from supernet.hierarchical_v2 import placed_network
+
+            return placed_network(parsed, **shape_kw)
+        return get_space(space).build_network(parsed, **shape_kw)
+
+    result = train_network(build, name=str(parsed), space=space, protocol=protocol, network=size, **options)
+    out = Path(options["run_dir"])
+    (out / "genotype.json").write_text(json.dumps({"space": space, "arch": str(parsed)}, indent=2))
+    return result
+
+
+def train_network(
+    build: Callable[[int, int], nn.Module],
+    *,
+    name: str,
+    run_dir: str | Path,
+    space: str = "",
+    protocol: str = "nb201",
+    network: dict[str, Any] | None = None,
     dataset: str = "fashion-mnist",
     data_root: str | None = None,
-    run_dir: str | Path,
-    network: dict[str, Any] | None = None,
+    valid_fraction: float = 0.1,
     max_train: int | None = None,
     pad_to: int | None = None,
     seed: int = 0,
@@ -136,22 +175,16 @@ def retrain(
     on_epoch: Callable[[EpochMetrics, int], None] | None = None,
     **train: Any,
 ) -> RetrainResult:
-    """Train ``arch`` from scratch with ``protocol`` (default: ``nb201`` on the nb201 space, else
-    ``darts-eval``) on ``dataset`` (90 % train / 10 % validation of its training split), evaluate it once on
-    the test split, write ``run_dir/result.json``, ``genotype.json`` and (``export``) ``model.pt2``.
-
-    ``network`` overrides the protocol's size (``C``, ``N`` / ``layers``, ``stem``, ``reduce_cells``);
-    ``train`` overrides :class:`TrainConfig` fields (``epochs``, ``batch_size``, ``channels_last``, ...).
-    ``on_epoch(metrics, total_epochs)`` after each epoch. Rerunning with the same ``run_dir`` resumes."""
+    """Train ``build(num_classes, in_channels)`` with ``protocol``'s :class:`TrainConfig` (``train`` overrides
+    its fields) on ``dataset``: ``1 - valid_fraction`` of its training split (0: all of it, no validation),
+    evaluate once on the test split, measure size and speed, write ``run_dir/result.json`` and (``export``)
+    ``model.pt2``. Checkpoints every epoch into ``run_dir``; the same call again resumes.
+    ``on_epoch(metrics, total_epochs)`` after each epoch. Any network: a searched cell, a reference CNN."""
     from supernet.training import resolve_device
 
-    parsed, placed = parse_architecture(arch, space)
-    protocol = protocol or default_protocol(space)
-    if protocol not in TrainConfig.PRESETS:
-        raise ValueError(f"unknown protocol {protocol!r}; known: {sorted(TrainConfig.PRESETS)}")
     config = TrainConfig.preset(protocol, seed=seed, **{k: v for k, v in train.items() if v is not None})
     dev = resolve_device(device)
-    splits = make_splits(dataset, data_root, valid_fraction=0.1, seed=seed, max_train=max_train)
+    splits = make_splits(dataset, data_root, valid_fraction=valid_fraction, seed=seed, max_train=max_train)
 
     def loader(data: Any, batch: int, training: bool) -> DeviceLoader:
         return DeviceLoader(
@@ -167,20 +200,10 @@ def retrain(
             pad_to=pad_to,
         )
 
-    train_loader, valid, test = (
-        loader(splits.train, config.batch_size, True),
-        loader(splits.valid, 512, False),
-        loader(splits.test, 512, False),
-    )
-    size = network_size(space, protocol, **(network or {}))
+    train_loader, test = loader(splits.train, config.batch_size, True), loader(splits.test, 512, False)
+    valid = loader(splits.valid, 512, False) if len(splits.valid) else None
     torch.manual_seed(seed)
-    shape_kw = dict(num_classes=splits.num_classes, in_channels=splits.shape[0], **size)
-    if placed:
-        from supernet.hierarchical_v2 import placed_network
-
-        net = placed_network(parsed, **shape_kw)
-    else:
-        net = get_space(space).build_network(parsed, **shape_kw)
+    net = build(splits.num_classes, splits.shape[0])
     trainer = Trainer(net, config, train_loader, valid)
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -207,11 +230,11 @@ def retrain(
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(example)
     result = RetrainResult(
-        arch=str(parsed),
+        arch=name,
         space=space,
         protocol=protocol,
         dataset=dataset,
-        network=size,
+        network=dict(network or {}),
         train_config=config.to_dict(),
         test_accuracy=test_acc,
         valid_accuracy=history[-1]["valid_acc"] if history else None,
@@ -219,12 +242,12 @@ def retrain(
         flops_millions=counter.get_total_flops() / 1e6,
         latency_ms_batch1=latency_ms(model, shape, dev),
         input_shape=shape,
+        normalization={"mean": list(splits.mean), "std": list(splits.std)},
         device=str(dev),
         history=history,
         model=model,
     )
     if export:
         result.exported = str(export_model(model, example, out / "model.pt2"))
-    (out / "genotype.json").write_text(json.dumps({"space": space, "arch": str(parsed)}, indent=2))
     (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2))
     return result

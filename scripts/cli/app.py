@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 # torch-geometric still scripts a few helpers with the deprecated torch.jit.script; not our users' concern
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
-from scripts.pool_cli import configure_logging  # noqa: E402
+from scripts.cli.pool_cli import configure_logging  # noqa: E402
 from supernet.ops import op_names  # noqa: E402
 from supernet.spaces import get_space, space_names  # noqa: E402
 
@@ -30,13 +31,36 @@ def _cmd_spaces(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from scripts import demo
+    from scripts.cli.demo import run as run_demo
 
-    demo.run(args)
+    run_demo(args)
     return 0
 
 
-JSON_COMMANDS = ("diff", "rank-nosh", "hybrid", "train", "proxies", "report")
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("nas-suite")
+    except metadata.PackageNotFoundError:  # run from a checkout that was not installed
+        return "(not installed)"
+
+
+#: subcommands with one module each under scripts/cli/ (add_arguments, run -> exit status)
+COMMANDS = (
+    ("diff", "diff_cmd", "differentiable search (DARTS family) with magnitude or PT selection"),
+    ("rank-nosh", "rank_nosh", "RANK-NOSH search (tabular NB201 benchmark or real training)"),
+    (
+        "pipeline",
+        "pipeline",
+        "the main job end to end: RANK-NOSH search, retrain the winner and reference points, export, report",
+    ),
+    ("proxies", "proxies_cmd", "zero-cost proxy scores of architectures listed in a file"),
+    ("hybrid", "hybrid", "differentiable searches seed and warm-start a RANK-NOSH search"),
+    ("train", "train_cmd", "retrain a found architecture with a published evaluation protocol"),
+    ("report", "report", "HTML and Markdown report of a run directory"),
+)
+JSON_COMMANDS = ("diff", "rank-nosh", "hybrid", "train", "proxies", "report", "pipeline")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,69 +68,32 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nas", description="Neural architecture search: RANK-NOSH, differentiable methods and their hybrid."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"nas {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("spaces", help="list the search spaces and operations")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_spaces)
 
-    from scripts import demo
+    import scripts.cli.demo as demo
 
     p = sub.add_parser("demo", help="train a few sampled NAS-Bench-201 cells on Fashion-MNIST")
     demo.add_arguments(p)
     p.set_defaults(func=_cmd_demo)
 
-    from scripts.pool_cli import add_pool_commands
+    from scripts.cli.pool_cli import add_pool_commands
 
     add_pool_commands(sub)
 
-    from scripts import diff_cmd, hybrid, proxies_cmd, rank_nosh, report, train_cmd
+    for name, module, summary in COMMANDS:
+        command = importlib.import_module(f"scripts.cli.{module}")
+        p = sub.add_parser(
+            name, help=summary, description=command.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        command.add_arguments(p)
+        p.set_defaults(func=command.run)
 
-    p = sub.add_parser(
-        "diff",
-        help="differentiable search (DARTS family) with magnitude or PT selection",
-        description=diff_cmd.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    diff_cmd.add_arguments(p)
-    p.set_defaults(func=diff_cmd.run)
-
-    p = sub.add_parser(
-        "rank-nosh",
-        help="RANK-NOSH search (tabular NB201 benchmark or real training)",
-        description=rank_nosh.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    rank_nosh.add_arguments(p)
-    p.set_defaults(func=rank_nosh.run)
-
-    p = sub.add_parser("proxies", help="zero-cost proxy scores of architectures listed in a file")
-    proxies_cmd.add_arguments(p)
-    p.set_defaults(func=lambda args: proxies_cmd.run(args))
-
-    p = sub.add_parser(
-        "hybrid",
-        help="differentiable searches seed and warm-start a RANK-NOSH search",
-        description=hybrid.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    hybrid.add_arguments(p)
-    p.set_defaults(func=hybrid.run)
-
-    p = sub.add_parser(
-        "train",
-        help="retrain a found architecture with a published evaluation protocol",
-        description=train_cmd.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    train_cmd.add_arguments(p)
-    p.set_defaults(func=lambda args: train_cmd.run(args) and 0)
-
-    p = sub.add_parser("report", help="HTML and Markdown report of a run directory", description=report.__doc__)
-    report.add_arguments(p)
-    p.set_defaults(func=report.run)
-
-    from scripts.config_files import CONFIGURABLE, add_config_command, add_config_option
+    from scripts.cli.config_files import CONFIGURABLE, add_config_command, add_config_option
 
     add_config_command(sub)
     for name in CONFIGURABLE:
@@ -119,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from scripts.config_files import apply_config
+    from scripts.cli.config_files import apply_config
 
     parser = build_parser()
     try:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from supernet.networks.darts import REDUCE_CELLS, STEMS
 from supernet.training import TrainConfig
-from supernet.training.retrain import RetrainResult, parse_architecture, retrain
+from supernet.training.retrain import parse_architecture, retrain
 from supernet.training.trainer import COMPILE_MODES
 
 
@@ -115,12 +115,12 @@ def network_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"C": args.channels, "layers": args.layers, "stem": args.stem, "reduce_cells": args.reduce_cells}
 
 
-def run(args: argparse.Namespace) -> RetrainResult:
+def run(args: argparse.Namespace) -> int:
     bar = tqdm(desc="train", unit="epoch", disable=args.quiet)
 
     def progress(metrics: Any, total: int) -> None:
         bar.total = total
-        bar.n = metrics.epoch + 1
+        bar.n = metrics.epoch
         bar.set_postfix(valid=f"{metrics.valid_acc:.1f}%")
         bar.refresh()
 
@@ -150,9 +150,9 @@ def run(args: argparse.Namespace) -> RetrainResult:
     bar.close()
     if getattr(args, "json", False):
         print(json.dumps({k: v for k, v in result.to_dict().items() if k != "history"}, indent=2))
-        return result
+        return 0
     print(
         f"{result.arch}: test {result.test_accuracy:.2f}%  {result.params_millions:.3f} M params  "
         f"{result.flops_millions:.1f} MFLOPs  {result.latency_ms_batch1:.2f} ms  -> {Path(args.out) / 'result.json'}"
     )
-    return result
+    return 0

@@ -15,8 +15,8 @@ from typing import Any
 from tqdm import tqdm
 
 from predictor_nas.hybrid import load_config, run_hybrid
-from scripts.plots import search_plots
-from scripts.rundir import plot_curves, prepare_run_dir
+from scripts.cli.plots import search_plots
+from scripts.cli.rundir import plot_curves, prepare_run_dir
 
 
 def run_recipe(config: dict[str, Any], out: str | Path, progress: bool = False) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("torch", "torchvision", "torch-geometric", "optuna", "scikit-learn", "sqlalchemy", "numpy")
 
 
@@ -104,8 +104,8 @@ def plot_curves(
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for name, points in curves.items():
         pts = [(c, a) for c, a in points if a is not None]
-        if pts:
-            ax.step([c for c, _ in pts], [a for _, a in pts], where="post", label=name)
+        if pts:  # markers too: a one-point curve is a dot, not an empty plot
+            ax.step([c for c, _ in pts], [a for _, a in pts], where="post", label=name, marker="o", markersize=3)
     if optimum is not None:
         ax.axhline(optimum, color="grey", ls=":", lw=1, label=f"optimum {optimum:.2f}")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)

@@ -22,10 +22,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from scripts.dataclass_flags import add_dataclass_flags, given_dataclass_flags
-from scripts.plots import diff_plots
-from scripts.rundir import prepare_run_dir
-from scripts.train_cmd import add_template_arguments
+from scripts.cli.dataclass_flags import add_dataclass_flags, given_dataclass_flags
+from scripts.cli.plots import diff_plots
+from scripts.cli.rundir import prepare_run_dir
+from scripts.cli.train_cmd import add_template_arguments
 from supernet import distributed
 from supernet.api import search_config
 from supernet.diff_search import SUPERNET_COMPILE_MODES, DiffSearch, DiffSearchConfig

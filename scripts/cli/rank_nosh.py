@@ -20,10 +20,10 @@ from predictor_nas.proxies import PROXIES
 from predictor_nas.ranker import RankerConfig
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study, search_preset
-from scripts.plots import search_plots
-from scripts.pool_cli import add_pool_file_argument, pool_url
-from scripts.rundir import plot_curves, prepare_run_dir
-from scripts.train_cmd import add_speed_arguments, speed_settings
+from scripts.cli.plots import search_plots
+from scripts.cli.pool_cli import add_pool_file_argument, pool_url
+from scripts.cli.rundir import plot_curves, prepare_run_dir
+from scripts.cli.train_cmd import add_speed_arguments, speed_settings
 
 #: ``--preset``: the RANK-NOSH settings (predictor_nas.study.SEARCH_PRESETS) and, for real training,
 #: the candidates' size and data (CandidateTraining.PRESETS; quick is its defaults)
@@ -160,10 +160,13 @@ def run(args: argparse.Namespace) -> int:
         discount_resume=args.discount_resume,
         checkpoint_store=args.checkpoint_store,
     )
-    bar = tqdm(total=int(config.budget_epochs), unit="epoch", desc="rank-nosh", disable=args.quiet)
+    total = int(config.budget_epochs)
+    bar = tqdm(
+        total=total, initial=min(study.spent_epochs(), total), unit="epoch", desc="rank-nosh", disable=args.quiet
+    )
 
     def progress(cost: int, valid: float | None) -> None:
-        bar.n = min(cost, int(config.budget_epochs))
+        bar.n = min(int(cost), total)
         bar.set_postfix(best_valid=f"{valid:.2f}" if valid is not None else "-")
         bar.refresh()
 

@@ -43,12 +43,21 @@ def _pyramid(run_dir: Path) -> dict[str, int] | None:
         pool.close()
 
 
+def _comparison(pipeline: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """``nas pipeline``'s table: the winner and the reference points, retrained the same way."""
+    if not pipeline or "final" not in pipeline:
+        return []
+    keys = ("test_accuracy", "params_millions", "flops_millions", "latency_ms_batch1", "train_seconds", "arch")
+    return [{"network": name, **{k: row.get(k) for k in keys}} for name, row in pipeline["final"].items()]
+
+
 def collect(run_dir: Path) -> dict[str, Any]:
     """Everything the report shows, as plain data."""
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
     config = _load(run_dir / "config.json")
-    result = _load(run_dir / "result.json")
+    pipeline = _load(run_dir / "pipeline.json")
+    result = _load(run_dir / "result.json") or (pipeline or {}).get("search")
     return {
         "dir": str(run_dir),
         "command": (config or {}).get("command", "unknown"),
@@ -56,7 +65,9 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "summary": {k: v for k, v in (result or {}).items() if isinstance(v, SCALARS)},
         "config": (config or {}).get("config", {}),
         "environment": (config or {}).get("environment", {}),
-        "pyramid": _pyramid(run_dir),
+        "pyramid": _pyramid(run_dir) or _pyramid(run_dir / "search"),
+        "comparison": _comparison(pipeline),
+        "not_beaten": [k for k, won in ((pipeline or {}).get("winner_beats") or {}).items() if not won],
         "plots": sorted(p.name for p in run_dir.glob("*.png")),
     }
 
@@ -65,8 +76,31 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     return [(k, json.dumps(v) if not isinstance(v, str) else v) for k, v in data.items()]
 
 
+def _fmt(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _md(value: Any) -> str:
+    """A Markdown table cell: NAS-Bench-201 strings are full of ``|``, which would end the cell."""
+    return _fmt(value).replace("|", "\\|")
+
+
+COMPARISON_NOTE = (
+    "Each network retrained from scratch the same way (protocol, epochs, every training image) and tested "
+    "once; latency is one image on this machine's device."
+)
+
+
 def to_markdown(info: dict[str, Any]) -> str:
     lines = [f"# {info['command']} run: {info['dir']}", "", f"**Status:** {info['status']}", ""]
+    if info["comparison"]:
+        cols = list(info["comparison"][0])
+        lines += ["## The winner and the reference points", "", COMPARISON_NOTE, ""]
+        lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(_md(row[c]) for c in cols) + " |" for row in info["comparison"]]
+        if info["not_beaten"]:
+            lines += ["", f"**The search's winner does not beat: {', '.join(info['not_beaten'])}.**"]
+        lines.append("")
     for title, data in (
         ("Result", info["summary"]),
         ("Pool (candidates per NOSH level)", info["pyramid"] or {}),
@@ -74,7 +108,7 @@ def to_markdown(info: dict[str, Any]) -> str:
     ):
         if data:
             lines += [f"## {title}", "", "| key | value |", "|---|---|"]
-            lines += [f"| {k} | {v} |" for k, v in _rows(data)]
+            lines += [f"| {_md(k)} | {_md(v)} |" for k, v in _rows(data)]
             lines.append("")
     for name in info["plots"]:
         lines += [f"![{name}]({name})", ""]
@@ -95,6 +129,19 @@ def to_html(info: dict[str, Any], run_dir: Path) -> str:
         f"<h1>{html.escape(info['command'])} run: {html.escape(info['dir'])}</h1>",
         f"<p><b>Status:</b> {html.escape(info['status'])}</p>",
     ]
+    if info["comparison"]:
+        cols = list(info["comparison"][0])
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_fmt(row[c]))}</td>" for c in cols) + "</tr>"
+            for row in info["comparison"]
+        )
+        parts += ["<h2>The winner and the reference points</h2>", f"<p>{COMPARISON_NOTE}</p>"]
+        parts.append(f"<table><tr>{head}</tr>{body}</table>")
+        if info["not_beaten"]:
+            parts.append(
+                f"<p><b>The search's winner does not beat: {html.escape(', '.join(info['not_beaten']))}.</b></p>"
+            )
     if info["summary"]:
         parts += ["<h2>Result</h2>", table(info["summary"])]
     if info["pyramid"]:
@@ -117,10 +164,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", type=Path, help="a run directory (nas rank-nosh / diff / train / hybrid --out)")
 
 
+def write_report(run_dir: Path) -> Path:
+    """Write ``report.md`` and ``report.html`` into ``run_dir``; returns the HTML's path."""
+    info = collect(run_dir)
+    (run_dir / "report.md").write_text(to_markdown(info))
+    (run_dir / "report.html").write_text(to_html(info, run_dir))
+    return run_dir / "report.html"
+
+
 def run(args: argparse.Namespace) -> int:
+    write_report(args.dir)
     info = collect(args.dir)
-    (args.dir / "report.md").write_text(to_markdown(info))
-    (args.dir / "report.html").write_text(to_html(info, args.dir))
     if getattr(args, "json", False):
         print(json.dumps({"html": str(args.dir / "report.html"), "markdown": str(args.dir / "report.md"), **info}))
     else:

@@ -17,7 +17,7 @@ from typing import Any
 from supernet.options import read_mapping, reject_unknown
 
 #: subcommands that take ``--config FILE`` (``nas hybrid --config`` is its own recipe format)
-CONFIGURABLE = ("demo", "diff", "rank-nosh", "proxies", "train")
+CONFIGURABLE = ("demo", "diff", "rank-nosh", "proxies", "train", "pipeline")
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

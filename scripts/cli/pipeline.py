@@ -1,0 +1,150 @@
+"""``nas pipeline``: the main job end to end -- RANK-NOSH search, the winner retrained on every training
+image and compared with reference points retrained the same way, exported, reported.
+
+    nas pipeline --dataset fashion-mnist --out runs/quickstart
+
+The phases and what they write are :mod:`predictor_nas.pipeline`'s; this command shows one progress
+bar per phase, prints the comparison table at the end and renders ``OUT/report.html`` (``nas report``).
+Running the same command again after Ctrl-C continues the phase it was in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
+from predictor_nas.study import CandidateTraining, search_preset
+from scripts.cli.plots import search_plots
+from scripts.cli.rundir import plot_curves, prepare_run_dir
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--out", type=Path, default=Path("runs/pipeline"))
+    g = p.add_argument_group("search (RANK-NOSH, the quick preset)")
+    g.add_argument("--budget-epochs", type=float, default=None, help="training epochs the search may spend")
+    g.add_argument("--max-train", type=int, default=None, help="training images of the search's candidates")
+    g.add_argument("--search-channels", type=int, default=None, help="C of the search's candidates")
+    g = p.add_argument_group("final training (NB201 protocol, shortened; every training image)")
+    g.add_argument("--final-epochs", type=int, default=None)
+    g.add_argument("--final-channels", type=int, default=None, help="C of the retrained networks")
+    g.add_argument("--final-cells-per-stage", type=int, default=None, help="N of the retrained networks")
+    g.add_argument(
+        "--references",
+        default=",".join(REFERENCES),
+        help=f"reference points retrained the same way (comma-separated of {', '.join(REFERENCES)}; 'none')",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quiet", action="store_true")
+
+
+def config_of(args: argparse.Namespace) -> PipelineConfig:
+    search = {"budget_epochs": args.budget_epochs, "seed": args.seed}
+    training = {"dataset": args.dataset, "data_root": args.data_root, "device": args.device}
+    training.update(max_train=args.max_train, channels=args.search_channels)
+    final = {
+        "epochs": args.final_epochs,
+        "channels": args.final_channels,
+        "cells_per_stage": args.final_cells_per_stage,
+    }
+    refs = () if args.references.strip().lower() == "none" else tuple(r.strip() for r in args.references.split(","))
+    return PipelineConfig(
+        search=search_preset("quick", **{k: v for k, v in search.items() if v is not None}),
+        training=CandidateTraining(**{k: v for k, v in training.items() if v is not None}),
+        final=FinalTraining(**{k: v for k, v in final.items() if v is not None}),
+        references=refs,
+        seed=args.seed,
+    )
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """The comparison as a plain-text table (the terminal's last words)."""
+    header = f"{'network':<16}{'test %':>8}{'params M':>10}{'MFLOPs':>9}{'ms/image':>10}{'train s':>9}  architecture"
+    lines = [header, "-" * len(header)]
+    for name, row in summary["final"].items():
+        lines.append(
+            f"{name:<16}{row['test_accuracy']:>8.2f}{row['params_millions']:>10.3f}{row['flops_millions']:>9.1f}"
+            f"{row['latency_ms_batch1']:>10.2f}{row['train_seconds']:>9.0f}  {row['arch']}"
+        )
+    beaten = [n for n, won in summary["winner_beats"].items() if not won]
+    if beaten:
+        lines.append(f"the search's winner does not beat: {', '.join(beaten)}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_of(args)
+    if not args.verbose:  # the bars tell the progress; per-job log lines would break them up
+        for name in ("pools.worker", "pools.runner", "predictor_nas.search"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    out = prepare_run_dir(args.out, "pipeline", config.to_dict(), resume_ignores=())
+    bars: list[tqdm] = []
+
+    def on_phase(name: str, total: int, done: int) -> None:
+        if bars:
+            bars[-1].close()
+        bars.append(tqdm(total=total, initial=min(done, total), desc=name, unit="epoch", disable=args.quiet))
+
+    def on_progress(cost: int, valid: float | None) -> None:
+        bar = bars[-1]
+        bar.n = min(int(cost), bar.total)
+        bar.set_postfix(best_valid=f"{valid:.2f}" if valid is not None else "-")
+        bar.refresh()
+
+    def on_epoch(metrics: Any, total: int) -> None:
+        bar = bars[-1]
+        bar.n = min(metrics.epoch, bar.total)  # epochs done, counted from 1
+        bar.set_postfix(train_acc=f"{metrics.train_acc:.1f}")
+        bar.refresh()
+
+    summary = run_pipeline(config, out, on_phase=on_phase, on_progress=on_progress, on_epoch=on_epoch)
+    for bar in bars:
+        bar.close()
+    pipeline_plots(out, summary)
+    from scripts.cli.report import write_report
+
+    report = write_report(out)
+    if getattr(args, "json", False):
+        print(json.dumps({k: summary[k] for k in ("search", "final", "exported", "winner_beats")}, default=str))
+    else:
+        print(summary_table(summary))
+        print(f"\nmodel: {summary['exported']['torch_export']}  report: {report}")
+    return 0
+
+
+def pipeline_plots(out: Path, summary: dict[str, Any]) -> None:
+    """The search curve, the search's pyramid and ranker τ, the winner's cell and the final training curves."""
+    from scripts.cli.plots import _pyplot, cell_edges, plot_cell
+
+    search_dir = out / "search"
+    plot_curves(
+        {"RANK-NOSH": summary["search"]["curve"]},
+        out / "search_curve.png",
+        title="search: the incumbent's validation accuracy",
+        ylabel="validation accuracy (%)",
+    )
+    for path in search_plots(search_dir):
+        if path.exists():
+            path.replace(out / path.name)
+    from supernet.spaces import get_space
+
+    for ct, edges in cell_edges(get_space("nb201").parse(summary["search"]["best_arch"])).items():
+        plot_cell(edges, out / f"cell_{ct}.png", title=f"the winner's cell ({ct})")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, history in summary["final_history"].items():
+        ax.plot([h["epoch"] for h in history], [h["train_acc"] for h in history], marker="o", label=name)
+    ax.set(xlabel="epoch", ylabel="training accuracy (%)", title="final training (all training images)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "final_training.png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,181 @@
+"""``nas pipeline`` at a tiny size (scikit-learn digits, 1-2 epochs): the run directory, the exported model,
+resuming after an interrupt in each phase, the report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from pools.worker import Interrupted
+from predictor_nas.pipeline import FinalTraining, PipelineConfig, run_pipeline
+from predictor_nas.study import CandidateTraining, search_preset
+
+
+def tiny_config() -> PipelineConfig:
+    return PipelineConfig(
+        search=search_preset(
+            "quick", budgets=(1, 2), k=2, initial=4, level0_samples=6, budget_epochs=12, proxies=("params",)
+        ),
+        training=CandidateTraining(dataset="digits", max_train=256, max_test=256, channels=4, device="cpu"),
+        final=FinalTraining(channels=4, epochs=2, batch_size=256),
+    )
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipeline") / "run"
+    return out, run_pipeline(tiny_config(), out)
+
+
+def test_pipeline_writes_the_run_directory_and_compares_the_reference_points(uninterrupted, monkeypatch):
+    out, summary = uninterrupted
+    assert set(summary["final"]) == {"winner", "all_conv3x3", "random_search", "plain_cnn"}
+    winner = summary["final"]["winner"]
+    assert winner["arch"] == summary["search"]["best_arch"] and winner["train_config"]["epochs"] == 2
+    # every network trained the same way on every training image (digits: 1,437 of them, no validation split)
+    assert {row["train_config"]["lr"] for row in summary["final"].values()} == {0.1}
+    assert all(row["valid_accuracy"] is None for row in summary["final"].values())
+    cnn = summary["final"]["plain_cnn"]
+    assert abs(cnn["params_millions"] - winner["params_millions"]) / winner["params_millions"] < 0.35  # size-matched
+    assert summary["winner_beats"].keys() == {"all_conv3x3", "random_search", "plain_cnn"}
+    snippet = (out / "README.md").read_text().split("```python\n")[1].split("```")[0]
+    images = torch.randint(0, 256, (3, *winner["input_shape"]), dtype=torch.uint8)
+    namespace = {"images": images}
+    monkeypatch.chdir(out)
+    exec(snippet, namespace)  # the run directory's inference snippet runs as written
+    assert namespace["logits"].shape == (3, 10)
+    assert (
+        json.loads((out / "pipeline.json").read_text())["final"]["winner"]["test_accuracy"] == winner["test_accuracy"]
+    )
+
+
+def test_exported_model_reproduces_the_eager_logits(tmp_path):
+    from supernet.training.retrain import retrain
+
+    result = retrain(
+        "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
+        dataset="digits",
+        run_dir=tmp_path,
+        network={"C": 4, "N": 1},
+        epochs=1,
+        device="cpu",
+    )
+    x = torch.randn(5, *result.input_shape)
+    exported = torch.export.load(result.exported).module()
+    with torch.no_grad():
+        assert torch.allclose(exported(x), result.model(x), atol=1e-5)
+
+
+def test_an_interrupt_in_each_phase_resumes_to_the_same_result(tmp_path, uninterrupted):
+    """Ctrl-C in the search, at the start of the random search and in the middle of the winner's retraining:
+    each rerun continues where it stopped and the end is the uninterrupted run's."""
+    _, expected = uninterrupted
+    out = tmp_path / "run"
+    stops = {"search": False, "random search": False, "retrain winner": False}
+    current = {"phase": None}
+
+    def on_phase(name: str, total: int, done: int) -> None:
+        current["phase"] = name
+        if name == "random search" and not stops[name]:
+            stops[name] = True
+            raise Interrupted
+
+    def on_progress(cost: int, valid: float | None) -> None:
+        if current["phase"] == "search" and not stops["search"] and cost > 0:
+            stops["search"] = True
+            raise Interrupted
+
+    def on_epoch(metrics, total: int) -> None:
+        if (
+            current["phase"] == "retrain winner" and not stops["retrain winner"] and metrics.epoch == 1
+        ):  # epochs count from 1
+            stops["retrain winner"] = True
+            raise Interrupted
+
+    summary = None
+    for _ in range(4):
+        try:
+            summary = run_pipeline(tiny_config(), out, on_phase, on_progress, on_epoch)
+            break
+        except Interrupted:
+            continue
+    assert all(stops.values()) and summary is not None
+    assert summary["search"]["best_arch"] == expected["search"]["best_arch"]
+    assert summary["random_search"] == expected["random_search"]
+    for name, row in expected["final"].items():
+        assert summary["final"][name]["test_accuracy"] == row["test_accuracy"], name
+        assert summary["final_history"][name][-1]["train_loss"] == expected["final_history"][name][-1]["train_loss"]
+
+
+def test_report_renders_every_section(tmp_path, uninterrupted):
+    from scripts.cli.pipeline import pipeline_plots, summary_table
+    from scripts.cli.report import write_report
+
+    src, summary = uninterrupted
+    out = tmp_path / "run"
+    shutil.copytree(src, out)
+    pipeline_plots(out, summary)
+    html = write_report(out).read_text()
+    md = (out / "report.md").read_text()
+    assert "The winner and the reference points" in md and md.count("| plain_cnn |") == 1
+    assert "\\|nor_conv_3x3~0\\|" in md  # NB201 strings do not break the Markdown table
+    for plot in ("search_curve.png", "final_training.png", "cell_normal.png"):
+        assert (out / plot).exists() and f"![{plot}]({plot})" in md
+    assert html.count("<img") >= 3 and "<th>test_accuracy</th>" in html
+    assert "winner" in summary_table(summary).splitlines()[2]
+
+
+def test_a_one_point_curve_is_drawn(tmp_path, monkeypatch):
+    """A search that charged once has a one-point curve: it must show as a marker, not an empty plot."""
+    import matplotlib.figure
+
+    from scripts.cli.rundir import plot_curves
+
+    saved = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: saved.append(fig))
+    plot_curves({"a": [(3, 50.0)]}, tmp_path / "one.png")
+    (line,) = saved[0].axes[0].lines
+    assert len(line.get_xdata()) == 1 and line.get_marker() not in (None, "None", "")
+
+
+def test_nas_pipeline_command_writes_model_report_and_summary(tmp_path, capsys):
+    from scripts.cli import main
+
+    argv = ["pipeline", "--dataset", "digits", "--max-train", "256", "--search-channels", "4", "--budget-epochs", "8"]
+    argv += ["--final-epochs", "1", "--final-channels", "4", "--references", "plain_cnn", "--out", str(tmp_path)]
+    assert main([*argv, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed["final"]) == {"winner", "plain_cnn"}
+    for name in ("model.pt2", "README.md", "report.html", "report.md", "final_training.png", "config.json"):
+        assert (tmp_path / name).exists(), name
+    assert main([*argv[:-4], "--references", "resnet", "--out", str(tmp_path / "bad")]) == 2
+    assert "unknown reference points ['resnet']" in capsys.readouterr().err
+
+
+def test_onnx_export_gives_the_exported_programs_logits(tmp_path):
+    """With the ``export`` extra (in ``dev``), ``model.onnx`` is written beside ``model.pt2`` and computes the
+    same logits (onnx's reference evaluator, no runtime needed)."""
+    pytest.importorskip("onnxscript", reason="the export extra (onnx, onnxscript) is not installed")
+    from onnx.reference import ReferenceEvaluator
+
+    from predictor_nas.pipeline import _export
+    from supernet.training.retrain import retrain
+
+    result = retrain(
+        "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
+        dataset="digits",
+        run_dir=tmp_path / "final",
+        network={"C": 4, "N": 1},
+        epochs=1,
+        device="cpu",
+    )
+    exported = _export(tmp_path, result.to_dict())
+    assert exported["onnx"] == str(tmp_path / "model.onnx")
+    x = torch.randn(3, *result.input_shape)
+    evaluator = ReferenceEvaluator(str(tmp_path / "model.onnx"))
+    (onnx_logits,) = evaluator.run(None, {evaluator.input_names[0]: x.numpy()})
+    with torch.no_grad():
+        assert torch.allclose(torch.from_numpy(onnx_logits), result.model(x), atol=1e-4)
