@@ -61,9 +61,10 @@ def search_preset(name: str, **overrides: Any) -> RankNoshConfig:
 class CandidateTraining:
     """How a real-training study trains its candidates: data, network size, optimiser settings.
 
-    ``network`` size: ``channels`` (C) and ``cells_per_stage`` (N on nb201, the cell count on DARTS
-    spaces). ``train``: further :class:`supernet.training.TrainConfig` fields (e.g. ``weight_decay``).
-    The defaults are the ``quick`` preset (a few CPU minutes); :meth:`preset` gives the others."""
+    ``network`` size: ``channels`` (C), ``cells_per_stage`` (N, nb201) and ``layers`` (the cell count of
+    DARTS spaces) -- the names ``nas diff`` and ``nas train`` use too. ``train``: further
+    :class:`supernet.training.TrainConfig` fields (e.g. ``weight_decay``). The defaults are the ``quick``
+    preset (a few CPU minutes); :meth:`preset` gives the others."""
 
     dataset: str = "fashion-mnist"
     data_root: str | None = None
@@ -72,6 +73,7 @@ class CandidateTraining:
     pad_to: int | None = None
     channels: int = 8
     cells_per_stage: int = 1
+    layers: int = 5
     batch_size: int = 128
     lr: float = 0.05
     channels_last: bool = False
@@ -93,8 +95,11 @@ class CandidateTraining:
         return cls(**{**cls.PRESETS[name], **overrides})
 
     def network(self, space: str) -> dict[str, int]:
-        depth = "N" if space == "nb201" else "layers"
-        return {"C": self.channels, depth: self.cells_per_stage}
+        return (
+            {"C": self.channels, "N": self.cells_per_stage}
+            if space == "nb201"
+            else {"C": self.channels, "layers": self.layers}
+        )
 
     def pool_config(self, space: str, top_budget: int, seed: int, checkpoint_store: str | None) -> PoolConfig:
         train = {

@@ -354,19 +354,11 @@ class DiffSearch:
         """Dominant eigenvalue of ∇²_α L_val on one validation batch, by power iteration."""
         self.supernet.eval()
         x, y = self.valid_eval.sample_batch(min(256, len(self.valid_eval.labels)), seed=0)
-        alphas = self.method.arch_parameters()
+        from supernet.signatures import dominant_eigenvalue
+
         loss = F.cross_entropy(self.method.forward(x, "eval"), y)
-        grads = torch.autograd.grad(loss, alphas, create_graph=True)
         g = torch.Generator().manual_seed(self.config.seed * 1000 + self.epoch)
-        v = [torch.randn(a.shape, generator=g).to(a) for a in alphas]
-        value = 0.0
-        for _ in range(iters):
-            norm = torch.sqrt(sum((t * t).sum() for t in v))
-            v = [t / norm for t in v]
-            hv = torch.autograd.grad(grads, alphas, grad_outputs=v, retain_graph=True)
-            value = float(sum((a * b).sum() for a, b in zip(hv, v)))
-            v = [t.detach() for t in hv]
-        return value
+        return dominant_eigenvalue(loss, self.method.arch_parameters(), iters, g)
 
     # -- diagnostics -------------------------------------------------------------------------------
     def current_architecture(self) -> Any:
@@ -429,17 +421,17 @@ class DiffSearch:
             if self.on_epoch:
                 self.on_epoch(entry)
             log.info(
-                "epoch %d: train %.2f%% valid %.2f%% %s",
+                "epoch %d: train %.2f%% valid %s %s",
                 entry["epoch"],
                 train_acc,
-                entry["valid_acc"],
-                entry["genotype"],
+                f"{entry['valid_acc']:.2f}%" if "valid_acc" in entry else "-",
+                entry.get("genotype", ""),
             )
         self.method.final_alphas(self.history)
         genotype = self.select()
         peak = torch.cuda.max_memory_allocated(self.device) if self.device.type == "cuda" else None
         return DiffSearchResult(
-            self.space.to_string(genotype),
+            self.architecture_string(genotype),
             cfg.method,
             cfg.selection,
             self.epoch,
@@ -453,6 +445,10 @@ class DiffSearch:
                 "device": str(self.device),
             },
         )
+
+    def architecture_string(self, arch: Any) -> str:
+        """How the result names the selected architecture (a cyclic phase's is not a cell string)."""
+        return self.space.to_string(arch)
 
     def select(self) -> Any:
         cfg = self.config

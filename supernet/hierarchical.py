@@ -19,21 +19,24 @@ settings). Version 2 (four normal cell types placed per depth) is in ``supernet.
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from supernet.diff_search import DiffSearchConfig, search_loaders
+from supernet import distributed
+from supernet.diff_search import DiffSearch, DiffSearchConfig, search_loaders
 from supernet.methods.cdarts import distillation_loss
 from supernet.networks.darts import CellSlot, DartsCell, darts_layout, make_stem
 from supernet.ops import FactorizedReduce, ReLUConvBN
 from supernet.spaces import Genotype, get_space
-from supernet.training import resolve_device
+from supernet.training import load_checkpoint, resolve_device
+from supernet.training.trainer import autocast_dtype
 
 
 def default_skip(cell: int) -> int:
@@ -127,14 +130,42 @@ class MacroResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-class CyclicPhase:
+class PhaseHooks:
+    """What :class:`DiffSearch`'s loop asks of its method, for a cyclic phase whose architecture parameters
+    are plain tensors (γ per cell or depth, α per cell type) rather than a :class:`Method`'s α per edge."""
+
+    def __init__(self, arch: nn.ParameterList, optimizer: torch.optim.Optimizer):
+        self.arch, self.a_optimizer = arch, optimizer
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return list(self.arch)
+
+    def on_epoch_start(self, epoch: int, epochs: int) -> bool:
+        return False
+
+    def arch_active(self, epoch: int, warmup_epochs: int) -> bool:
+        return epoch >= warmup_epochs
+
+    def should_stop(self, history: list[dict[str, Any]]) -> bool:
+        return False
+
+    def final_alphas(self, history: list[dict[str, Any]]) -> None:
+        pass
+
+
+class CyclicPhase(DiffSearch):
     """ICDARTS's cyclic loop (Algorithm 1, as Algorithm 4 restates it for a macro phase) over any search
     network ``S(x, mixing weights)`` with architecture parameters ``self.arch`` and a discretisation
     ``choice()`` that builds the evaluation network E. Per epoch after ``config.warmup_epochs`` of S
     pre-training: E regenerated (weights it shares with earlier E's inherited from a bank keyed by
     ``bank_key``), warmed up ``eval_warmup_epochs`` times with CE on the validation half (Eq. 6.1), then
     per batch the architecture (CE_S(val) + λ KD, 6.2), w_S (CE_S(train) + λ KD, 6.3) and w_E
-    (CE_E(train), 6.4). Subclasses build ``self.S`` and ``self.arch`` and then call ``_optimisers``."""
+    (CE_E(train), 6.4). Subclasses build ``self.S`` and ``self.arch`` and then call ``_optimisers``.
+
+    The epochs run in :meth:`DiffSearch.run` -- the one loop of every differentiable search -- so a phase
+    resumes from ``run_dir/search.pt`` (S, γ/α, E and its weight bank, optimisers, RNG), autocasts like
+    the other searches (bf16 on CUDA) and runs data parallel under ``torchrun`` (batches sharded, the
+    gradients of S, E and the architecture averaged over the ranks before each step)."""
 
     eval_warmup_epochs = 1
 
@@ -144,23 +175,46 @@ class CyclicPhase:
         distill_weight: float = 1.0,
         temperature: float = 2.0,
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        run_dir: str | Path | None = None,
     ):
+        # not DiffSearch.__init__: a phase builds its own search network instead of a Supernet
         self.config, self.on_epoch = config, on_epoch
-        self.device = resolve_device(config.device)
+        self.run_dir = Path(run_dir) if run_dir else None
+        distributed.init_from_env()
+        self.device = distributed.local_device(resolve_device(config.device))
+        self._sync_handles: list = []
+        self.space = get_space(config.space)
         self.loaders = search_loaders(config, self.device)
+        self.train_loader, self.valid_loader, self.valid_eval = (
+            self.loaders.train,
+            self.loaders.valid,
+            self.loaders.valid_eval,
+        )
+        self.num_classes, self.shape = self.loaders.num_classes, self.loaders.shape
         self.distill_weight, self.temperature = distill_weight, temperature
+        self._amp = autocast_dtype(config.amp, self.device)
         torch.manual_seed(config.seed)
         self.E: nn.Module | None = None
         self.E_choice: Any = None
         self.bank: dict[str, torch.Tensor] = {}
+        self.epoch, self.history, self.selection_log, self.seconds = 0, [], [], 0.0
+        self._rng = torch.Generator().manual_seed(config.seed).get_state()
 
     def _optimisers(self, arch_lr: float, arch_weight_decay: float = 0.0) -> None:
         cfg = self.config
-        self.w_opt = self._sgd(self.S, cfg.w_lr)
+        self.supernet = self.S  # what the shared loop broadcasts and checkpoints
+        self.w_optimizer = self._sgd(self.S, cfg.w_lr)
         self.a_opt = torch.optim.Adam(
             self.arch.parameters(), lr=arch_lr, betas=cfg.a_betas, weight_decay=arch_weight_decay
         )
-        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, cfg.epochs, eta_min=cfg.w_lr_min)
+        self.method = PhaseHooks(self.arch, self.a_opt)
+        self.scheduler = self._make_scheduler()
+        if distributed.active():
+            distributed.broadcast_from_main([*self.S.parameters(), *self.arch.parameters(), *self.S.buffers()])
+
+    @property
+    def w_opt(self) -> torch.optim.Optimizer:
+        return self.w_optimizer
 
     def _sgd(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         cfg = self.config
@@ -201,17 +255,26 @@ class CyclicPhase:
         if self.E is not None:
             for key, value in self.E.state_dict().items():
                 self.bank[self.bank_key(key, self.E_choice)] = value.detach().clone()
-        choice = self.choice()
+        self._set_eval(self.choice())
+
+    def _set_eval(self, choice: Any, state: dict[str, torch.Tensor] | None = None) -> None:
         E = self.build_eval(choice).to(self.device)
-        state = E.state_dict()
-        for key in state:
-            banked = self.bank.get(self.bank_key(key, choice))
-            if banked is not None and banked.shape == state[key].shape:
-                state[key] = banked
+        if state is None:
+            state = E.state_dict()
+            for key in state:
+                banked = self.bank.get(self.bank_key(key, choice))
+                if banked is not None and banked.shape == state[key].shape:
+                    state[key] = banked
         E.load_state_dict(state)
-        self.E, self.E_choice, self.e_opt = E, choice, self._sgd(E, self.w_opt.param_groups[0]["lr"])
+        if distributed.active():  # fresh E weights come from each rank's RNG: rank 0's for all
+            distributed.broadcast_from_main([*E.parameters(), *E.buffers()])
+        self.E, self.E_choice, self.e_opt = E, choice, self._sgd(E, self.w_optimizer.param_groups[0]["lr"])
+
+    def _autocast(self) -> Any:
+        return torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None)
 
     def _clip_step(self, net: nn.Module, opt: torch.optim.Optimizer) -> None:
+        distributed.average_gradients(net.parameters())
         if self.config.grad_clip:
             nn.utils.clip_grad_norm_(net.parameters(), self.config.grad_clip)
         opt.step()
@@ -224,60 +287,130 @@ class CyclicPhase:
         self.E.train()
         for k in range(self.eval_warmup_epochs):  # Eq. 6.1 / 3.5
             valid.set_epoch(10_000 * (k + 1) + epoch)
-            for x, y in valid:
+            for batch in valid:
+                x, y = distributed.shard(batch)
                 self.e_opt.zero_grad(set_to_none=True)
-                F.cross_entropy(self.E(x), y).backward()
+                with self._autocast():
+                    loss = F.cross_entropy(self.E(x), y)
+                loss.backward()
                 self._clip_step(self.E, self.e_opt)
         valid.set_epoch(epoch)
 
-    # -- the phase -----------------------------------------------------------------------------------------
-    def run_epochs(self) -> list[dict[str, Any]]:
-        cfg, history = self.config, []
-        train, valid = self.loaders.train, self.loaders.valid
-        for epoch in range(cfg.epochs):
-            start = time.perf_counter()
-            train.set_epoch(epoch)
-            valid.set_epoch(epoch)
-            joint = epoch >= cfg.warmup_epochs
-            if joint:
-                self.regenerate()
-                self._warm_up_eval(epoch)
-            correct = seen = 0
-            self.S.train()
-            for (xt, yt), (xv, yv) in zip(train, valid):
-                if joint:  # Eq. 6.2: the architecture on the validation batch
-                    self.a_opt.zero_grad(set_to_none=True)
+    # -- one epoch of the phase (DiffSearch.run calls it) ------------------------------------------------
+    def train_epoch(self, update_arch: bool) -> tuple[float, float]:
+        train, valid, epoch = self.loaders.train, self.loaders.valid, self.epoch
+        train.set_epoch(epoch)
+        valid.set_epoch(epoch)
+        if update_arch:
+            self.regenerate()
+            self._warm_up_eval(epoch)
+        loss_sum, correct, seen = 0.0, 0, 0
+        self.S.train()
+        for train_batch, valid_batch in zip(train, valid):
+            (xt, yt), (xv, yv) = distributed.shard(train_batch), distributed.shard(valid_batch)
+            if update_arch:  # Eq. 6.2: the architecture on the validation batch
+                self.a_opt.zero_grad(set_to_none=True)
+                with self._autocast():
                     zs = self.S(xv, self.weights())
                     with torch.no_grad():
                         ze = self.E(xv)
-                    (F.cross_entropy(zs, yv) + self._kd(zs, ze)).backward()
-                    self.a_opt.step()
+                    arch_loss = F.cross_entropy(zs, yv) + self._kd(zs, ze)
+                arch_loss.backward()
+                distributed.average_gradients(self.arch.parameters())
+                self.a_opt.step()
+            with self._autocast():
                 zs = self.S(xt, [w.detach() for w in self.weights()])
                 loss = F.cross_entropy(zs, yt)
-                if joint:  # Eqs. 6.3 and 6.4
+                if update_arch:  # Eqs. 6.3 and 6.4
                     ze = self.E(xt)
                     loss = loss + self._kd(zs, ze) + F.cross_entropy(ze, yt)
-                    self.e_opt.zero_grad(set_to_none=True)
-                    for group in self.e_opt.param_groups:
-                        group["lr"] = self.w_opt.param_groups[0]["lr"]
-                self.w_opt.zero_grad(set_to_none=True)
-                loss.backward()
-                self._clip_step(self.S, self.w_opt)
-                if joint:
-                    self._clip_step(self.E, self.e_opt)
-                correct += int((zs.argmax(1) == yt).sum())
-                seen += len(yt)
-            self.sched.step()
-            entry = {
-                "epoch": epoch,
-                "train_acc": 100.0 * correct / max(seen, 1),
-                **self.describe(),
-                "seconds": time.perf_counter() - start,
-            }
-            history.append(entry)
-            if self.on_epoch:
-                self.on_epoch(entry)
-        return history
+            if update_arch:
+                self.e_opt.zero_grad(set_to_none=True)
+                for group in self.e_opt.param_groups:
+                    group["lr"] = self.w_optimizer.param_groups[0]["lr"]
+            self.w_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self._clip_step(self.S, self.w_optimizer)
+            if update_arch:
+                self._clip_step(self.E, self.e_opt)
+            loss_sum += float(loss.detach()) * len(yt)
+            correct += int((zs.argmax(1) == yt).sum())
+            seen += len(yt)
+        if distributed.active() and self.E is not None:
+            distributed.broadcast_from_main(self.E.buffers())
+        return loss_sum / max(seen, 1), 100.0 * correct / max(seen, 1)
+
+    def _record(self, train_loss: float, train_acc: float, lr: float, seconds: float) -> dict[str, Any]:
+        entry = {
+            "epoch": self.epoch,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "lr": lr,
+            **self.describe(),
+            "seconds": seconds,
+        }
+        if distributed.active():  # as DiffSearch records: the architecture and S agree on every rank
+            entry["world_size"] = distributed.rank_and_world()[1]
+            entry["alpha_rank_difference"] = distributed.max_difference(self.arch.parameters())
+            entry["weight_rank_difference"] = distributed.max_difference(self.S.parameters())
+        return entry
+
+    def select(self) -> Any:
+        return self.choice()
+
+    def architecture_string(self, arch: Any) -> str:
+        return json.dumps(arch) if isinstance(arch, list) else str(arch)
+
+    def parse_choice(self, text: str) -> Any:
+        """The inverse of :meth:`architecture_string` for E's discretisation (checkpoints hold strings)."""
+        return json.loads(text)
+
+    def run_epochs(self) -> list[dict[str, Any]]:
+        """Run (or resume) the phase: :meth:`DiffSearch.run`'s loop; the per-epoch history."""
+        DiffSearch.run(self)
+        return self.history
+
+    # -- resumable state -----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "S": self.S.state_dict(),
+            "arch": [a.detach().clone() for a in self.arch],
+            "a_opt": self.a_opt.state_dict(),
+            "w_optimizer": self.w_optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "E": self.E.state_dict() if self.E is not None else None,
+            "E_choice": None if self.E_choice is None else self.architecture_string(self.E_choice),
+            "bank": self.bank,
+            "rng": self._rng,
+            "history": self.history,
+            "seconds": self.seconds,
+            "config": self.config.to_dict(),
+        }
+
+    def _resume(self) -> None:
+        if not self.run_dir or not (self.run_dir / "search.pt").exists():
+            return
+        state = load_checkpoint(self.run_dir / "search.pt", map_location=self.device)
+        saved = DiffSearchConfig.resolve(**{**state["config"], "a_betas": tuple(state["config"]["a_betas"])})
+        if saved != self.config:
+            raise ValueError(f"{self.run_dir} holds a phase with another configuration; use a new run directory")
+        self.S.load_state_dict(state["S"])
+        with torch.no_grad():
+            for a, saved_a in zip(self.arch, state["arch"]):
+                a.copy_(saved_a)
+        self.a_opt.load_state_dict(state["a_opt"])
+        self.w_optimizer.load_state_dict(state["w_optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.bank = state["bank"]
+        if state["E_choice"] is not None:
+            self._set_eval(self.parse_choice(state["E_choice"]), state["E"])
+        self.epoch, self._rng, self.history, self.seconds = (
+            state["epoch"],
+            state["rng"],
+            state["history"],
+            state["seconds"],
+        )
 
 
 class MacroSearch(CyclicPhase):

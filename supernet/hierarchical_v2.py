@@ -189,6 +189,9 @@ class _PlacedCellsPhase(CyclicPhase):
     def choice(self) -> PlacedCells:
         raise NotImplementedError
 
+    def parse_choice(self, text: str) -> PlacedCells:
+        return PlacedCells.parse(text, get_space(self.config.space))
+
     def run(self) -> PlacementResult:
         history = self.run_epochs()
         arch = self.choice()

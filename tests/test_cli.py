@@ -323,3 +323,14 @@ def test_nas_version(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
     assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"nas {metadata.version('nas-suite')}"
+
+
+def test_depth_flags_mean_the_same_in_every_command(tmp_path, capsys):
+    """--cells-per-stage is N (nb201) and --layers the DARTS cell count in rank-nosh as in diff and train."""
+    from predictor_nas.study import CandidateTraining
+
+    argv = ["rank-nosh", "--space", "darts", "--dataset", "digits", "--cells-per-stage", "2", "--out", str(tmp_path)]
+    assert main(argv) == 2
+    assert "--cells-per-stage does not apply to space 'darts'; its depth is --layers (cells)" in capsys.readouterr().err
+    training = CandidateTraining(channels=4, cells_per_stage=2, layers=3)
+    assert training.network("nb201") == {"C": 4, "N": 2} and training.network("darts") == {"C": 4, "layers": 3}

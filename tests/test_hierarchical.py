@@ -98,3 +98,24 @@ def test_cli_runs_the_macro_phase_after_the_cell_search(tmp_path, capsys):
     bad = ["diff", "--method", "icdarts", "--space", "nb201", "--macro-epochs", "2", "--out", str(tmp_path / "b")]
     assert main(bad) == 2
     assert "needs a positive epoch count and a DARTS-family space" in capsys.readouterr().err
+
+
+def test_a_phase_resumes_to_the_uninterrupted_result(tmp_path):
+    """The phases run in DiffSearch's loop: interrupted after its second epoch and run again with the same
+    run directory, the macro search ends with the uninterrupted run's γ, skips and history."""
+    from pools.worker import Interrupted
+
+    config = tiny_config(epochs=4, warmup_epochs=1)
+    whole = MacroSearch(GENOTYPE, config).run()
+
+    def stop_after_two(entry):
+        if entry["epoch"] == 1:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        MacroSearch(GENOTYPE, config, on_epoch=stop_after_two, run_dir=tmp_path).run()
+    assert (tmp_path / "search.pt").exists()
+    resumed = MacroSearch(GENOTYPE, config, run_dir=tmp_path).run()
+    assert resumed.skips == whole.skips and len(resumed.history) == 4
+    assert [h["gamma"] for h in resumed.history] == [h["gamma"] for h in whole.history]
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in whole.history]

@@ -208,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
     bar.update(search.epoch)
     result = search.run()
     bar.close()
+    # the template search runs on every rank (it is data parallel too); only the main rank writes
+    macro = run_macro(args, config, result.genotype, out) if args.macro_epochs else None
     if not main_rank:
         return 0
     data = result.to_dict()
@@ -217,8 +219,8 @@ def run(args: argparse.Namespace) -> int:
             "found cell (it was searched on " + config.dataset + ")",
             "accuracy": nb201_lookup(result.genotype, args.benchmark_dir),
         }
-    if args.macro_epochs:
-        data["macro"] = run_macro(args, config, result.genotype)
+    if macro is not None:
+        data["macro"] = macro
     (out / "result.json").write_text(json.dumps(data, indent=1))
     diff_plots(out, search, result.genotype)
     print(
@@ -263,38 +265,46 @@ def run_dynamic(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -
 
 
 def run_phase(
-    args: argparse.Namespace, config: DiffSearchConfig, name: str, epochs: int, make: Callable[..., Any]
+    args: argparse.Namespace,
+    config: DiffSearchConfig,
+    name: str,
+    epochs: int,
+    make: Callable[..., Any],
+    run_dir: Path,
 ) -> dict[str, Any]:
-    """One hierarchical-ICDARTS phase (``make(phase_config, on_epoch=...)``) for ``epochs`` with a
-    progress bar; its result as a dict."""
+    """One hierarchical-ICDARTS phase (``make(phase_config, on_epoch=..., run_dir=...)``) for ``epochs``
+    with a progress bar, resumed from ``run_dir``; its result as a dict."""
     from dataclasses import asdict, replace
 
     phase_config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs - 1))
-    with tqdm(total=epochs, unit="epoch", desc=name, disable=args.quiet) as bar:
-        return asdict(make(phase_config, on_epoch=lambda entry: bar.update(1)).run())
+    quiet = args.quiet or not distributed.is_main()
+    with tqdm(total=epochs, unit="epoch", desc=name, disable=quiet) as bar:
+        phase = make(phase_config, on_epoch=lambda entry: bar.update(1), run_dir=run_dir)
+        return asdict(phase.run())
 
 
-def run_macro(args: argparse.Namespace, config: DiffSearchConfig, genotype: str) -> dict[str, Any]:
-    """Hierarchical ICDARTS version 1 (ch. 6): the skip-input search over the found cells."""
+def run_macro(args: argparse.Namespace, config: DiffSearchConfig, genotype: str, out: Path) -> dict[str, Any]:
+    """Hierarchical ICDARTS version 1 (ch. 6): the skip-input search over the found cells (``out/macro``)."""
     from supernet.hierarchical import MacroSearch
 
-    return run_phase(
-        args, config, "macro (skip) search", args.macro_epochs, lambda cfg, **kw: MacroSearch(genotype, cfg, **kw)
-    )
+    def make(cfg: DiffSearchConfig, **kw: Any) -> Any:
+        return MacroSearch(genotype, cfg, **kw)
+
+    return run_phase(args, config, "macro (skip) search", args.macro_epochs, make, out / "macro")
 
 
 def run_hierarchical_v2(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> int:
     """Hierarchical ICDARTS version 2 (ch. 6): four cell types (micro), then their placement (macro)."""
     from supernet.hierarchical_v2 import PlacementSearch, TypedCellSearch
 
-    micro = run_phase(args, config, "micro (4 cell types)", config.epochs, TypedCellSearch)
-    macro = run_phase(
-        args,
-        config,
-        "macro (placement)",
-        args.macro_epochs,
-        lambda cfg, **kw: PlacementSearch(micro["architecture"], cfg, **kw),
-    )
+    micro = run_phase(args, config, "micro (4 cell types)", config.epochs, TypedCellSearch, out / "micro")
+
+    def make(cfg: DiffSearchConfig, **kw: Any) -> Any:
+        return PlacementSearch(micro["architecture"], cfg, **kw)
+
+    macro = run_phase(args, config, "macro (placement)", args.macro_epochs, make, out / "macro")
+    if not distributed.is_main():
+        return 0
     data = {
         "method": "icdarts-hierarchical-v2",
         "genotype": macro["architecture"],  # `nas train --arch @result.json` retrains it

@@ -44,7 +44,7 @@ SEARCH_KEYS = (
     "max_candidates",
     "seed",
 )
-TRAIN_KEYS = ("channels", "cells_per_stage", "max_train", "batch_size", "lr")
+TRAIN_KEYS = ("channels", "cells_per_stage", "layers", "max_train", "batch_size", "lr")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -102,7 +102,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     t = p.add_argument_group("real training")
     t.add_argument("--channels", type=int, default=None)
-    t.add_argument("--cells-per-stage", type=int, default=None)
+    t.add_argument("--cells-per-stage", type=int, default=None, help="N: cells per stage of NB201 candidates")
+    t.add_argument("--layers", type=int, default=None, help="cells of DARTS-space candidates")
     t.add_argument("--max-train", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None)
@@ -132,6 +133,10 @@ def resolve(args: argparse.Namespace) -> tuple[str, RankNoshConfig, CandidateTra
     if args.benchmark:
         return preset, config, None
     given = {k: getattr(args, k) for k in TRAIN_KEYS if getattr(args, k, None) is not None}
+    wrong = "layers" if args.space == "nb201" else "cells_per_stage"
+    if wrong in given:
+        right = "--cells-per-stage (N)" if args.space == "nb201" else "--layers (cells)"
+        raise ValueError(f"--{wrong.replace('_', '-')} does not apply to space {args.space!r}; its depth is {right}")
     training = CandidateTraining.preset(
         training_name or "quick",
         **given,

@@ -1,0 +1,244 @@
+"""Do the differentiable methods show their papers' signature behaviours? (issue: DARTS collapse, the cures,
+selection.) One run = one method and seed: a search on the NB201 space with Fashion-MNIST (a fixed subset,
+split half search-train / half search-valid as the papers split CIFAR), recording per epoch the argmax
+cell's skip and parameter-free op counts, the mean edge entropy of α, DrNAS's concentration and, every
+``--hessian-every`` epochs, the dominant eigenvalue of ∇²_α L_valid on a fixed validation batch. DARTS and
+SDARTS are selected twice **on the same trained supernet**: by magnitude and by DARTS-PT. Each found cell's
+NAS-Bench-201 200-epoch test accuracy is the transfer figure (the search saw Fashion-MNIST only).
+
+    python scripts/bench_signatures.py --methods darts,sdarts-rs,r-darts,drnas,sp-darts --seeds 0,1,2
+    python scripts/bench_signatures.py --merge          # the table, plots and JSON of every finished run
+    python scripts/bench_signatures.py --tiny --out /tmp/sig   # a 2-epoch smoke run (the test suite's)
+
+Each run writes ``benchmarks/results/signatures/METHOD_sSEED.json`` when it finishes and is skipped when
+that file exists, so the grid runs in chunks; an unfinished run resumes from its checkpoint in ``work/``.
+Settings within a CPU's reach: C=8, N=1 (the papers: C=16, N=5); ``--pad-to 32`` pads the images to CIFAR's
+size (off by default: more pixels per epoch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+#: selected by magnitude and by DARTS-PT on the same supernet (paper 004's Table 2.x comparison)
+PT_ON_SAME_SUPERNET = ("darts", "darts-2nd", "sdarts-rs", "sdarts-adv")
+#: NAS-Bench-201 CIFAR-10 test accuracy of the found cell as the seed papers report it (SP-DARTS, Table I in
+#: ../shared/papers/001_*; searched on CIFAR-10 there, Fashion-MNIST here -- a reference, not a target)
+PAPER_CIFAR10 = {
+    "darts": 54.30,
+    "gdas": 93.51,
+    "drnas": 93.74,
+    "pc-darts": 93.41,
+    "gaea": 84.64,
+    "sp-darts": 94.01,
+}
+
+
+def search_settings(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
+    return dict(
+        method=method,
+        space="nb201",
+        dataset="fashion-mnist",
+        max_train=args.max_train,
+        train_portion=0.5,
+        pad_to=args.pad_to,
+        epochs=args.epochs,
+        C=args.channels,
+        N=1,
+        hessian_every=args.hessian_every,
+        pt_tune_epochs=args.pt_tune_epochs,
+        seed=seed,
+        device=args.device,
+    )
+
+
+def concentration(alphas: dict[str, list[list[float]]]) -> float:
+    """DrNAS: the mean over edges of Σ_ops β, β = ELU(α) + 1 (it grows as the Dirichlet sharpens)."""
+    import torch
+    import torch.nn.functional as F
+
+    rows = [torch.tensor(r) for rows in alphas.values() for r in rows]
+    return float(statistics.mean(float((F.elu(r) + 1).sum()) for r in rows))
+
+
+def transfer(genotype: str) -> dict[str, float] | None:
+    """The found cell's NAS-Bench-201 200-epoch test accuracy per dataset (None without the tables)."""
+    from predictor_nas.evaluators import NB201TestReporter
+    from predictor_nas.tables import DATASETS
+
+    try:
+        return {d: NB201TestReporter(d).report(genotype) for d in DATASETS}
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
+    from supernet.api import differentiable_search
+    from supernet.signatures import edge_entropy, magnitude_vs_strength, parameter_free_ops
+
+    start = time.time()
+    # the search checkpoints every epoch: a chunk killed mid-run resumes there (the JSON is written at the end)
+    run = differentiable_search(**search_settings(args, method, seed), run_dir=args.out / "work" / f"{method}_s{seed}")
+    space = run.search.space
+    epochs = []
+    for entry in run.result.history:
+        arch = space.parse(entry["genotype"])
+        epochs.append(
+            {
+                "epoch": entry["epoch"],
+                "valid_acc": entry["valid_acc"],
+                "skips": entry["skip_connections"]["normal"],
+                "parameter_free": parameter_free_ops(arch),
+                "entropy": edge_entropy(entry["probabilities"]),
+                "concentration": concentration(entry["alphas"]) if method == "drnas" else None,
+                "eigenvalue": entry.get("hessian_eigenvalue"),
+            }
+        )
+    selections = {"magnitude": run.genotype}
+    strength = None
+    if method in PT_ON_SAME_SUPERNET:
+        probabilities = run.alpha_history[-1]
+        run.search.config = replace(run.search.config, selection="pt")
+        selections["pt"] = space.to_string(run.search.select())  # the same trained supernet, now by PT
+        strength = magnitude_vs_strength(run.search.selection_log, probabilities, space.ops)
+    return {
+        "method": method,
+        "seed": seed,
+        "settings": search_settings(args, method, seed),
+        "epochs_run": run.result.epochs_run,  # < epochs: the method stopped early (R-DARTS, DARTS+)
+        "epochs": epochs,
+        "selections": {
+            name: {
+                "genotype": g,
+                "skips": space.parse(g).ops.count("skip_connect"),
+                "parameter_free": parameter_free_ops(space.parse(g)),
+                "transfer": transfer(g),
+            }
+            for name, g in selections.items()
+        },
+        "magnitude_vs_strength": strength,
+        "seconds": round(time.time() - start, 1),
+        "machine": platform.node(),
+    }
+
+
+def mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def last_eigenvalue(run: dict[str, Any]) -> float | None:
+    return next((e["eigenvalue"] for e in reversed(run["epochs"]) if e["eigenvalue"] is not None), None)
+
+
+def merge(folder: Path, out: Path) -> dict[str, Any]:
+    """One table row per (method, selection) over the finished seeds, and the per-epoch plots."""
+    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_s*.json"))]
+    table = []
+    for method in sorted({r["method"] for r in runs}):
+        mine = [r for r in runs if r["method"] == method]
+        for selection in ("magnitude", "pt"):
+            chosen = [r["selections"][selection] for r in mine if selection in r["selections"]]
+            if not chosen:
+                continue
+            acc, std = mean_std([(c["transfer"] or {}).get("cifar10") for c in chosen])
+            eig = [
+                next((e["eigenvalue"] for e in reversed(r["epochs"]) if e["eigenvalue"] is not None), None)
+                for r in mine
+            ]
+            table.append(
+                {
+                    "method": method,
+                    "selection": selection,
+                    "seeds": [r["seed"] for r in mine],
+                    "cifar10_mean": acc,
+                    "cifar10_std": std,
+                    "skips_mean": statistics.mean(c["skips"] for c in chosen),
+                    "final_eigenvalue_mean": mean_std(eig)[0],
+                    "epochs_run": [r["epochs_run"] for r in mine],
+                    "paper_cifar10": PAPER_CIFAR10.get(method),
+                }
+            )
+    summary = {"runs": len(runs), "table": table}
+    out.write_text(json.dumps(summary, indent=1))
+    plot(runs, out.with_suffix(".png"))
+    return summary
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not runs:
+        return
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    colours: dict[str, Any] = {}
+    for r in runs:
+        label = r["method"] if r["method"] not in colours else None  # one legend entry per method
+        colour = colours.setdefault(r["method"], f"C{len(colours)}")
+        xs = [e["epoch"] for e in r["epochs"]]
+        axes[0].plot(xs, [e["skips"] for e in r["epochs"]], color=colour, alpha=0.7, label=label)
+        eig = [(e["epoch"], e["eigenvalue"]) for e in r["epochs"] if e["eigenvalue"] is not None]
+        if eig:
+            axes[1].plot(*zip(*eig), marker="o", color=colour, alpha=0.7)
+        axes[2].plot(xs, [e["entropy"] for e in r["epochs"]], color=colour, alpha=0.7)
+    axes[0].set(title="skip_connect in the argmax cell", xlabel="epoch")
+    axes[1].set(title="dominant eigenvalue of ∇²_α L_valid", xlabel="epoch")
+    axes[2].set(title="mean edge entropy of α (nats)", xlabel="epoch")
+    axes[2].axhline(math.log(5), color="grey", ls=":", lw=1)
+    axes[0].legend(fontsize=8)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", default="darts,sdarts-rs,r-darts,drnas,sp-darts")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--max-train", type=int, default=5000, help="Fashion-MNIST images, half for w, half for α")
+    p.add_argument("--channels", type=int, default=8)
+    p.add_argument("--pad-to", type=int, default=None)
+    p.add_argument("--hessian-every", type=int, default=5)
+    p.add_argument("--pt-tune-epochs", type=int, default=1, help="DARTS-PT tuning between edges (paper: 5)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", type=Path, default=RESULTS / "signatures")
+    p.add_argument("--merge", action="store_true")
+    p.add_argument("--tiny", action="store_true", help="2 epochs on 256 images: a smoke run")
+    args = p.parse_args()
+    if args.tiny:
+        args.epochs, args.max_train, args.channels, args.hessian_every, args.pad_to = 2, 256, 4, 1, None
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        summary = merge(args.out, RESULTS / "bench_signatures.json" if not args.tiny else args.out / "merged.json")
+        print(json.dumps(summary["table"], indent=1))
+        return
+    for method in args.methods.split(","):
+        for seed in (int(s) for s in args.seeds.split(",")):
+            path = args.out / f"{method}_s{seed}.json"
+            if path.exists():
+                continue
+            row = run_one(args, method, seed)
+            path.write_text(json.dumps(row, indent=1))
+            sel = {k: (v["transfer"] or {}).get("cifar10") for k, v in row["selections"].items()}
+            print(f"{method} seed {seed}: {row['seconds']:.0f} s, CIFAR-10 transfer {sel}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
