@@ -4,7 +4,7 @@ Searches on Fashion-MNIST (the Debian package dataset-fashion-mnist; $NAS_FASHIO
 then selects each edge's op by how much the supernet's validation accuracy drops without it, not by
 the largest α -- and shows where the two rules disagree.
 
-    python examples/darts_pt.py            # 10 epochs, C=8, 2,000 images, 1 tuning epoch per edge: ~6 CPU minutes
+    python examples/darts_pt.py            # 10 epochs, C=8, 2,000 images, 1 tuning epoch per edge: ~4 CPU minutes
     python examples/darts_pt.py --tiny     # 1 epoch on 256 images (what the test suite runs)
 """
 

@@ -8,8 +8,13 @@ The public API (docs/api.md)::
 
 from __future__ import annotations
 
+import warnings
 from importlib import import_module
 from typing import Any
+
+# torch-geometric (imported lazily by the encodings and the ranker) still scripts helpers with the deprecated
+# torch.jit.script; a warning per import that our users cannot act on
+warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
 #: public name -> the module that defines it (imported on first use: ``import predictor_nas`` stays light)
 _API = {

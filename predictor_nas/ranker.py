@@ -18,7 +18,6 @@ averages standardised scores of independently initialised models.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,9 +80,7 @@ class GraphScorer(nn.Module):
     """Graph -> scalar score: node embedding, ``layers`` GIN/GCN layers, JK sum+mean readout, MLP."""
 
     def __init__(self, num_node_types: int, config: RankerConfig, num_features: int = 0):
-        with warnings.catch_warnings():  # torch-geometric still scripts helpers with the deprecated jit.script
-            warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
-            from torch_geometric.nn import GCNConv, GINConv  # here, not at import: see encoding.py
+        from torch_geometric.nn import GCNConv, GINConv  # here, not at import: see encoding.py
 
         super().__init__()
         h = config.hidden

@@ -53,7 +53,7 @@ def search_settings(args: argparse.Namespace, method: str, seed: int) -> dict[st
         pad_to=args.pad_to,
         epochs=args.epochs,
         C=args.channels,
-        N=1,
+        N=args.cells_per_stage,
         hessian_every=args.hessian_every,
         pt_tune_epochs=args.pt_tune_epochs,
         seed=seed,
@@ -214,6 +214,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--max-train", type=int, default=5000, help="Fashion-MNIST images, half for w, half for α")
     p.add_argument("--channels", type=int, default=8)
+    p.add_argument("--cells-per-stage", type=int, default=1, help="N (the papers: 5)")
+    p.add_argument("--processes", type=int, default=1, help="runs at once (a GPU fits many)")
     p.add_argument("--pad-to", type=int, default=None)
     p.add_argument("--hessian-every", type=int, default=5)
     p.add_argument("--pt-tune-epochs", type=int, default=1, help="DARTS-PT tuning between edges (paper: 5)")
@@ -229,15 +231,33 @@ def main() -> None:
         summary = merge(args.out, RESULTS / "bench_signatures.json" if not args.tiny else args.out / "merged.json")
         print(json.dumps(summary["table"], indent=1))
         return
-    for method in args.methods.split(","):
-        for seed in (int(s) for s in args.seeds.split(",")):
-            path = args.out / f"{method}_s{seed}.json"
-            if path.exists():
-                continue
-            row = run_one(args, method, seed)
-            path.write_text(json.dumps(row, indent=1))
-            sel = {k: (v["transfer"] or {}).get("cifar10") for k, v in row["selections"].items()}
-            print(f"{method} seed {seed}: {row['seconds']:.0f} s, CIFAR-10 transfer {sel}", flush=True)
+    tasks = [
+        (args, method, seed)
+        for method in args.methods.split(",")
+        for seed in (int(x) for x in args.seeds.split(","))
+        if not (args.out / f"{method}_s{seed}.json").exists()  # finished in an earlier chunk
+    ]
+    if args.processes > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.processes) as pool:
+            for row in pool.map(run_and_write, tasks):
+                report(row)
+    else:
+        for task in tasks:
+            report(run_and_write(task))
+
+
+def run_and_write(task: tuple[argparse.Namespace, str, int]) -> dict[str, Any]:
+    args, method, seed = task
+    row = run_one(args, method, seed)
+    (args.out / f"{method}_s{seed}.json").write_text(json.dumps(row, indent=1))
+    return row
+
+
+def report(row: dict[str, Any]) -> None:
+    sel = {k: (v["transfer"] or {}).get("cifar10") for k, v in row["selections"].items()}
+    print(f"{row['method']} seed {row['seed']}: {row['seconds']:.0f} s, CIFAR-10 transfer {sel}", flush=True)
 
 
 if __name__ == "__main__":
