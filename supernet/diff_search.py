@@ -508,13 +508,20 @@ class DiffSearch:
         if self.run_dir and distributed.is_main():
             save_checkpoint(self.run_dir / "search.pt", self.state_dict())
 
-    def _resume(self) -> None:
+    def _saved_state(self) -> dict[str, Any] | None:
+        """``run_dir/search.pt`` when there is one, checked to hold a search with this configuration."""
         if not self.run_dir or not (self.run_dir / "search.pt").exists():
-            return
+            return None
         state = load_checkpoint(self.run_dir / "search.pt", map_location=self.device)
         saved = DiffSearchConfig.resolve(**{**state["config"], "a_betas": tuple(state["config"]["a_betas"])})
         if saved != self.config:
             raise ValueError(f"{self.run_dir} holds a search with another configuration; use a new run directory")
+        return state
+
+    def _resume(self) -> None:
+        state = self._saved_state()
+        if state is None:
+            return
         self.method.load_state_dict(state["method"])  # restores structure changes (pruning, widening) first
         self.supernet.load_state_dict(state["supernet"])
         self._make_optimizer()

@@ -35,7 +35,7 @@ from supernet.methods.cdarts import distillation_loss
 from supernet.networks.darts import CellSlot, DartsCell, darts_layout, make_stem
 from supernet.ops import FactorizedReduce, ReLUConvBN
 from supernet.spaces import Genotype, get_space
-from supernet.training import load_checkpoint, resolve_device
+from supernet.training import resolve_device
 from supernet.training.trainer import autocast_dtype
 
 
@@ -389,12 +389,9 @@ class CyclicPhase(DiffSearch):
         }
 
     def _resume(self) -> None:
-        if not self.run_dir or not (self.run_dir / "search.pt").exists():
+        state = self._saved_state()
+        if state is None:
             return
-        state = load_checkpoint(self.run_dir / "search.pt", map_location=self.device)
-        saved = DiffSearchConfig.resolve(**{**state["config"], "a_betas": tuple(state["config"]["a_betas"])})
-        if saved != self.config:
-            raise ValueError(f"{self.run_dir} holds a phase with another configuration; use a new run directory")
         self.S.load_state_dict(state["S"])
         with torch.no_grad():
             for a, saved_a in zip(self.arch, state["arch"]):
