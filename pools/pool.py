@@ -83,6 +83,8 @@ class PoolConfig:
                 f"keep_checkpoints and max_attempts must be >= 1 and heartbeat_timeout > 0, got "
                 f"{self.keep_checkpoints}, {self.max_attempts}, {self.heartbeat_timeout}"
             )
+        if not 0.0 < self.valid_fraction < 1.0:  # candidates are compared on validation: it cannot be empty
+            raise ValueError(f"valid_fraction must be in (0, 1) for a pool, got {self.valid_fraction!r}")
 
 
 @dataclass

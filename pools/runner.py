@@ -15,7 +15,7 @@ from typing import Protocol
 import torch
 
 from pools.pool import Candidate, EpochRecord, Job, Pool
-from supernet.data import DeviceLoader, make_splits
+from supernet.data import make_splits, split_loaders
 from supernet.training import CheckpointError, TrainConfig, Trainer, resolve_device
 
 log = logging.getLogger(__name__)
@@ -43,25 +43,16 @@ class TrainingRunner:
             max_test=cfg.max_test,
         )
         self.train_config = TrainConfig.from_dict(cfg.train)
-        s = self.splits
-
-        def loader(data, batch: int, train: bool) -> DeviceLoader:
-            return DeviceLoader(
-                data,
-                batch,
-                mean=s.mean,
-                std=s.std,
-                device=self.device,
-                shuffle=train,
-                augment=self.train_config.augment if train else None,
-                seed=cfg.seed,
-                channels_last=self.train_config.channels_last,
-                pad_to=cfg.pad_to,
-            )
-
-        self.train_loader = loader(s.train, self.train_config.batch_size, True)
-        self.valid_loader = loader(s.valid, 512, False)
-        self.test_loader = loader(s.test, 512, False)
+        loaders = split_loaders(
+            self.splits,
+            self.train_config.batch_size,
+            device=self.device,
+            seed=cfg.seed,
+            augment=self.train_config.augment,
+            channels_last=self.train_config.channels_last,
+            pad_to=cfg.pad_to,
+        )
+        self.train_loader, self.valid_loader, self.test_loader = loaders.train, loaders.valid, loaders.test
 
     def trainer(self, candidate: Candidate) -> Trainer:
         """A fresh trainer for ``candidate`` (deterministic initial weights)."""

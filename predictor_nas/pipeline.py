@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from predictor_nas.backends import PoolTrainingBackend, PoolTrainingEvaluator
+from predictor_nas.backends import PoolTrainingEvaluator
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study, search_preset
 
@@ -79,8 +79,7 @@ def _random_search(config: PipelineConfig, out: Path, on_progress: Any = None) -
     # the same seed as the RANK-NOSH pool: the same data split and candidate training
     study = Study.create(config.search, training=config.training, run_dir=out)
     try:
-        backend = PoolTrainingBackend(study.pool, config.training.device, config.training.data_root)
-        evaluator = PoolTrainingEvaluator(study.pool, backend, on_progress=on_progress)
+        evaluator = PoolTrainingEvaluator(study.pool, study.backend, on_progress=on_progress)
         return random_search(evaluator, study.pool.space, config.search.budget_epochs, seed=config.seed, fidelity=top)
     finally:
         study.close()
@@ -193,7 +192,6 @@ def run_pipeline(
     with Study.create(config.search, training=config.training, run_dir=search_dir) as study:
         phase("search", int(config.search.budget_epochs), study.spent_epochs())
         result = study.optimize(on_progress=on_progress)
-        search = result.to_dict()
         lineage = study.lineage_of(result.best_arch)
     if result.best_arch is None:
         raise RuntimeError("the search trained no candidate; raise budget_epochs")
@@ -224,7 +222,7 @@ def run_pipeline(
             "cost_epochs": result.cost_epochs,
             "n_candidates": result.n_candidates,
             "lineage": lineage,
-            "curve": search["curve"],
+            "curve": result.curve,
         },
         "random_search": {"best_arch": random_best} if random_best else None,
         "final": {name: {k: v for k, v in row.items() if k != "history"} for name, row in rows.items()},

@@ -154,6 +154,9 @@ def test_unknown_space_and_bad_config():
         PoolConfig(space="nb301")
     with pytest.raises(ValueError, match="heartbeat_timeout"):
         PoolConfig(space="nb201", heartbeat_timeout=0)
+    # make_splits takes 0 (a final model trains on everything) but a pool compares candidates on validation
+    with pytest.raises(ValueError, match=r"valid_fraction must be in \(0, 1\) for a pool, got 0.0"):
+        PoolConfig(space="nb201", valid_fraction=0.0)
 
 
 def test_bad_architectures_store_nothing(tmp_path):

@@ -12,9 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from predictor_nas.hybrid import load_config, run_hybrid
+from scripts.cli.bars import PhaseBars
 from scripts.cli.plots import search_plots
 from scripts.cli.rundir import plot_curves, prepare_run_dir
 
@@ -22,26 +21,14 @@ from scripts.cli.rundir import plot_curves, prepare_run_dir
 def run_recipe(config: dict[str, Any], out: str | Path, progress: bool = False) -> dict[str, Any]:
     """The recipe in run directory ``out`` (config.json, result.json, plots), a tqdm bar per phase."""
     out = prepare_run_dir(out, "hybrid", config)
-    bars: list[tqdm] = []
-
-    def on_phase(name: str, total: float) -> None:
-        if bars:
-            bars[-1].close()
-        bars.append(tqdm(total=int(total), desc=name, unit="epoch", disable=not progress))
-
-    def on_epoch(entry: dict[str, Any]) -> None:
-        bars[-1].n = entry["epoch"] + 1
-        bars[-1].refresh()
-
-    def on_progress(cost: int, valid: float | None) -> None:
-        bar = bars[-1]
-        bar.n = min(cost, bar.total)
-        bar.set_postfix(best_valid=f"{valid:.2f}" if valid is not None else "-")
-        bar.refresh()
-
-    summary = run_hybrid(config, out, on_phase=on_phase, on_epoch=on_epoch, on_progress=on_progress)
-    for bar in bars:
-        bar.close()
+    with PhaseBars(disable=not progress) as bars:
+        summary = run_hybrid(
+            config,
+            out,
+            on_phase=bars.phase,
+            on_epoch=lambda entry: bars.at(entry["epoch"] + 1),  # a supernet epoch's record counts from 0
+            on_progress=bars.progress,
+        )
     tabular = bool(config["benchmark"])
     plot_curves(
         {"hybrid": summary["curve"]},

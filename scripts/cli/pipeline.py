@@ -16,10 +16,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
 from predictor_nas.study import CandidateTraining, search_preset
+from scripts.cli.bars import PhaseBars
 from scripts.cli.plots import search_plots
 from scripts.cli.rundir import plot_curves, prepare_run_dir
 
@@ -86,28 +85,12 @@ def run(args: argparse.Namespace) -> int:
         for name in ("pools.worker", "pools.runner", "predictor_nas.search"):
             logging.getLogger(name).setLevel(logging.WARNING)
     out = prepare_run_dir(args.out, "pipeline", config.to_dict(), resume_ignores=())
-    bars: list[tqdm] = []
+    with PhaseBars(disable=args.quiet) as bars:
 
-    def on_phase(name: str, total: int, done: int) -> None:
-        if bars:
-            bars[-1].close()
-        bars.append(tqdm(total=total, initial=min(done, total), desc=name, unit="epoch", disable=args.quiet))
+        def on_epoch(metrics: Any, total: int) -> None:
+            bars.at(metrics.epoch, train_acc=f"{metrics.train_acc:.1f}")  # epochs done, counted from 1
 
-    def on_progress(cost: int, valid: float | None) -> None:
-        bar = bars[-1]
-        bar.n = min(int(cost), bar.total)
-        bar.set_postfix(best_valid=f"{valid:.2f}" if valid is not None else "-")
-        bar.refresh()
-
-    def on_epoch(metrics: Any, total: int) -> None:
-        bar = bars[-1]
-        bar.n = min(metrics.epoch, bar.total)  # epochs done, counted from 1
-        bar.set_postfix(train_acc=f"{metrics.train_acc:.1f}")
-        bar.refresh()
-
-    summary = run_pipeline(config, out, on_phase=on_phase, on_progress=on_progress, on_epoch=on_epoch)
-    for bar in bars:
-        bar.close()
+        summary = run_pipeline(config, out, on_phase=bars.phase, on_progress=bars.progress, on_epoch=on_epoch)
     pipeline_plots(out, summary)
     from scripts.cli.report import write_report
 

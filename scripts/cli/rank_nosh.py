@@ -14,12 +14,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from tqdm import tqdm
-
 from predictor_nas.proxies import PROXIES
 from predictor_nas.ranker import RankerConfig
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study, search_preset
+from scripts.cli.bars import PhaseBars
 from scripts.cli.plots import search_plots
 from scripts.cli.pool_cli import add_pool_file_argument, pool_url
 from scripts.cli.rundir import plot_curves, prepare_run_dir
@@ -153,30 +152,20 @@ def run(args: argparse.Namespace) -> int:
     preset, config, training = resolve(args)
     settings = {"preset": preset, "search": asdict(config), "training": asdict(training) if training else None}
     out = prepare_run_dir(args.out, "rank-nosh", {**settings, "args": vars(args)}, resume_ignores=("args",))
-    url = pool_url(args.pool, args.pool_file, required=False) or f"sqlite:///{out.resolve()}/pool.db"
     study = Study.create(
         config,
         benchmark=args.benchmark,
         training=training,
         space=args.space,
-        pool=url,
+        pool=pool_url(args.pool, args.pool_file, required=False),  # None: sqlite:///OUT/pool.db
         run_dir=out,
         benchmark_dir=args.benchmark_dir,
         discount_resume=args.discount_resume,
         checkpoint_store=args.checkpoint_store,
     )
-    total = int(config.budget_epochs)
-    bar = tqdm(
-        total=total, initial=min(study.spent_epochs(), total), unit="epoch", desc="rank-nosh", disable=args.quiet
-    )
-
-    def progress(cost: int, valid: float | None) -> None:
-        bar.n = min(int(cost), total)
-        bar.set_postfix(best_valid=f"{valid:.2f}" if valid is not None else "-")
-        bar.refresh()
-
-    result = study.optimize(on_progress=progress, progress=not args.quiet)
-    bar.close()
+    with PhaseBars(disable=args.quiet) as bars:
+        bars.phase("rank-nosh", config.budget_epochs, study.spent_epochs())  # a resumed search starts there
+        result = study.optimize(on_progress=bars.progress, progress=not args.quiet)
     wanted = [n.strip() for n in (args.baselines or "").split(",") if n.strip()]
     if wanted and not args.benchmark:
         raise ValueError("--baselines runs on a tabular benchmark only (--benchmark nb201:...)")

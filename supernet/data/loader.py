@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from supernet.data.datasets import ImageData
+from supernet.data.datasets import ImageData, Splits
 
 
 @dataclass(frozen=True)
@@ -147,3 +147,42 @@ class DeviceLoader:
         idx = torch.randperm(len(self.labels), generator=g, device=self.device)[:size]
         x = (self.images[idx].float().div_(255) - self.mean) / self.std
         return x, self.labels[idx]
+
+
+@dataclass
+class SplitLoaders:
+    train: DeviceLoader
+    valid: DeviceLoader | None  # None for an empty validation split (a final model trained on everything)
+    test: DeviceLoader
+
+
+def split_loaders(
+    splits: Splits,
+    batch_size: int,
+    *,
+    device: str | torch.device,
+    seed: int,
+    augment: Augment,
+    channels_last: bool = False,
+    pad_to: int | None = None,
+    eval_batch_size: int = 512,
+) -> SplitLoaders:
+    """The loaders a discrete network trains with: shuffled and augmented training batches, plain
+    validation and test batches, all normalised with the training split's statistics."""
+
+    def loader(data: ImageData, batch: int, train: bool) -> DeviceLoader:
+        return DeviceLoader(
+            data,
+            batch,
+            mean=splits.mean,
+            std=splits.std,
+            device=device,
+            shuffle=train,
+            augment=augment if train else None,
+            seed=seed,
+            channels_last=channels_last,
+            pad_to=pad_to,
+        )
+
+    valid = loader(splits.valid, eval_batch_size, False) if len(splits.valid) else None
+    return SplitLoaders(loader(splits.train, batch_size, True), valid, loader(splits.test, eval_batch_size, False))

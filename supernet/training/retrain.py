@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from supernet.data import DeviceLoader, make_splits
+from supernet.data import make_splits, split_loaders
 from supernet.spaces import get_space
 from supernet.training.checkpoint import load_checkpoint, save_checkpoint
 from supernet.training.trainer import EpochMetrics, TrainConfig, Trainer
@@ -186,22 +186,16 @@ def train_network(
     dev = resolve_device(device)
     splits = make_splits(dataset, data_root, valid_fraction=valid_fraction, seed=seed, max_train=max_train)
 
-    def loader(data: Any, batch: int, training: bool) -> DeviceLoader:
-        return DeviceLoader(
-            data,
-            batch,
-            mean=splits.mean,
-            std=splits.std,
-            device=dev,
-            shuffle=training,
-            augment=config.augment if training else None,
-            seed=seed,
-            channels_last=config.channels_last,
-            pad_to=pad_to,
-        )
-
-    train_loader, test = loader(splits.train, config.batch_size, True), loader(splits.test, 512, False)
-    valid = loader(splits.valid, 512, False) if len(splits.valid) else None
+    loaders = split_loaders(
+        splits,
+        config.batch_size,
+        device=dev,
+        seed=seed,
+        augment=config.augment,
+        channels_last=config.channels_last,
+        pad_to=pad_to,
+    )
+    train_loader, valid, test = loaders.train, loaders.valid, loaders.test
     torch.manual_seed(seed)
     net = build(splits.num_classes, splits.shape[0])
     trainer = Trainer(net, config, train_loader, valid)
