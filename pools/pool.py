@@ -442,6 +442,21 @@ class Pool:
             self._upsert(conn, S.pool_meta, [{"key": lock_key, "value": {"owner": owner, "renewed": now}}], ("key",))
 
     @_retrying
+    def lease(self, key: str) -> dict[str, Any] | None:
+        """Who holds the lease on ``key`` and how long ago they renewed it (``{"owner", "age"}``, ages on
+        the database's clock), or None when nobody does."""
+        with self._read() as conn:
+            now = conn.execute(sa.select(self._now())).scalar_one()
+            held = _meta_value(conn, f"lock:{key}")
+        return {"owner": held["owner"], "age": now - held["renewed"]} if held else None
+
+    @_retrying
+    def clock(self) -> float:
+        """The database's clock in Unix seconds (heartbeats are stamped with it, not with this machine's)."""
+        with self._read() as conn:
+            return float(conn.execute(sa.select(self._now())).scalar_one())
+
+    @_retrying
     def let_go(self, key: str, owner: str) -> None:
         """End ``owner``'s lease on ``key`` (a no-op if another holds it)."""
         with self._write() as conn:

@@ -51,8 +51,6 @@ class PoolTrainingBackend:
     """
 
     incremental = False
-    resumes = True
-    charging = "resumed"
 
     def __init__(
         self,
@@ -61,11 +59,19 @@ class PoolTrainingBackend:
         data_root: str | None = None,
         external_workers: bool = False,
         poll_interval: float = 2.0,
+        charge_resumed: bool = True,
     ):
+        """``charge_resumed=False``: a promotion from e1 to e2 is charged e2, as if retrained from scratch
+        (the no-resume ablation; the learning curve itself is the same: the pool's schedule is fixed and
+        a resumed run equals an uninterrupted one)."""
         from pools.runner import TrainingRunner
+        from pools.worker import default_worker_name
 
         self.runner = TrainingRunner(pool, device, data_root)
         self.external_workers, self.poll_interval = external_workers, poll_interval
+        self.worker_name = default_worker_name()  # one name for the search's own worker, every level
+        self.resumes = charge_resumed
+        self.charging = "resumed" if charge_resumed else "scratch"
 
     def train(self, pool: Pool, candidates: Sequence[Candidate], epoch: int) -> None:
         ids = {c.id for c in candidates}
@@ -74,7 +80,7 @@ class PoolTrainingBackend:
         if not self.external_workers:
             from pools.worker import Worker
 
-            Worker(pool, self.runner).run()
+            Worker(pool, self.runner, name=self.worker_name).run()
             return
         while True:
             pending = [

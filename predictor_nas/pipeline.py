@@ -85,10 +85,12 @@ def _random_search(config: PipelineConfig, out: Path, on_progress: Any = None) -
         study.close()
 
 
-def _retrain(
+def retrain_final(
     name: str, arch: str | None, config: PipelineConfig, out: Path, params: int | None, on_epoch: Any, export: bool
 ) -> dict[str, Any]:
-    """One retraining (resumed from ``out/final/NAME``; a finished one is read back, not re-tested)."""
+    """Retrain ``arch`` (None: the size-matched plain CNN of ``params`` parameters) with ``config.final``'s
+    protocol on every training image and test it once; resumed from ``out/final/NAME``, and a finished one
+    is read back, not re-tested."""
     from supernet.training.retrain import retrain, train_network
 
     run_dir = out / "final" / name
@@ -212,7 +214,7 @@ def run_pipeline(
     for name, arch in jobs:
         phase(f"retrain {name}", config.final.epochs)
         params = round(rows["winner"]["params_millions"] * 1e6) if "winner" in rows else None
-        rows[name] = _retrain(name, arch, config, out, params, on_epoch, export=name == "winner")
+        rows[name] = retrain_final(name, arch, config, out, params, on_epoch, export=name == "winner")
     exported = _export(out, rows["winner"])
     summary = {
         "config": config.to_dict(),

@@ -413,6 +413,7 @@ class RankNosh:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             with open(self.run_dir / "rounds.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")
+        state.setdefault("rounds", []).append(record)  # in the pool too: `nas dashboard --pool URL` draws them
         trained = sum(1 for c in self.pool.candidates() if c.level >= 1)
         state.update(round=round_ + 1, phase="propose", intake={})
         if cfg.max_candidates is not None and trained >= cfg.max_candidates:

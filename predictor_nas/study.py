@@ -82,6 +82,8 @@ class CandidateTraining:
     device: str = "auto"
     #: wait for ``nas worker --pool URL`` processes instead of training in this process
     external_workers: bool = False
+    #: False: charge a promotion e1 -> e2 the whole e2, as if retrained from scratch (an ablation)
+    charge_resumed: bool = True
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
@@ -187,7 +189,10 @@ class Study:
         training: CandidateTraining | None = None,
         run_dir: str | Path | None = None,
         benchmark_dir: str | None = None,
+        backend: Any = None,
     ):
+        """``backend``: trains candidates in place of the pool's own (a simulation, a test double);
+        it has ``train(pool, candidates, epoch)``, ``resumes`` and ``charging``."""
         if (evaluator is None) == (training is None):
             raise ValueError("a study evaluates candidates on a tabular benchmark or by training, exactly one")
         self.pool, self.config, self.evaluator, self.training = pool, config, evaluator, training
@@ -195,7 +200,7 @@ class Study:
         self.benchmark_dir = benchmark_dir
         self.supernet_epochs = 0
         self.searches: list[dict[str, Any]] = []
-        self._backend: Any = None
+        self._backend: Any = backend
 
     @classmethod
     def create(
@@ -210,6 +215,7 @@ class Study:
         benchmark_dir: str | None = None,
         discount_resume: bool = False,
         checkpoint_store: str | None = None,
+        backend: Any = None,
     ) -> Study:
         """Create the study (or open it again: same arguments, same pool).
 
@@ -219,7 +225,8 @@ class Study:
         ``sqlite:///RUN_DIR/pool.db``). ``config`` default: ``search_preset("tabular")`` on a benchmark,
         ``search_preset("quick")`` with training. ``discount_resume`` (tabular only): charge a 12 -> 200
         promotion 188 epochs (a simulation artefact; results are labelled so). ``checkpoint_store``: where a
-        new pool keeps checkpoints (needed on PostgreSQL: a shared folder, ``optuna-fs:///path``, ``s3://``)."""
+        new pool keeps checkpoints (needed on PostgreSQL: a shared folder, ``optuna-fs:///path``, ``s3://``).
+        ``backend`` (training studies): trains the candidates in place of the pool's own runner."""
         if benchmark is not None and training is not None:
             raise ValueError("give a tabular benchmark or a training setup, not both")
         config = config or search_preset("tabular" if benchmark else "quick")
@@ -244,7 +251,7 @@ class Study:
         training = training or CandidateTraining()
         bound = training.pool_config(space, max(config.budgets), config.seed, checkpoint_store)
         opened = Pool.create(pool, bound, exist_ok=True)
-        return cls(opened, config, training=training, run_dir=run_dir)
+        return cls(opened, config, training=training, run_dir=run_dir, backend=backend)
 
     # -- what it evaluates with -----------------------------------------------------------------
     @property
@@ -258,8 +265,9 @@ class Study:
                 self._backend = TabularBackend(self.evaluator)
             else:
                 assert self.training is not None
+                t = self.training
                 self._backend = PoolTrainingBackend(
-                    self.pool, self.training.device, self.training.data_root, self.training.external_workers
+                    self.pool, t.device, t.data_root, t.external_workers, charge_resumed=t.charge_resumed
                 )
         return self._backend
 
@@ -401,6 +409,19 @@ class Study:
                 entry["trained"] += 1
                 entry["best_valid"] = best if entry["best_valid"] is None else max(entry["best_valid"], best)
         return out
+
+    def candidates_dataframe(self) -> Any:
+        """One row per candidate (lineage, level, epochs, validation, proxies) as a pandas DataFrame, like
+        Optuna's ``study.trials_dataframe()``; ``pools.frames`` also writes it as CSV."""
+        from pools.frames import candidates_dataframe
+
+        return candidates_dataframe(self.pool)
+
+    def curves_dataframe(self) -> Any:
+        """Every candidate's learning curve (one row per trained epoch) as a pandas DataFrame."""
+        from pools.frames import curves_dataframe
+
+        return curves_dataframe(self.pool)
 
     def lineage_of(self, arch: str | None) -> str | None:
         found = self.pool.find(arch) if arch else None

@@ -27,6 +27,8 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -68,7 +70,17 @@ def _worker(url: str, name: str, epochs: int, job_seconds: float, start: mp.Barr
     out.put(lat)
 
 
-def run(url: str, workers: int, jobs: int, epochs: int, checkpoint_dir: str, job_seconds: float) -> dict:
+def run(
+    url: str,
+    workers: int,
+    jobs: int,
+    epochs: int,
+    checkpoint_dir: str,
+    job_seconds: float,
+    observer: Callable[[Pool], AbstractContextManager] | None = None,
+) -> dict:
+    """``jobs`` jobs over ``workers`` processes; ``observer(pool)`` is entered while they run (a reader
+    beside the workers: scripts/bench_dashboard.py's polling dashboard)."""
     pool = Pool.create(url, PoolConfig(space="nb201", dataset="digits", checkpoint_store=checkpoint_dir))
     space = pool.space
     ids = [cid for cid, created in pool.add_candidates(list(space.enumerate())[: jobs * 3]) if created][:jobs]
@@ -81,12 +93,13 @@ def run(url: str, workers: int, jobs: int, epochs: int, checkpoint_dir: str, job
     ]
     for p in procs:
         p.start()
-    barrier.wait()
-    start = time.perf_counter()
-    lats = [out.get() for _ in procs]
-    for p in procs:
-        p.join()
-    wall = time.perf_counter() - start
+    with observer(pool) if observer else nullcontext():
+        barrier.wait()
+        start = time.perf_counter()
+        lats = [out.get() for _ in procs]
+        for p in procs:
+            p.join()
+        wall = time.perf_counter() - start
     done = pool.count_jobs().get("done", 0)
     assert done == jobs, f"{done} of {jobs} jobs done"
     merged = {k: [x for lat in lats for x in lat[k]] for k in lats[0]}

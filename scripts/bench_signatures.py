@@ -44,6 +44,10 @@ PAPER_CIFAR10 = {
 
 
 def search_settings(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
+    from supernet.methods import get_method
+
+    # a method whose own rule reads the eigenvalue more often keeps its rate (R-DARTS's early stop: every epoch)
+    own = get_method(method).defaults.get("hessian_every")
     return dict(
         method=method,
         space="nb201",
@@ -54,10 +58,11 @@ def search_settings(args: argparse.Namespace, method: str, seed: int) -> dict[st
         epochs=args.epochs,
         C=args.channels,
         N=args.cells_per_stage,
-        hessian_every=args.hessian_every,
+        hessian_every=min(args.hessian_every, own) if own else args.hessian_every,
         pt_tune_epochs=args.pt_tune_epochs,
         seed=seed,
         device=args.device,
+        **({"data_root": args.data_root} if args.data_root else {}),
     )
 
 
@@ -138,6 +143,15 @@ def mean_std(values: list[float]) -> tuple[float | None, float | None]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def first_eigenvalue(run: dict[str, Any]) -> float | None:
+    return next((e["eigenvalue"] for e in run["epochs"] if e["eigenvalue"] is not None), None)
+
+
+def agreement(runs: list[dict[str, Any]]) -> float | None:
+    rows = [row for r in runs for row in r["magnitude_vs_strength"] or []]
+    return sum(row["agree"] for row in rows) / len(rows) if rows else None
+
+
 def last_eigenvalue(run: dict[str, Any]) -> float | None:
     return next((e["eigenvalue"] for e in reversed(run["epochs"]) if e["eigenvalue"] is not None), None)
 
@@ -145,6 +159,9 @@ def last_eigenvalue(run: dict[str, Any]) -> float | None:
 def merge(folder: Path, out: Path) -> dict[str, Any]:
     """One table row per (method, selection) over the finished seeds, and the per-epoch plots."""
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_s*.json"))]
+    for r in runs:  # searched where the NB201 tables were not (a GPU machine): look the cells up here
+        for chosen in r["selections"].values():
+            chosen["transfer"] = chosen["transfer"] or transfer(chosen["genotype"])
     table = []
     for method in sorted({r["method"] for r in runs}):
         mine = [r for r in runs if r["method"] == method]
@@ -153,10 +170,7 @@ def merge(folder: Path, out: Path) -> dict[str, Any]:
             if not chosen:
                 continue
             acc, std = mean_std([(c["transfer"] or {}).get("cifar10") for c in chosen])
-            eig = [
-                next((e["eigenvalue"] for e in reversed(r["epochs"]) if e["eigenvalue"] is not None), None)
-                for r in mine
-            ]
+            eig = [last_eigenvalue(r) for r in mine]
             table.append(
                 {
                     "method": method,
@@ -166,17 +180,24 @@ def merge(folder: Path, out: Path) -> dict[str, Any]:
                     "cifar10_std": std,
                     "skips_mean": statistics.mean(c["skips"] for c in chosen),
                     "final_eigenvalue_mean": mean_std(eig)[0],
+                    "first_eigenvalue_mean": mean_std([first_eigenvalue(r) for r in mine])[0],
+                    "final_entropy_mean": statistics.mean(r["epochs"][-1]["entropy"] for r in mine),
+                    "final_concentration_mean": mean_std([r["epochs"][-1]["concentration"] for r in mine])[0],
+                    # magnitude != strength: edges where the largest alpha is the op whose removal hurts most
+                    "alpha_is_strongest_share": agreement(mine) if selection == "pt" else None,
                     "epochs_run": [r["epochs_run"] for r in mine],
                     "paper_cifar10": PAPER_CIFAR10.get(method),
                 }
             )
     summary = {"runs": len(runs), "table": table}
     out.write_text(json.dumps(summary, indent=1))
-    plot(runs, out.with_suffix(".png"))
+    plot(runs, table, out.with_suffix(".png"))
     return summary
 
 
-def plot(runs: list[dict[str, Any]], path: Path) -> None:
+def plot(runs: list[dict[str, Any]], table: list[dict[str, Any]], path: Path) -> None:
+    """Per epoch (every run, one colour per method): skips, eigenvalue, entropy, DrNAS's concentration;
+    then the transfer accuracy per method and selection against the papers' NB201 CIFAR-10 figures."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -184,7 +205,8 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
 
     if not runs:
         return
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(2, 3, figsize=(16, 8))
+    axes = axes.ravel()
     colours: dict[str, Any] = {}
     for r in runs:
         label = r["method"] if r["method"] not in colours else None  # one legend entry per method
@@ -193,13 +215,31 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         axes[0].plot(xs, [e["skips"] for e in r["epochs"]], color=colour, alpha=0.7, label=label)
         eig = [(e["epoch"], e["eigenvalue"]) for e in r["epochs"] if e["eigenvalue"] is not None]
         if eig:
-            axes[1].plot(*zip(*eig), marker="o", color=colour, alpha=0.7)
+            axes[1].plot(*zip(*eig), marker="o", ms=3, color=colour, alpha=0.7)
         axes[2].plot(xs, [e["entropy"] for e in r["epochs"]], color=colour, alpha=0.7)
+        if r["epochs"][0]["concentration"] is not None:
+            axes[3].plot(xs, [e["concentration"] for e in r["epochs"]], color=colour, alpha=0.7, label=r["method"])
     axes[0].set(title="skip_connect in the argmax cell", xlabel="epoch")
     axes[1].set(title="dominant eigenvalue of ∇²_α L_valid", xlabel="epoch")
-    axes[2].set(title="mean edge entropy of α (nats)", xlabel="epoch")
+    axes[2].set(title="mean edge entropy of α (nats; log 5 dotted)", xlabel="epoch")
     axes[2].axhline(math.log(5), color="grey", ls=":", lw=1)
+    axes[3].set(title="DrNAS: mean Σ β per edge (concentration)", xlabel="epoch")
     axes[0].legend(fontsize=8)
+    rows = [t for t in table if t["cifar10_mean"] is not None]
+    xs = range(len(rows))
+    axes[4].bar(xs, [t["cifar10_mean"] for t in rows], yerr=[t["cifar10_std"] or 0 for t in rows], alpha=0.8)
+    papers = [
+        (i, t["paper_cifar10"]) for i, t in enumerate(rows) if t["paper_cifar10"] and t["selection"] == "magnitude"
+    ]
+    if papers:
+        axes[4].scatter(*zip(*papers), marker="_", s=400, color="k", label="seed paper (searched on CIFAR-10)")
+        axes[4].legend(fontsize=8)
+    axes[4].set_xticks(list(xs), [f"{t['method']}\n{t['selection']}" for t in rows], fontsize=7)
+    axes[4].set(title="found cell: NB201 CIFAR-10 test (mean ± std over seeds)", ylim=(40, 96))
+    shares = [t for t in table if t["alpha_is_strongest_share"] is not None]
+    axes[5].bar(range(len(shares)), [100 * t["alpha_is_strongest_share"] for t in shares], color="C7")
+    axes[5].set_xticks(range(len(shares)), [t["method"] for t in shares], fontsize=8)
+    axes[5].set(title="edges where the largest α is the strongest op (%)", ylim=(0, 100))
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -220,6 +260,7 @@ def main() -> None:
     p.add_argument("--hessian-every", type=int, default=5)
     p.add_argument("--pt-tune-epochs", type=int, default=1, help="DARTS-PT tuning between edges (paper: 5)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--data-root", default=None, help="the Fashion-MNIST folder (default: Debian's)")
     p.add_argument("--out", type=Path, default=RESULTS / "signatures")
     p.add_argument("--merge", action="store_true")
     p.add_argument("--tiny", action="store_true", help="2 epochs on 256 images: a smoke run")
@@ -228,19 +269,22 @@ def main() -> None:
         args.epochs, args.max_train, args.channels, args.hessian_every, args.pad_to = 2, 256, 4, 1, None
     args.out.mkdir(parents=True, exist_ok=True)
     if args.merge:
-        summary = merge(args.out, RESULTS / "bench_signatures.json" if not args.tiny else args.out / "merged.json")
+        default = args.out == RESULTS / "signatures" and not args.tiny  # else beside the runs it merges
+        summary = merge(args.out, RESULTS / "bench_signatures.json" if default else args.out / "merged.json")
         print(json.dumps(summary["table"], indent=1))
         return
     tasks = [
         (args, method, seed)
+        for seed in (int(x) for x in args.seeds.split(","))  # seed-major: a cut-short grid has whole seeds
         for method in args.methods.split(",")
-        for seed in (int(x) for x in args.seeds.split(","))
         if not (args.out / f"{method}_s{seed}.json").exists()  # finished in an earlier chunk
     ]
     if args.processes > 1:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(args.processes) as pool:
+        # spawned, not forked: a forked child cannot use CUDA (GPU runs: many searches on one device)
+        with ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             for row in pool.map(run_and_write, tasks):
                 report(row)
     else:

@@ -15,6 +15,7 @@ iteration on Hessian-vector products; Zela et al. 2020).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -36,10 +37,13 @@ from supernet.selection import perturbation_select
 from supernet.spaces import get_space
 from supernet.supernet import Supernet, Weights, edge_infos
 from supernet.training import load_checkpoint, resolve_device, save_checkpoint
+from supernet.training.checkpoint import atomic_write_bytes
 from supernet.training.trainer import COMPILE_MODES, autocast_dtype
 
 log = logging.getLogger(__name__)
 
+#: the per-epoch history as JSON beside ``search.pt`` (what a dashboard reads while the search runs)
+PROGRESS_FILE = "progress.json"
 #: DiffSearchConfig.compile: no CUDA-graph mode -- a search step runs several forwards with different
 #: edge weights (unrolled steps, perturbations), which reduce-overhead's replayed buffers do not fit
 SUPERNET_COMPILE_MODES = tuple(mode for mode in COMPILE_MODES if mode != "reduce-overhead")
@@ -507,6 +511,10 @@ class DiffSearch:
     def _checkpoint(self) -> None:
         if self.run_dir and distributed.is_main():
             save_checkpoint(self.run_dir / "search.pt", self.state_dict())
+            # the per-epoch record as JSON too: `nas dashboard RUN_DIR` follows a running search without
+            # loading the supernet's weights
+            progress = {"config": self.config.to_dict(), "epoch": self.epoch, "history": self.history}
+            atomic_write_bytes(self.run_dir / PROGRESS_FILE, json.dumps(progress, default=float).encode())
 
     def _saved_state(self) -> dict[str, Any] | None:
         """``run_dir/search.pt`` when there is one, checked to hold a search with this configuration."""

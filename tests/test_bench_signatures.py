@@ -4,6 +4,7 @@ magnitude and by PT on the same supernet, finished runs are skipped, --merge bui
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +13,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_tiny_signature_run_records_every_signature_and_merges(tmp_path, fashion_mnist_root):
-    env_cmd = [sys.executable, str(ROOT / "scripts" / "bench_signatures.py"), "--tiny", "--out", str(tmp_path)]
+    # through the GPU script's CPU mode: the prepared device run and the benchmark share one path
+    env = {**os.environ, "OUT": str(tmp_path), "DATA_ROOT": str(fashion_mnist_root)}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # its python3: this interpreter
     run = subprocess.run(
-        [*env_cmd, "--methods", "darts,drnas", "--seeds", "0", "--device", "cpu"],
+        ["bash", str(ROOT / "scripts" / "gpu_signatures.sh"), "tiny"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
+    tmp_path = tmp_path / "signatures_gpu"
+    env_cmd = [sys.executable, str(ROOT / "scripts" / "bench_signatures.py"), "--tiny", "--out", str(tmp_path)]
     darts = json.loads((tmp_path / "darts_s0.json").read_text())
     assert [e["epoch"] for e in darts["epochs"]] == [0, 1]
     assert all(e["eigenvalue"] is not None and 0 <= e["parameter_free"] <= 6 for e in darts["epochs"])

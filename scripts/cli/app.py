@@ -59,8 +59,10 @@ COMMANDS = (
     ("hybrid", "hybrid", "differentiable searches seed and warm-start a RANK-NOSH search"),
     ("train", "train_cmd", "retrain a found architecture with a published evaluation protocol"),
     ("report", "report", "HTML and Markdown report of a run directory"),
+    ("dashboard", "dashboard_cmd", "a live web page of a pool's search, its workers and differentiable runs"),
+    ("runs", "runs_cmd", "list the runs of a folder (or a pool's search) with their state and best result"),
 )
-JSON_COMMANDS = ("diff", "rank-nosh", "hybrid", "train", "proxies", "report", "pipeline")
+JSON_COMMANDS = ("diff", "rank-nosh", "hybrid", "train", "proxies", "report", "pipeline", "runs")
 
 
 def build_parser() -> argparse.ArgumentParser:

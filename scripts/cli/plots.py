@@ -173,9 +173,10 @@ def cell_edges(arch: Any) -> dict[str, list[tuple[str, str, str]]]:
     raise TypeError(f"cannot draw {type(arch).__name__}; expected an NB201Cell or a DARTS Genotype")
 
 
-def plot_cell(edges: Sequence[tuple[str, str, str]], path: str | Path, title: str = "") -> None:
+def plot_cell(edges: Sequence[tuple[str, str, str]], path: Any, title: str = "", fmt: str | None = None) -> None:
     """The cell as a left-to-right DAG: nodes placed by topological layer (networkx), edges that
-    skip layers drawn as arcs, each labelled with its operation."""
+    skip layers drawn as arcs, each labelled with its operation. ``path``: a file name or a binary file
+    (then ``fmt``, e.g. ``"svg"``)."""
     import networkx as nx
 
     plt = _pyplot()
@@ -227,7 +228,7 @@ def plot_cell(edges: Sequence[tuple[str, str, str]], path: str | Path, title: st
     ax.set_title(title)
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format=fmt)
     plt.close(fig)
 
 

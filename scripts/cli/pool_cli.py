@@ -76,9 +76,13 @@ def add_pool_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_show)
 
-    p = pool_sub.add_parser("export", help="write everything in the pool to a JSON file")
+    p = pool_sub.add_parser(
+        "export", help="write everything in the pool to a JSON file, or its candidates / learning curves as CSV"
+    )
     p.add_argument("url", help="the pool URL ('-': from --pool-file or $NAS_POOL_URL)")
-    p.add_argument("out", type=Path)
+    p.add_argument("out", type=Path, nargs="?", default=None, help="JSON file: everything in the pool")
+    p.add_argument("--candidates-csv", type=Path, default=None, help="one row per candidate (proxies as columns)")
+    p.add_argument("--curves-csv", type=Path, default=None, help="one row per candidate and trained epoch")
     add_pool_file_argument(p)
     p.set_defaults(func=_export)
 
@@ -137,10 +141,22 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    data = Pool.open(pool_url(None if args.url == "-" else args.url, args.pool_file)).export()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=1))
-    print(f"wrote {len(data['candidates'])} candidates and {len(data['jobs'])} jobs to {args.out}")
+    from pools.frames import CANDIDATE_COLUMNS, CURVE_COLUMNS, candidate_rows, curve_rows, write_csv
+
+    if not (args.out or args.candidates_csv or args.curves_csv):
+        raise ValueError("nothing to write: give a JSON file, --candidates-csv FILE and/or --curves-csv FILE")
+    pool = Pool.open(pool_url(None if args.url == "-" else args.url, args.pool_file))
+    if args.out:
+        data = pool.export()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(data, indent=1))
+        print(f"wrote {len(data['candidates'])} candidates and {len(data['jobs'])} jobs to {args.out}")
+    if args.candidates_csv:
+        rows = candidate_rows(pool)
+        print(f"wrote {len(rows)} candidates to {write_csv(rows, args.candidates_csv, CANDIDATE_COLUMNS)}")
+    if args.curves_csv:
+        rows = curve_rows(pool)
+        print(f"wrote {len(rows)} epoch records to {write_csv(rows, args.curves_csv, CURVE_COLUMNS)}")
     return 0
 
 

@@ -109,6 +109,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_speed_arguments(t)
     t.add_argument("--device", default="auto")
     t.add_argument("--external-workers", action="store_true", help="wait for `nas worker` processes")
+    t.add_argument(
+        "--charge-from-scratch",
+        action="store_true",
+        help="ablation: charge a promotion e1 -> e2 the whole e2, as if the candidate were retrained",
+    )
     p.add_argument("--quiet", action="store_true")
 
 
@@ -130,6 +135,10 @@ def resolve(args: argparse.Namespace) -> tuple[str, RankNoshConfig, CandidateTra
         ranker=RankerConfig(loss=args.loss, steps=100),
     )
     if args.benchmark:
+        if args.charge_from_scratch:
+            raise ValueError(
+                "--charge-from-scratch is for real training: the tabular benchmark charges every budget whole"
+            )
         return preset, config, None
     given = {k: getattr(args, k) for k in TRAIN_KEYS if getattr(args, k, None) is not None}
     wrong = "layers" if args.space == "nb201" else "cells_per_stage"
@@ -144,6 +153,7 @@ def resolve(args: argparse.Namespace) -> tuple[str, RankNoshConfig, CandidateTra
         data_root=args.data_root,
         device=args.device,
         external_workers=args.external_workers,
+        charge_resumed=not args.charge_from_scratch,
     )
     return preset, config, training
 

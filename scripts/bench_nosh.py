@@ -1,0 +1,310 @@
+"""What NOSH and the ranking loss buy, on real learning curves (issue 26). Every candidate is an NB201 cell
+really trained on Fashion-MNIST in a pool (each epoch a checkpoint, promotions resume), at the budgets
+1 / 3 / 9 / 27 epochs of one 27-epoch schedule; every method gets the same total of training epochs:
+
+- ``rank-nosh``: the full method (NOSH pyramid with resumes, GNN ranker on pairwise comparisons, synflow
+  ranks the untrained level 0); ``no-proxies`` (level 0 ordered by the ranker alone);
+  ``regression-loss`` (the ranker regresses the accuracy at the highest budget each candidate reached);
+  ``uniform-sh`` (classic successive halving: a round promotes only from its own intake, and a promotion
+  to e2 is charged e2 -- no resume; the observations equal resumed ones, the pool's schedule being fixed);
+- the non-predictor baselines on the same pools: ``random`` and ``rea`` at the top budget, and TPE with
+  Optuna's ``hyperband`` and ``asha`` (SuccessiveHalvingPruner) pruners over the four budgets.
+
+Sizing (CPU): C=4, N=1 cells on 3,000 images (2,400 train, 600 validation), 150 epochs per search: one
+epoch of a C=4 all-conv cell took ~3 s alone (~5 s with two other searches on the 2 cores); 40 searches
+and ~30 distinct final retrainings (C=8, 5 epochs on 60,000 images, ~3 min each, the ``nas pipeline``
+protocol chosen on validation) come to ~2.5 h on 2 cores -- an estimate until the first full run.
+NOSH's r and K are ``NoshConfig``'s (the paper's thesis text gives none; see predictor_nas/nosh.py).
+Each search observes validation only; its final choice is then retrained once with the same protocol
+for every method (``--final-*``, all 60,000 training images) and tested once. Per run
+``benchmarks/results/nosh/METHOD_sSEED.json`` (written when it finishes, skipped when present: the grid
+runs in chunks; an unfinished search resumes from its pool in ``work/``); ``--merge`` writes
+``bench_nosh.json`` (table, Welch's t-tests of rank-nosh against each other method), ``bench_nosh.png``
+(best-so-far validation against epochs) and the learning-curve dataset ``nosh_learning_curves.csv.gz``
+(arch, epoch, train loss, train and validation accuracy, seed: every epoch every pool trained).
+
+    python scripts/bench_nosh.py --seeds 0,1,2,3,4 --processes 2     # sized for ~2.5 h on 2 cores
+    python scripts/bench_nosh.py --merge
+    python scripts/bench_nosh.py --tiny --out /tmp/nosh               # a smoke run on digits
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import platform
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+RANK_NOSH_VARIANTS = ("rank-nosh", "no-proxies", "regression-loss", "uniform-sh")
+BASELINES = ("random", "rea", "hyperband", "asha")
+METHODS = RANK_NOSH_VARIANTS + BASELINES
+
+
+def search_config(method: str, args: argparse.Namespace, seed: int) -> Any:
+    """The RANK-NOSH settings of ``method`` (the ``quick`` preset at this benchmark's budgets)."""
+    from predictor_nas.ranker import RankerConfig
+    from predictor_nas.study import search_preset
+
+    config = search_preset(
+        "quick",
+        budgets=tuple(args.budgets),
+        budget_epochs=args.budget,
+        seed=seed,
+        level0_samples=args.level0_samples,
+    )
+    if method == "no-proxies":
+        return replace(config, proxies=())
+    if method == "regression-loss":
+        return replace(config, ranker=RankerConfig(**{**vars(config.ranker), "loss": "mse"}))
+    if method == "uniform-sh":
+        return replace(config, uniform_sh=True)
+    return config
+
+
+def candidate_training(args: argparse.Namespace, method: str) -> Any:
+    from predictor_nas.study import CandidateTraining
+
+    return CandidateTraining(
+        dataset=args.dataset,
+        data_root=args.data_root,
+        max_train=args.max_train,
+        max_test=args.max_test,
+        channels=args.channels,
+        cells_per_stage=1,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        device=args.device,
+        charge_resumed=method != "uniform-sh",
+    )
+
+
+def search(method: str, args: argparse.Namespace, seed: int, backend: Any = None) -> dict[str, Any]:
+    """One search of ``method`` in its own pool (``args.out/work/METHOD_sSEED``); validation only.
+    ``backend``: a stand-in trainer (the tests' fake one)."""
+    from predictor_nas.backends import PoolTrainingEvaluator
+    from predictor_nas.baselines import random_search, regularized_evolution, tpe_hyperband
+    from predictor_nas.study import Study
+
+    run_dir = args.out / "work" / f"{method}_s{seed}"
+    config = search_config(method, args, seed)
+    study = Study.create(config, training=candidate_training(args, method), run_dir=run_dir, backend=backend)
+    start = time.time()
+    try:
+        if method in RANK_NOSH_VARIANTS:
+            result = study.optimize()
+            found = {"arch": result.best_arch, "valid": result.observed, "epoch": result.observed_epoch}
+            charged, curve, candidates = result.cost_epochs, result.curve, result.n_candidates
+        else:
+            evaluator = PoolTrainingEvaluator(study.pool, study.backend, lineage=method)
+            space, top = study.pool.space, max(args.budgets)
+            if method == "random":
+                result = random_search(evaluator, space, args.budget, seed=seed, fidelity=top)
+            elif method == "rea":
+                result = regularized_evolution(evaluator, space, args.budget, seed=seed, fidelity=top)
+            else:
+                pruner = "sha" if method == "asha" else "hyperband"
+                result = tpe_hyperband(
+                    evaluator, space, args.budget, seed=seed, budgets=tuple(args.budgets), pruner=pruner
+                )
+            found = {"arch": result.best_arch, "valid": result.observed, "epoch": result.observed_epoch}
+            charged, curve, candidates = result.cost_epochs, result.curve, result.n_evaluated
+        return {
+            "found": found,
+            "epochs_charged": charged,
+            "epochs_trained": study.pool.total_epochs(),
+            "candidates": candidates,
+            "curve": [list(p) for p in curve],
+            "search_seconds": round(time.time() - start, 1),
+            "learning_curves": learning_curves(study.pool, seed),
+        }
+    finally:
+        study.close()
+
+
+def learning_curves(pool: Any, seed: int) -> list[dict[str, Any]]:
+    """Every epoch the pool trained: (arch, epoch, train loss / accuracy, validation accuracy, seed)."""
+    from pools.frames import curve_rows
+
+    keep = ("arch", "epoch", "train_loss", "train_acc", "valid_acc")
+    return [{**{k: r[k] for k in keep}, "seed": seed} for r in curve_rows(pool)]
+
+
+def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, Any]:
+    """The found cell retrained once on every training image, tested once: the same protocol for every
+    method; an architecture found by several methods (same seed) is trained once (``out/final``)."""
+    from predictor_nas.pipeline import FinalTraining, PipelineConfig, retrain_final
+    from supernet.spaces import get_space
+
+    space = get_space("nb201")
+    name = f"s{seed}_{space.canonical_hash(space.parse(arch))[:12]}"
+    final = FinalTraining(channels=args.final_channels, epochs=args.final_epochs)
+    training = replace(candidate_training(args, "rank-nosh"), max_train=None)
+    config = PipelineConfig(training=training, final=final, seed=seed)
+    row = retrain_final(name, arch, config, args.out, None, None, export=False)
+    return {"test_acc": row["test_accuracy"], "train_seconds": row["train_seconds"], "protocol": vars(final)}
+
+
+def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
+    row = {"method": method, "seed": seed, "settings": settings(args), **search(method, args, seed)}
+    row["final"] = final_training(args, row["found"]["arch"], seed) if row["found"]["arch"] else None
+    row["machine"] = platform.node()
+    return row
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    keys = ("budgets", "budget", "dataset", "max_train", "channels", "batch_size", "lr", "level0_samples")
+    return {k: getattr(args, k) for k in (*keys, "final_channels", "final_epochs")}
+
+
+def run_and_write(task: tuple[argparse.Namespace, str, int]) -> str:
+    args, method, seed = task
+    row = run_one(args, method, seed)
+    (args.out / f"{method}_s{seed}.json").write_text(json.dumps(row, indent=1))
+    final = row["final"]["test_acc"] if row["final"] else None
+    return (
+        f"{method} seed {seed}: valid {row['found']['valid']} at {row['found']['epoch']} epochs, "
+        f"{row['epochs_charged']} epochs charged, test after retraining {final}, {row['search_seconds']:.0f} s"
+    )
+
+
+# -- merge ------------------------------------------------------------------------------------------------
+def welch(a: list[float], b: list[float]) -> float | None:
+    """Two-sided Welch's t-test p-value of mean(a) = mean(b) (None with fewer than 2 values a side)."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    from scipy.stats import ttest_ind
+
+    return float(ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def merge(folder: Path, results: Path) -> dict[str, Any]:
+    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_s*.json"))]
+    test = {m: [r["final"]["test_acc"] for r in runs if r["method"] == m and r["final"]] for m in METHODS}
+    table = []
+    for method in METHODS:
+        mine = [r for r in runs if r["method"] == method]
+        if not mine:
+            continue
+        table.append(
+            {
+                "method": method,
+                "seeds": sorted(r["seed"] for r in mine),
+                "test_mean": statistics.mean(test[method]) if test[method] else None,
+                "test_std": statistics.stdev(test[method]) if len(test[method]) > 1 else None,
+                "valid_mean": statistics.mean(r["found"]["valid"] for r in mine),
+                "epochs_charged_mean": statistics.mean(r["epochs_charged"] for r in mine),
+                "epochs_trained_mean": statistics.mean(r["epochs_trained"] for r in mine),
+                "search_minutes_mean": statistics.mean(r["search_seconds"] for r in mine) / 60,
+                "candidates_mean": statistics.mean(r["candidates"] for r in mine),
+                "welch_p_vs_rank_nosh": None if method == "rank-nosh" else welch(test["rank-nosh"], test[method]),
+            }
+        )
+    summary = {"runs": len(runs), "table": table}
+    results.write_text(json.dumps(summary, indent=1))
+    plot(runs, results.with_suffix(".png"))
+    write_dataset(runs, results.parent / "nosh_learning_curves.csv.gz")
+    return summary
+
+
+def write_dataset(runs: list[dict[str, Any]], path: Path) -> int:
+    """One row per (seed, arch, epoch): pools of one seed train an architecture alike, so duplicates
+    across methods are one measurement (kept once)."""
+    rows = {}
+    for r in runs:
+        for c in r["learning_curves"]:
+            rows.setdefault((c["seed"], c["arch"], c["epoch"]), c)
+    with gzip.open(path, "wt", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["seed", "arch", "epoch", "train_loss", "train_acc", "valid_acc"])
+        writer.writeheader()
+        writer.writerows(rows[k] for k in sorted(rows))
+    return len(rows)
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not runs:
+        return
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, method in enumerate(m for m in METHODS if any(r["method"] == m for r in runs)):
+        for j, r in enumerate(r for r in runs if r["method"] == method):
+            xs, ys = [p[0] for p in r["curve"]], [p[1] for p in r["curve"]]
+            ax.step(xs, ys, where="post", color=f"C{i}", alpha=0.6, label=method if j == 0 else None)
+    ax.set(xlabel="training epochs charged", ylabel="best validation accuracy so far (%)")
+    ax.set_title("best-so-far validation during the search, every seed")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--seeds", default="0,1,2,3,4")
+    p.add_argument("--budgets", type=int, nargs="+", default=[1, 3, 9, 27])
+    p.add_argument("--budget", type=float, default=150, help="training epochs per search (every method)")
+    p.add_argument("--dataset", default="fashion-mnist")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--max-train", type=int, default=3000, help="images per pool (80 %% train, 20 %% validation)")
+    p.add_argument("--max-test", type=int, default=1000, help="the pools' test split (never read here)")
+    p.add_argument("--channels", type=int, default=4, help="C of the searched networks (N=1)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--level0-samples", type=int, default=100)
+    p.add_argument("--final-channels", type=int, default=8)
+    p.add_argument("--final-epochs", type=int, default=5)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--processes", type=int, default=1)
+    p.add_argument("--out", type=Path, default=RESULTS / "nosh")
+    p.add_argument("--merge", action="store_true")
+    p.add_argument("--tiny", action="store_true", help="digits, budgets 1 2, 12 epochs: a smoke run")
+    args = p.parse_args(argv)
+    if args.tiny:
+        args.dataset, args.budgets, args.budget, args.max_train, args.max_test = "digits", [1, 2], 12, 300, 100
+        args.level0_samples, args.final_channels, args.final_epochs = 8, 4, 1
+    unknown = sorted(set(args.methods.split(",")) - set(METHODS))
+    if unknown:
+        p.error(f"unknown methods {unknown}; known: {', '.join(METHODS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if args.merge:
+        default = args.out == RESULTS / "nosh" and not args.tiny  # else beside the runs it merges
+        out = RESULTS / "bench_nosh.json" if default else args.out / "merged.json"
+        print(json.dumps(merge(args.out, out)["table"], indent=1))
+        return
+    tasks = [
+        (args, method, seed)
+        for seed in (int(s) for s in args.seeds.split(","))  # seed-major: a cut-short grid has whole seeds
+        for method in args.methods.split(",")
+        if not (args.out / f"{method}_s{seed}.json").exists()
+    ]
+    if args.processes > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for line in pool.map(run_and_write, tasks):
+                print(line, flush=True)
+    else:
+        for task in tasks:
+            print(run_and_write(task), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""scripts/bench_nosh.py is fair: every method is charged the same epoch total (on a fake trainer, so it
+is exact and fast), uniform-sh is charged as if it retrained from scratch, and a candidate resumed in the
+real pool backend continues its learning curve exactly; --merge's table, Welch p-values and dataset."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench_nosh  # noqa: E402
+
+from pools import EpochRecord  # noqa: E402
+
+
+class FakeTrainer:
+    """Trains instantly: validation accuracy is a fixed function of the cell and the epoch (more
+    convolutions and more epochs are better), so searches differ only in what they choose to train."""
+
+    incremental = False
+    runner = SimpleNamespace(splits=SimpleNamespace(num_classes=10, shape=(1, 8, 8)), device="cpu")
+
+    def __init__(self, resumes: bool = True) -> None:
+        self.resumes, self.charging = resumes, "resumed" if resumes else "scratch"
+        self.trained = 0  # epochs really trained, every pool together
+
+    @staticmethod
+    def accuracy(arch: str, epoch: int) -> float:
+        return 10 + 10 * arch.count("conv_3x3") + 5 * arch.count("conv_1x1") + 20 * (1 - math.exp(-epoch / 5))
+
+    def train(self, pool, candidates, epoch):
+        for c in candidates:
+            start = pool.candidate(c.id).epochs_trained
+            records = [
+                EpochRecord(e, 1.0 / e, 50.0, None, self.accuracy(c.arch, e)) for e in range(start + 1, epoch + 1)
+            ]
+            pool.record_metrics(c.id, records, epochs_trained=max(epoch, start))
+            self.trained += len(records)
+
+
+def test_every_method_is_charged_the_same_epoch_total(tmp_path):
+    args = bench_nosh.parse_args(["--out", str(tmp_path), "--budgets", "1", "3", "9", "--budget", "60"])
+    args.level0_samples, args.channels = 12, 2
+    charged = {}
+    for method in bench_nosh.METHODS:
+        # the real pools charge as CandidateTraining says (checked below); the fake follows the same rule
+        fake = FakeTrainer(resumes=bench_nosh.candidate_training(args, method).charge_resumed)
+        run = bench_nosh.search(method, args, seed=0, backend=fake)
+        charged[method] = run["epochs_charged"]
+        # within the budget, and no further from it than one top-budget job that no longer fitted
+        assert 60 - 9 < run["epochs_charged"] <= 60, (method, run["epochs_charged"])
+        assert run["epochs_trained"] == fake.trained  # the pool's record is what really trained
+        if method == "uniform-sh":  # no resume: a promotion to e2 costs e2, so it trains fewer epochs
+            observed = {}
+            for row in run["learning_curves"]:
+                observed.setdefault(row["arch"], set()).add(row["epoch"])
+            budgets_reached = [max(e for e in epochs if e in (1, 3, 9)) for epochs in observed.values()]
+            assert run["epochs_trained"] < run["epochs_charged"]
+            assert sum(sum(b for b in (1, 3, 9) if b <= top) for top in budgets_reached) == run["epochs_charged"]
+        else:
+            assert run["epochs_charged"] == run["epochs_trained"]
+        assert all(row["seed"] == 0 and "test_acc" not in row for row in run["learning_curves"])
+    assert set(charged) == set(bench_nosh.METHODS)
+
+
+def test_uniform_sh_pools_charge_promotions_from_scratch(tmp_path):
+    from predictor_nas.study import Study
+
+    args = bench_nosh.parse_args(["--out", str(tmp_path), "--dataset", "digits", "--device", "cpu"])
+    for method, resumes in (("uniform-sh", False), ("rank-nosh", True), ("hyperband", True)):
+        training = bench_nosh.candidate_training(args, method)
+        config = bench_nosh.search_config(method, args, 0)
+        with Study.create(config, training=training, run_dir=tmp_path / method) as study:
+            assert (study.backend.resumes, study.backend.charging) == (resumes, "resumed" if resumes else "scratch")
+    assert bench_nosh.search_config("uniform-sh", args, 0).uniform_sh
+    assert bench_nosh.search_config("regression-loss", args, 0).ranker.loss == "mse"
+    assert bench_nosh.search_config("no-proxies", args, 0).proxies == ()
+
+
+def test_resumed_training_continues_the_learning_curve_exactly(tmp_path):
+    """Real training in the pool backend: 0 -> 1 then resumed 1 -> 3 gives the epoch metrics of 0 -> 3."""
+    from predictor_nas.study import CandidateTraining, Study, search_preset
+
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
+    training = CandidateTraining(dataset="digits", max_train=240, max_test=60, channels=4, batch_size=32, device="cpu")
+    config = search_preset("quick", budgets=(1, 3), budget_epochs=10)
+    metrics = {}
+    for name, steps in (("resumed", (1, 3)), ("straight", (3,))):
+        with Study.create(config, training=training, run_dir=tmp_path / name) as study:
+            ((cid, _),) = study.pool.add_candidates([arch])
+            for epoch in steps:
+                study.backend.train(study.pool, [study.pool.candidate(cid)], epoch)
+            metrics[name] = [(r.epoch, r.train_loss, r.train_acc, r.valid_acc) for r in study.pool.metrics(cid)[cid]]
+    assert [m[0] for m in metrics["resumed"]] == [1, 2, 3]
+    assert metrics["resumed"] == metrics["straight"]
+
+
+def _run(method, seed, test, valid, curves):
+    return {
+        "method": method,
+        "seed": seed,
+        "found": {"arch": "a", "valid": valid, "epoch": 9},
+        "epochs_charged": 60,
+        "epochs_trained": 60,
+        "candidates": 5,
+        "search_seconds": 30.0,
+        "curve": [[9, valid - 1], [60, valid]],
+        "learning_curves": curves,
+        "final": {"test_acc": test},
+    }
+
+
+def test_merge_table_welch_p_values_and_the_dataset(tmp_path, monkeypatch):
+    from scipy.stats import ttest_ind
+
+    curve = [{"seed": 0, "arch": "x", "epoch": 1, "train_loss": 2.0, "train_acc": 30.0, "valid_acc": 40.0}]
+    full, random = [80.0, 81.0, 83.0], [78.0, 79.0, 78.5]
+    for seed, (a, b) in enumerate(zip(full, random)):
+        (tmp_path / f"rank-nosh_s{seed}.json").write_text(json.dumps(_run("rank-nosh", seed, a, 70.0, curve)))
+        (tmp_path / f"random_s{seed}.json").write_text(json.dumps(_run("random", seed, b, 69.0, curve)))
+    out = tmp_path / "merged.json"
+    summary = bench_nosh.merge(tmp_path, out)
+    rows = {r["method"]: r for r in summary["table"]}
+    assert rows["rank-nosh"]["test_mean"] == pytest.approx(sum(full) / 3)
+    assert rows["random"]["welch_p_vs_rank_nosh"] == pytest.approx(ttest_ind(full, random, equal_var=False).pvalue)
+    assert rows["rank-nosh"]["welch_p_vs_rank_nosh"] is None
+    with gzip.open(tmp_path / "nosh_learning_curves.csv.gz", "rt") as fh:
+        lines = fh.read().splitlines()
+    assert lines[0] == "seed,arch,epoch,train_loss,train_acc,valid_acc" and len(lines) == 2  # one measurement
+    assert (tmp_path / "merged.png").exists()
