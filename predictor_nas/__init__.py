@@ -22,6 +22,7 @@ _API = {
     "CandidateTraining": "predictor_nas.study",
     "search_preset": "predictor_nas.study",
     "SEARCH_PRESETS": "predictor_nas.study",
+    "ablation": "predictor_nas.study",
     "RankNoshConfig": "predictor_nas.search",
     "SearchResult": "predictor_nas.search",
     "RankerConfig": "predictor_nas.ranker",

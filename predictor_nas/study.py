@@ -57,6 +57,25 @@ def search_preset(name: str, **overrides: Any) -> RankNoshConfig:
     return RankNoshConfig(**{**SEARCH_PRESETS[name], **overrides})
 
 
+#: the ablations of RANK-NOSH (paper 004 §4): each removes one part of the full method
+ABLATIONS = ("rank-nosh", "no-proxies", "regression-loss", "uniform-sh")
+
+
+def ablation(config: RankNoshConfig, name: str) -> RankNoshConfig:
+    """``config`` with one part of RANK-NOSH removed: ``no-proxies`` (level 0 ordered by the ranker
+    alone), ``regression-loss`` (the ranker regresses accuracy instead of learning pairwise order),
+    ``uniform-sh`` (classic successive halving: no resumes across rounds); ``rank-nosh``: unchanged."""
+    if name not in ABLATIONS:
+        raise ValueError(f"unknown ablation {name!r}; known: {', '.join(ABLATIONS)}")
+    if name == "no-proxies":
+        return replace(config, proxies=())
+    if name == "regression-loss":
+        return replace(config, ranker=replace(config.ranker, loss="mse"))
+    if name == "uniform-sh":
+        return replace(config, uniform_sh=True)
+    return config
+
+
 @dataclass
 class CandidateTraining:
     """How a real-training study trains its candidates: data, network size, optimiser settings.

@@ -42,15 +42,14 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
-RANK_NOSH_VARIANTS = ("rank-nosh", "no-proxies", "regression-loss", "uniform-sh")
+RANK_NOSH_VARIANTS = ("rank-nosh", "no-proxies", "regression-loss", "uniform-sh")  # study.ABLATIONS
 BASELINES = ("random", "rea", "hyperband", "asha")
 METHODS = RANK_NOSH_VARIANTS + BASELINES
 
 
 def search_config(method: str, args: argparse.Namespace, seed: int) -> Any:
     """The RANK-NOSH settings of ``method`` (the ``quick`` preset at this benchmark's budgets)."""
-    from predictor_nas.ranker import RankerConfig
-    from predictor_nas.study import search_preset
+    from predictor_nas.study import ablation, search_preset
 
     config = search_preset(
         "quick",
@@ -59,13 +58,7 @@ def search_config(method: str, args: argparse.Namespace, seed: int) -> Any:
         seed=seed,
         level0_samples=args.level0_samples,
     )
-    if method == "no-proxies":
-        return replace(config, proxies=())
-    if method == "regression-loss":
-        return replace(config, ranker=RankerConfig(**{**vars(config.ranker), "loss": "mse"}))
-    if method == "uniform-sh":
-        return replace(config, uniform_sh=True)
-    return config
+    return ablation(config, method) if method in RANK_NOSH_VARIANTS else config  # baselines: the pool's config
 
 
 def candidate_training(args: argparse.Namespace, method: str) -> Any:
@@ -296,11 +289,16 @@ def main() -> None:
     ]
     if args.processes > 1:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for line in pool.map(run_and_write, tasks):
-                print(line, flush=True)
+            futures = {pool.submit(run_and_write, task): task[1:] for task in tasks}
+            for future in as_completed(futures):  # a failed run is reported when it fails; the rest go on
+                method, seed = futures[future]
+                try:
+                    print(future.result(), flush=True)
+                except Exception as exc:  # report and go on: the grid runs in chunks
+                    print(f"{method} seed {seed} FAILED: {type(exc).__name__}: {exc}", flush=True)
     else:
         for task in tasks:
             print(run_and_write(task), flush=True)

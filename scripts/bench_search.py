@@ -37,16 +37,9 @@ RANK_NOSH_METHODS = ("rank-nosh", "no-proxies", "regression-loss", "uniform-sh")
 
 def rank_nosh_config(method: str, seed: int, budget: float):
     from predictor_nas.ranker import RankerConfig
-    from predictor_nas.study import search_preset
+    from predictor_nas.study import ablation, search_preset
 
-    config = search_preset("tabular", budget_epochs=budget, seed=seed, ranker=RankerConfig(steps=100))
-    if method == "no-proxies":
-        return replace(config, proxies=())
-    if method == "regression-loss":
-        return replace(config, ranker=RankerConfig(loss="mse", steps=100))
-    if method == "uniform-sh":
-        return replace(config, uniform_sh=True)
-    return config
+    return ablation(search_preset("tabular", budget_epochs=budget, seed=seed, ranker=RankerConfig(steps=100)), method)
 
 
 def run_search(method: str, evaluator, budget: float, seed: int, overrides: dict | None = None):

@@ -220,7 +220,8 @@ def plot(runs: list[dict[str, Any]], table: list[dict[str, Any]], path: Path) ->
         if r["epochs"][0]["concentration"] is not None:
             axes[3].plot(xs, [e["concentration"] for e in r["epochs"]], color=colour, alpha=0.7, label=r["method"])
     axes[0].set(title="skip_connect in the argmax cell", xlabel="epoch")
-    axes[1].set(title="dominant eigenvalue of ∇²_α L_valid", xlabel="epoch")
+    # symlog: SP-DARTS differentiates softmax(α/t), so its eigenvalue is 1/t² (~1e6) times the others'
+    axes[1].set(title="dominant eigenvalue of ∇²_α L_valid (symlog)", xlabel="epoch", yscale="symlog")
     axes[2].set(title="mean edge entropy of α (nats; log 5 dotted)", xlabel="epoch")
     axes[2].axhline(math.log(5), color="grey", ls=":", lw=1)
     axes[3].set(title="DrNAS: mean Σ β per edge (concentration)", xlabel="epoch")

@@ -102,3 +102,15 @@ def test_padding_to_32(digits_splits):
 def test_image_data_rejects_bad_tensors():
     with pytest.raises(ValueError, match="uint8"):
         ImageData(torch.zeros(2, 1, 4, 4), torch.zeros(2), 2)
+
+
+def test_fashion_mnist_cache_fills_safely_from_many_workers(fashion_mnist_root, tmp_path, monkeypatch):
+    """Several processes of a benchmark load Fashion-MNIST at once into an empty cache (it once failed:
+    two workers shared one temporary file name and the second ``replace`` found it gone)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with ThreadPoolExecutor(4) as pool:
+        loaded = list(pool.map(lambda _: load_dataset("fashion-mnist", fashion_mnist_root), range(4)))
+    assert all(len(train) == 60000 and len(test) == 10000 for train, test in loaded)
+    assert not list(tmp_path.rglob("*.tmp"))  # nothing half-written left behind

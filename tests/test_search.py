@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pools import Pool, PoolConfig
@@ -157,3 +159,19 @@ def test_a_dead_searchs_lease_expires(tmp_path, evaluator):
     pool.hold("rank_nosh", "crashed-host:1:x", timeout=0.5)  # never renewed: its process died
     time.sleep(0.7)
     assert RankNosh(pool, small_config(), TabularBackend(evaluator), scorer(pool)).run().best_arch
+
+
+def test_ablation_removes_exactly_one_part():
+    from predictor_nas.study import ABLATIONS, ablation
+
+    full = small_config()
+    assert ablation(full, "rank-nosh") == full
+    assert ablation(full, "no-proxies") == replace(full, proxies=())
+    mse = ablation(full, "regression-loss")
+    assert mse.ranker.loss == "mse" and replace(mse.ranker, loss=full.ranker.loss) == full.ranker
+    assert replace(mse, ranker=full.ranker) == full
+    assert ablation(full, "uniform-sh") == replace(full, uniform_sh=True)
+    assert full.ranker.loss != "mse" and full.proxies and not full.uniform_sh  # each ablation changed something
+    assert set(ABLATIONS) == {"rank-nosh", "no-proxies", "regression-loss", "uniform-sh"}
+    with pytest.raises(ValueError, match="unknown ablation 'no-ranker'"):
+        ablation(full, "no-ranker")

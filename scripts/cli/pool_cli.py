@@ -176,6 +176,10 @@ def _worker(args: argparse.Namespace) -> int:
     return _one_worker(args)
 
 
+#: seconds a ``--processes`` parent waits for its children to stop on their own before passing SIGTERM on
+CHILD_GRACE_S = 3.0
+
+
 def _worker_processes(args: argparse.Namespace) -> int:
     """``--processes N``: N independent workers on the same device, each claiming its own jobs."""
     import multiprocessing as mp
@@ -194,7 +198,15 @@ def _worker_processes(args: argparse.Namespace) -> int:
     try:
         for proc in procs:
             proc.join()
-    except INTERRUPTS:  # the children got the same Ctrl-C and requeue their jobs themselves
+    except INTERRUPTS:
+        # a Ctrl-C reaches the whole process group and each child requeues its job itself; a SIGTERM sent
+        # to this process alone (`kill PID`, a scheduler's pre-emption) is passed on to the children
+        # still running after a grace period, so they requeue theirs too and this process can exit
+        for proc in procs:
+            proc.join(timeout=CHILD_GRACE_S)
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
         for proc in procs:
             proc.join()
         return 130

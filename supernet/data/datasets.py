@@ -19,6 +19,7 @@ import hashlib
 import os
 import pickle
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +173,10 @@ def _fashion_mnist(root: Path) -> tuple[ImageData, ImageData]:
         target = cache_raw / f
         if target.exists():
             continue
-        tmp = target.with_suffix(".tmp")
+        # a temporary file of its own: several processes (a bench's workers) may fill the cache at once
+        fd, tmp_name = tempfile.mkstemp(dir=cache_raw, suffix=".tmp")
+        os.close(fd)
+        tmp = Path(tmp_name)
         if (raw / f).exists():
             shutil.copyfile(raw / f, tmp)
         else:
