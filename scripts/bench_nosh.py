@@ -7,13 +7,15 @@ really trained on Fashion-MNIST in a pool (each epoch a checkpoint, promotions r
   ``regression-loss`` (the ranker regresses the accuracy at the highest budget each candidate reached);
   ``uniform-sh`` (classic successive halving: a round promotes only from its own intake, and a promotion
   to e2 is charged e2 -- no resume; the observations equal resumed ones, the pool's schedule being fixed);
-- the non-predictor baselines on the same pools: ``random`` and ``rea`` at the top budget, and TPE with
+- the non-predictor baselines on the same pools: ``random`` and ``rea`` at the top budget (REA's population
+  3: the NB201 paper's 10 would not fill in the 5 top-budget trainings, leaving a random search), and TPE with
   Optuna's ``hyperband`` and ``asha`` (SuccessiveHalvingPruner) pruners over the four budgets.
 
-Sizing (CPU): C=4, N=1 cells on 3,000 images (2,400 train, 600 validation), 150 epochs per search: one
-epoch of a C=4 all-conv cell took ~3 s alone (~5 s with two other searches on the 2 cores); 40 searches
-and ~30 distinct final retrainings (C=8, 5 epochs on 60,000 images, ~3 min each, the ``nas pipeline``
-protocol chosen on validation) come to ~2.5 h on 2 cores -- an estimate until the first full run.
+Sizing (CPU): C=4, N=1 cells on 3,000 images (2,400 train, 600 validation), 150 epochs per search.
+Measured on the 2-core VM with ``--processes 2``: a search takes 6-9 min, a final retraining (C=8, 5
+epochs on 60,000 images, the ``nas pipeline`` protocol chosen on validation) 8-18 min, and most searches
+of a seed find a cell of their own, so one seed costs ~70 min and the 5 seeds ~6 h -- more than the
+2.5 h first estimated (one epoch was timed alone, not beside a second process): run it in chunks.
 NOSH's r and K are ``NoshConfig``'s (the paper's thesis text gives none; see predictor_nas/nosh.py).
 Each search observes validation only; its final choice is then retrained once with the same protocol
 for every method (``--final-*``, all 60,000 training images) and tested once. Per run
@@ -23,7 +25,7 @@ runs in chunks; an unfinished search resumes from its pool in ``work/``); ``--me
 (best-so-far validation against epochs) and the learning-curve dataset ``nosh_learning_curves.csv.gz``
 (arch, epoch, train loss, train and validation accuracy, seed: every epoch every pool trained).
 
-    python scripts/bench_nosh.py --seeds 0,1,2,3,4 --processes 2     # sized for ~2.5 h on 2 cores
+    python scripts/bench_nosh.py --seeds 0,1,2,3,4 --processes 2     # ~70 min a seed on 2 cores
     python scripts/bench_nosh.py --merge
     python scripts/bench_nosh.py --tiny --out /tmp/nosh               # a smoke run on digits
 """
@@ -88,7 +90,7 @@ def search(method: str, args: argparse.Namespace, seed: int, backend: Any = None
     run_dir = args.out / "work" / f"{method}_s{seed}"
     config = search_config(method, args, seed)
     study = Study.create(config, training=candidate_training(args, method), run_dir=run_dir, backend=backend)
-    start = time.time()
+    start, resumed_from = time.time(), study.pool.total_epochs()  # > 0: an interrupted run resumed
     try:
         if method in RANK_NOSH_VARIANTS:
             result = study.optimize()
@@ -100,7 +102,15 @@ def search(method: str, args: argparse.Namespace, seed: int, backend: Any = None
             if method == "random":
                 result = random_search(evaluator, space, args.budget, seed=seed, fidelity=top)
             elif method == "rea":
-                result = regularized_evolution(evaluator, space, args.budget, seed=seed, fidelity=top)
+                result = regularized_evolution(
+                    evaluator,
+                    space,
+                    args.budget,
+                    seed=seed,
+                    fidelity=top,
+                    population=args.rea_population,
+                    tournament=min(3, args.rea_population),
+                )
             else:
                 pruner = "sha" if method == "asha" else "hyperband"
                 result = tpe_hyperband(
@@ -115,6 +125,7 @@ def search(method: str, args: argparse.Namespace, seed: int, backend: Any = None
             "candidates": candidates,
             "curve": [list(p) for p in curve],
             "search_seconds": round(time.time() - start, 1),
+            "resumed_from_epochs": resumed_from,
             "learning_curves": learning_curves(study.pool, seed),
         }
     finally:
@@ -153,6 +164,7 @@ def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("budgets", "budget", "dataset", "max_train", "channels", "batch_size", "lr", "level0_samples")
+    keys = (*keys, "rea_population")
     return {k: getattr(args, k) for k in (*keys, "final_channels", "final_epochs")}
 
 
@@ -177,6 +189,11 @@ def welch(a: list[float], b: list[float]) -> float | None:
     return float(ttest_ind(a, b, equal_var=False).pvalue)
 
 
+def mean_or_none(values: Any) -> float | None:
+    values = list(values)
+    return statistics.mean(values) if values else None
+
+
 def merge(folder: Path, results: Path) -> dict[str, Any]:
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_s*.json"))]
     test = {m: [r["final"]["test_acc"] for r in runs if r["method"] == m and r["final"]] for m in METHODS}
@@ -194,7 +211,10 @@ def merge(folder: Path, results: Path) -> dict[str, Any]:
                 "valid_mean": statistics.mean(r["found"]["valid"] for r in mine),
                 "epochs_charged_mean": statistics.mean(r["epochs_charged"] for r in mine),
                 "epochs_trained_mean": statistics.mean(r["epochs_trained"] for r in mine),
-                "search_minutes_mean": statistics.mean(r["search_seconds"] for r in mine) / 60,
+                # wall time of the searches that ran whole in one process (a resumed one did not)
+                "search_minutes_mean": mean_or_none(
+                    r["search_seconds"] / 60 for r in mine if not r.get("resumed_from_epochs") and r["search_seconds"]
+                ),
                 "candidates_mean": statistics.mean(r["candidates"] for r in mine),
                 "welch_p_vs_rank_nosh": None if method == "rank-nosh" else welch(test["rank-nosh"], test[method]),
             }
@@ -220,7 +240,20 @@ def write_dataset(runs: list[dict[str, Any]], path: Path) -> int:
     return len(rows)
 
 
+def best_so_far(curve: list[list[float]], grid: list[float]) -> list[float | None]:
+    """The search's best validation so far at each epoch of ``grid`` (None before its first one)."""
+    out, best, i = [], None, 0
+    for x in grid:
+        while i < len(curve) and curve[i][0] <= x:
+            best = curve[i][1] if best is None else max(best, curve[i][1])
+            i += 1
+        out.append(best)
+    return out
+
+
 def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    """Left: best-so-far validation against epochs charged, mean over seeds (thin: each seed); right: the
+    retrained test accuracy of each method's final choice, every seed and the mean."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -228,15 +261,29 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
 
     if not runs:
         return
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, method in enumerate(m for m in METHODS if any(r["method"] == m for r in runs)):
-        for j, r in enumerate(r for r in runs if r["method"] == method):
-            xs, ys = [p[0] for p in r["curve"]], [p[1] for p in r["curve"]]
-            ax.step(xs, ys, where="post", color=f"C{i}", alpha=0.6, label=method if j == 0 else None)
-    ax.set(xlabel="training epochs charged", ylabel="best validation accuracy so far (%)")
-    ax.set_title("best-so-far validation during the search, every seed")
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]})
+    top = max(p[0] for r in runs for p in r["curve"]) if any(r["curve"] for r in runs) else 1
+    grid = [top * i / 200 for i in range(201)]
+    methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
+    for i, method in enumerate(methods):
+        mine = [r for r in runs if r["method"] == method]
+        curves = [best_so_far(r["curve"], grid) for r in mine]
+        for c in curves:
+            ax.plot(grid, c, color=f"C{i}", alpha=0.15, lw=0.8, drawstyle="steps-post")
+        columns = [[c[j] for c in curves] for j in range(len(grid))]
+        mean = [statistics.mean(v) if None not in v else None for v in columns]
+        ax.plot(grid, mean, color=f"C{i}", lw=2, drawstyle="steps-post", label=f"{method} ({len(mine)} seeds)")
+        tests = [r["final"]["test_acc"] for r in mine if r["final"]]
+        bx.scatter([i] * len(tests), tests, color=f"C{i}", alpha=0.6, s=18)
+        if tests:
+            bx.scatter([i], [statistics.mean(tests)], color="k", marker="_", s=300)
+    ax.set(xlabel="training epochs charged", ylabel="best validation accuracy so far (%, any budget)", ylim=(60, None))
+    ax.set_title("best-so-far validation during the search (mean over seeds)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, ncol=2, loc="lower right")
+    bx.set_xticks(range(len(methods)), methods, rotation=35, ha="right", fontsize=8)
+    bx.set(ylabel="test accuracy after retraining (%)", title="final choice retrained once (— mean)")
+    bx.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -256,6 +303,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--level0-samples", type=int, default=100)
+    p.add_argument(
+        "--rea-population",
+        type=int,
+        default=3,
+        help="REA's population (the NB201 paper's 10 would not fill in the 5 top-budget trainings a search "
+        "affords, leaving REA a random search; tournament: 3 of it, the paper's sample size)",
+    )
     p.add_argument("--final-channels", type=int, default=8)
     p.add_argument("--final-epochs", type=int, default=5)
     p.add_argument("--device", default="auto")
