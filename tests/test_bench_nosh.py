@@ -135,3 +135,9 @@ def test_merge_table_welch_p_values_and_the_dataset(tmp_path, monkeypatch):
         lines = fh.read().splitlines()
     assert lines[0] == "seed,arch,epoch,train_loss,train_acc,valid_acc" and len(lines) == 2  # one measurement
     assert (tmp_path / "merged.png").exists()
+
+
+def test_best_so_far_steps_up_only_when_an_observation_beats_the_best():
+    curve = [[1, 40.0], [3, 35.0], [9, 70.0], [27, 60.0]]
+    assert bench_nosh.best_so_far(curve, [0, 1, 2, 3, 9, 20, 27, 100]) == [None, 40, 40, 40, 70, 70, 70, 70]
+    assert bench_nosh.best_so_far([], [0, 5]) == [None, None]

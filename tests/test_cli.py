@@ -334,3 +334,29 @@ def test_depth_flags_mean_the_same_in_every_command(tmp_path, capsys):
     assert "--cells-per-stage does not apply to space 'darts'; its depth is --layers (cells)" in capsys.readouterr().err
     training = CandidateTraining(channels=4, cells_per_stage=2, layers=3)
     assert training.network("nb201") == {"C": 4, "N": 2} and training.network("darts") == {"C": 4, "layers": 3}
+
+
+def test_proxies_command_scores_each_space_at_its_own_size(tmp_path, capsys):
+    from supernet.spaces import get_space
+
+    archs = tmp_path / "archs.txt"
+    out = tmp_path / "scores.json"
+    nb201, darts = get_space("nb201"), get_space("darts")
+    archs.write_text("\n".join(nb201.to_string(nb201.from_index(i)) for i in (0, 1)))
+    base = ["proxies", "--archs", str(archs), "--proxies", "params", "--dataset", "digits", "--channels", "4"]
+    assert main([*base, "--cells-per-stage", "1", "--out", str(out), "--quiet"]) == 0
+    small = json.loads(out.read_text())
+    assert main([*base, "--cells-per-stage", "2", "--out", str(out), "--quiet"]) == 0
+    large = json.loads(out.read_text())
+    assert small["network"] == {"C": 4, "N": 1} and large["network"] == {"C": 4, "N": 2}
+    # N is the network's size: more cells per stage, more parameters, for every architecture
+    assert all(b["params"] > a["params"] for a, b in zip(small["scores"], large["scores"], strict=True))
+
+    archs.write_text(darts.to_string(darts.sample(random.Random(0))))
+    darts_base = [*base[:-2], "--channels", "4", "--space", "darts"]
+    assert main([*darts_base, "--layers", "3", "--out", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["network"] == {"C": 4, "layers": 3}
+    assert main([*darts_base, "--cells-per-stage", "3", "--out", str(out)]) == 2
+    assert "--cells-per-stage is NB201's N; on darts the size is --layers" in capsys.readouterr().err
+    assert main([*base, "--layers", "3", "--out", str(out)]) == 2
+    assert "--layers is the DARTS cell count" in capsys.readouterr().err

@@ -20,7 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", default=None)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--channels", type=int, default=16)
-    p.add_argument("--cells-per-stage", type=int, default=5, help="NB201 N / DARTS layers")
+    p.add_argument("--cells-per-stage", type=int, default=None, help="NB201 N (default 5)")
+    p.add_argument("--layers", type=int, default=None, help="DARTS cells (default 8, the search network's)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
@@ -36,7 +37,20 @@ def read_archs(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+def network_size(args: argparse.Namespace) -> dict[str, int]:
+    """The scored network's size: N cells per stage on nb201, ``layers`` cells on DARTS spaces (the
+    names ``nas train`` and ``nas diff`` use); the other space's flag is refused, not silently reused."""
+    if args.space == "nb201":
+        if args.layers is not None:
+            raise ValueError("--layers is the DARTS cell count; on nb201 the size is --cells-per-stage (N)")
+        return {"C": args.channels, "N": 5 if args.cells_per_stage is None else args.cells_per_stage}
+    if args.cells_per_stage is not None:
+        raise ValueError(f"--cells-per-stage is NB201's N; on {args.space} the size is --layers (cells)")
+    return {"C": args.channels, "layers": 8 if args.layers is None else args.layers}
+
+
 def run(args: argparse.Namespace) -> int:
+    network = network_size(args)  # before any data is read: a wrong flag fails at once
     space = get_space(args.space)
     archs = [space.to_string(space.parse(a)) for a in read_archs(args.archs)]
     names = [n.strip() for n in args.proxies.split(",") if n.strip()]
@@ -46,11 +60,6 @@ def run(args: argparse.Namespace) -> int:
     if any(PROXIES[n].needs_data for n in names if n in PROXIES):
         loader = DeviceLoader(splits.train, args.batch_size, mean=splits.mean, std=splits.std, device=device)
         batch = loader.sample_batch(args.batch_size, seed=args.seed)
-    network = (
-        {"C": args.channels, "N": args.cells_per_stage}
-        if args.space == "nb201"
-        else {"C": args.channels, "layers": args.cells_per_stage}
-    )
     scores = compute_proxies(
         space,
         archs,
