@@ -72,7 +72,7 @@ def candidate_training(args: argparse.Namespace, method: str) -> Any:
         max_train=args.max_train,
         max_test=args.max_test,
         channels=args.channels,
-        cells_per_stage=1,
+        cells_per_stage=args.cells_per_stage,
         batch_size=args.batch_size,
         lr=args.lr,
         device=args.device,
@@ -164,7 +164,7 @@ def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
     keys = ("budgets", "budget", "dataset", "max_train", "channels", "batch_size", "lr", "level0_samples")
-    keys = (*keys, "rea_population")
+    keys = (*keys, "cells_per_stage", "rea_population")
     return {k: getattr(args, k) for k in (*keys, "final_channels", "final_epochs")}
 
 
@@ -299,7 +299,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-root", default=None)
     p.add_argument("--max-train", type=int, default=3000, help="images per pool (80 %% train, 20 %% validation)")
     p.add_argument("--max-test", type=int, default=1000, help="the pools' test split (never read here)")
-    p.add_argument("--channels", type=int, default=4, help="C of the searched networks (N=1)")
+    p.add_argument("--channels", type=int, default=4, help="C of the searched networks")
+    p.add_argument("--cells-per-stage", type=int, default=1, help="N of the searched networks")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--level0-samples", type=int, default=100)

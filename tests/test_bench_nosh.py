@@ -141,3 +141,24 @@ def test_best_so_far_steps_up_only_when_an_observation_beats_the_best():
     curve = [[1, 40.0], [3, 35.0], [9, 70.0], [27, 60.0]]
     assert bench_nosh.best_so_far(curve, [0, 1, 2, 3, 9, 20, 27, 100]) == [None, 40, 40, 40, 70, 70, 70, 70]
     assert bench_nosh.best_so_far([], [0, 5]) == [None, None]
+
+
+def test_gpu_script_runs_its_path_at_a_tiny_size_and_merges(tmp_path):
+    """scripts/gpu_nosh.sh waits for a GPU; its `tiny` mode runs the same bench_nosh path on the CPU."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "OUT": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # its python3: this interpreter
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "gpu_nosh.sh"), "tiny"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    runs = {p.name: json.loads(p.read_text()) for p in (tmp_path / "nosh_gpu").glob("*_s0.json")}
+    assert sorted(runs) == ["rank-nosh_s0.json", "uniform-sh_s0.json"]
+    assert all(r["final"]["test_acc"] is not None and r["resumed_from_epochs"] == 0 for r in runs.values())
+    bench_nosh.merge(tmp_path / "nosh_gpu", tmp_path / "merged.json")
+    assert {row["method"] for row in json.loads((tmp_path / "merged.json").read_text())["table"]} == {
+        "rank-nosh",
+        "uniform-sh",
+    }
