@@ -264,25 +264,6 @@ def test_interrupted_workers_release_their_job_without_counting_the_attempt(tmp_
         assert pool.candidate(cid).status == "queued"
 
 
-def test_sigterm_to_a_processes_parent_alone_stops_its_children(tmp_path):
-    """`kill PID` of `nas worker --processes 2` (not its process group): the parent passes the signal
-    on, both children requeue their running jobs, and the command exits (it once waited for ever)."""
-    url = f"sqlite:///{tmp_path}/pool.db"
-    pool = Pool.create(url, tiny_config(network={"C": 8, "N": 1}))
-    for cid, _ in pool.add_candidates([pool.space.from_index(7), pool.space.from_index(8)]):
-        pool.enqueue(cid, 8)
-    parent = spawn_worker(url, "w", "--processes", "2", "--heartbeat-interval", "0.2")
-    deadline = time.monotonic() + 120
-    while sum(j.state == "running" for j in pool.jobs()) < 2:
-        assert parent.poll() is None and time.monotonic() < deadline
-        time.sleep(0.02)
-    parent.send_signal(signal.SIGTERM)  # to the parent only: the children receive nothing from the shell
-    out, _ = parent.communicate(timeout=60)
-    assert parent.returncode == 130, out[-2000:]
-    assert out.count("interrupted; its job went back to the queue") == 2, out[-2000:]
-    assert all(j.state == "queued" and j.attempts == 0 and j.worker is None for j in pool.jobs())
-
-
 def test_a_missing_warm_start_file_says_so(tmp_path):
     from supernet.training import CheckpointError
 
