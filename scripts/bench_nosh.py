@@ -163,9 +163,9 @@ def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
-    keys = ("budgets", "budget", "dataset", "max_train", "channels", "batch_size", "lr", "level0_samples")
-    keys = (*keys, "cells_per_stage", "rea_population")
-    return {k: getattr(args, k) for k in (*keys, "final_channels", "final_epochs")}
+    keys = ("budgets", "budget", "dataset", "max_train", "channels", "cells_per_stage", "batch_size", "lr")
+    keys = (*keys, "level0_samples", "rea_population", "final_channels", "final_epochs")
+    return {k: getattr(args, k) for k in keys}
 
 
 def run_and_write(task: tuple[argparse.Namespace, str, int]) -> str:

@@ -15,16 +15,14 @@
 # shared by 16 processes; each JSON records its search and retraining seconds to size the next call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/gpu_common.sh
 
 OUT=${OUT:-benchmarks/results}
 BENCH=(python3 scripts/bench_nosh.py --out "$OUT/nosh_gpu")
 
 case "${1:-run}" in
 prepare)
-    mkdir -p .data/fashion-mnist
-    cp /usr/share/datasets/fashion-mnist/*-ubyte.gz .data/fashion-mnist/
-    grep -qx '/.data/' .git/info/exclude 2>/dev/null || echo '/.data/' >>.git/info/exclude
-    ls -la .data/fashion-mnist
+    prepare_fashion_mnist
     ;;
 run)
     export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD

@@ -15,6 +15,7 @@
 # the JSON records them and the per-epoch seconds, so the next run can be sized from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/gpu_common.sh
 
 METHODS=${METHODS:-darts,sdarts-rs,r-darts,drnas,sp-darts,darts-2nd,sdarts-adv,darts-plus,gdas,pc-darts}
 OUT=${OUT:-benchmarks/results}
@@ -22,10 +23,7 @@ BENCH=(python3 scripts/bench_signatures.py --out "$OUT/signatures_gpu")
 
 case "${1:-run}" in
 prepare)
-    mkdir -p .data/fashion-mnist
-    cp /usr/share/datasets/fashion-mnist/*-ubyte.gz .data/fashion-mnist/
-    grep -qx '/.data/' .git/info/exclude 2>/dev/null || echo '/.data/' >>.git/info/exclude
-    ls -la .data/fashion-mnist
+    prepare_fashion_mnist
     ;;
 run)
     export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
