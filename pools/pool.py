@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, InterfaceError, OperationalError
 
 import pools.schema as S
+from pools.interrupts import uninterrupted
 from pools.store import CheckpointStore, open_store
 from supernet.spaces import SearchSpace, get_space
 
@@ -288,8 +289,9 @@ class Pool:
     # -- transactions ----------------------------------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """A write transaction; on SQLite it takes the write lock up front (``BEGIN IMMEDIATE``)."""
-        with self.engine.connect() as conn:
+        """A write transaction; on SQLite it takes the write lock up front (``BEGIN IMMEDIATE``). A signal
+        arriving inside interrupts after it (:func:`~pools.interrupts.uninterrupted`)."""
+        with uninterrupted(), self.engine.connect() as conn:
             if not self._sqlite:
                 with conn.begin():
                     yield conn
@@ -299,7 +301,7 @@ class Pool:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with uninterrupted(), self.engine.connect() as conn:
             yield conn
 
     def _now(self) -> sa.ColumnElement[float]:
@@ -851,7 +853,7 @@ def _read_meta(engine: Engine, url: str) -> dict[str, Any] | None:
 def _exclusive(engine: Engine) -> Iterator[Connection]:
     """A transaction no other creator of this pool runs at the same time: SQLite's write lock
     (``BEGIN IMMEDIATE``), a transaction-scoped advisory lock on PostgreSQL."""
-    with engine.connect() as conn:
+    with uninterrupted(), engine.connect() as conn:
         if engine.dialect.name != "sqlite":
             with conn.begin():
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CREATE_LOCK)))

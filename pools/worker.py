@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import socket
 import threading
 import time
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
 
+from pools.interrupts import INTERRUPTS
 from pools.pool import Job, LostLeaseError, Pool, PoolError
 from supernet.spaces import ArchitectureError
 from supernet.training import TrainingDivergedError
@@ -24,29 +24,6 @@ from supernet.training import TrainingDivergedError
 log = logging.getLogger(__name__)
 
 NOT_RETRYABLE = (TrainingDivergedError, ArchitectureError, ValueError)
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM in a ``nas`` process (:func:`interrupt_on_signals`). Not a KeyboardInterrupt on
-    purpose: CPython reports a KeyboardInterrupt that passed through some library code as a SIGINT exit
-    status even after it was handled (seen under load: exit -2 instead of 130)."""
-
-
-INTERRUPTS = (KeyboardInterrupt, Interrupted)
-
-
-def _raise_interrupted(signum: int, _frame: object) -> None:
-    raise Interrupted(signal.Signals(signum).name)
-
-
-def interrupt_on_signals() -> dict[int, Any]:
-    """Make SIGINT and SIGTERM raise :class:`Interrupted` (main thread only); returns the old handlers."""
-    return {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-
-def restore_signals(previous: dict[int, Any]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
 
 
 class JobRunner(Protocol):

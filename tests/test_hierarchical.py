@@ -103,7 +103,7 @@ def test_cli_runs_the_macro_phase_after_the_cell_search(tmp_path, capsys):
 def test_a_phase_resumes_to_the_uninterrupted_result(tmp_path):
     """The phases run in DiffSearch's loop: interrupted after its second epoch and run again with the same
     run directory, the macro search ends with the uninterrupted run's γ, skips and history."""
-    from pools.worker import Interrupted
+    from pools.interrupts import Interrupted
 
     config = tiny_config(epochs=4, warmup_epochs=1)
     whole = MacroSearch(GENOTYPE, config).run()

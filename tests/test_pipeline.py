@@ -9,7 +9,7 @@ import shutil
 import pytest
 import torch
 
-from pools.worker import Interrupted
+from pools.interrupts import Interrupted
 from predictor_nas.pipeline import FinalTraining, PipelineConfig, run_pipeline
 from predictor_nas.study import CandidateTraining, search_preset
 

@@ -264,6 +264,53 @@ def test_interrupted_workers_release_their_job_without_counting_the_attempt(tmp_
         assert pool.candidate(cid).status == "queued"
 
 
+def test_sigterm_to_a_processes_parent_alone_stops_its_children(tmp_path):
+    """`kill PID` of `nas worker --processes 2` (not its process group): the parent passes the signal
+    on, both children requeue their running jobs, and the command exits (it once waited for ever)."""
+    url = f"sqlite:///{tmp_path}/pool.db"
+    train = {"epochs": 400, "batch_size": 128, "lr": 0.05, "crop_padding": 1, "flip": False}
+    pool = Pool.create(url, tiny_config(network={"C": 8, "N": 1}, train=train))  # jobs outlast the grace
+    for cid, _ in pool.add_candidates([pool.space.from_index(7), pool.space.from_index(8)]):
+        pool.enqueue(cid, 400)
+    parent = spawn_worker(url, "w", "--processes", "2", "--heartbeat-interval", "0.2")
+    deadline = time.monotonic() + 120
+    while sum(j.state == "running" for j in pool.jobs()) < 2:
+        assert parent.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    parent.send_signal(signal.SIGTERM)  # to the parent only: the children receive nothing from the shell
+    out, _ = parent.communicate(timeout=120)
+    assert parent.returncode == 130, out[-2000:]
+    assert out.count("interrupted; its job went back to the queue") == 2, out[-2000:]
+    assert all(j.state == "queued" and j.attempts == 0 and j.worker is None for j in pool.jobs())
+
+
+def test_a_signal_inside_a_pool_transaction_interrupts_after_it_commits(tmp_path):
+    """An interrupt never cuts a transaction in half: the write commits, the SQLite write lock is free
+    (a requeue after it does not wait on it), and only then is Interrupted raised."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    import pools.schema as S
+    from pools.interrupts import Interrupted, interrupt_on_signals, restore_signals
+
+    pool = Pool.create(f"sqlite:///{tmp_path}/pool.db", tiny_config())
+    cid, _ = pool.add_candidate(pool.space.from_index(7))
+    previous = interrupt_on_signals()
+    reached = False
+    try:
+        with pytest.raises(Interrupted, match="SIGTERM"), pool._write() as conn:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, before the next statement
+            conn.execute(sa.update(S.candidates).values(error="written"))
+            reached = True
+    finally:
+        restore_signals(previous)
+    assert reached and pool.candidate(cid).error == "written"
+    other = sqlite3.connect(tmp_path / "pool.db", timeout=0.5)
+    other.execute("BEGIN IMMEDIATE")  # sqlite3.OperationalError "database is locked" if the lock leaked
+    other.rollback()
+
+
 def test_a_missing_warm_start_file_says_so(tmp_path):
     from supernet.training import CheckpointError
 

@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    from pools.worker import INTERRUPTS, interrupt_on_signals, restore_signals
+    from pools.interrupts import INTERRUPTS, interrupt_on_signals, restore_signals
 
     main_thread = threading.current_thread() is threading.main_thread()
     # Ctrl-C and a pre-emption (SIGTERM) stop alike: running jobs are released, not failed

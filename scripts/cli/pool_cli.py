@@ -9,8 +9,9 @@ import os
 from pathlib import Path
 
 from pools import Pool, PoolConfig
+from pools.interrupts import INTERRUPTS, interrupt_on_signals
 from pools.report import format_summary, summary
-from pools.worker import INTERRUPTS, default_worker_name, interrupt_on_signals
+from pools.worker import default_worker_name
 
 POOL_URL_ENV = "NAS_POOL_URL"
 URL_SOURCES = f"a URL argument, --pool-file FILE (its first line) or ${POOL_URL_ENV}"
