@@ -47,6 +47,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 RANK_NOSH_VARIANTS = ("rank-nosh", "no-proxies", "regression-loss", "uniform-sh")  # study.ABLATIONS
 BASELINES = ("random", "rea", "hyperband", "asha")
 METHODS = RANK_NOSH_VARIANTS + BASELINES
+FINAL_KEYS = ("dataset", "batch_size", "lr", "final_channels", "final_epochs")  # what the retraining depends on
 
 
 def search_config(method: str, args: argparse.Namespace, seed: int) -> Any:
@@ -140,12 +141,29 @@ def learning_curves(pool: Any, seed: int) -> list[dict[str, Any]]:
     return [{**{k: r[k] for k in keep}, "seed": seed} for r in curve_rows(pool)]
 
 
+def earlier_final(args: argparse.Namespace, arch: str, seed: int) -> dict[str, Any] | None:
+    """The retraining of ``arch`` that a finished run of this seed and these settings already holds: an
+    architecture found by several methods is trained once, also across chunks whose ``out/final`` is
+    gone (a fresh checkout)."""
+    protocol = {k: getattr(args, k) for k in FINAL_KEYS}
+    for path in sorted(args.out.glob(f"*_s{seed}.json")):
+        run = json.loads(path.read_text())
+        same = run["seed"] == seed and run["found"]["arch"] == arch and run["final"]
+        if same and {k: run["settings"].get(k) for k in FINAL_KEYS} == protocol:
+            return {**run["final"], "reused_from": path.name}
+    return None
+
+
 def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, Any]:
     """The found cell retrained once on every training image, tested once: the same protocol for every
-    method; an architecture found by several methods (same seed) is trained once (``out/final``)."""
+    method; an architecture found by several methods (same seed) is trained once (``out/final``, else
+    :func:`earlier_final`)."""
     from predictor_nas.pipeline import FinalTraining, PipelineConfig, retrain_final
     from supernet.spaces import get_space
 
+    earlier = earlier_final(args, arch, seed)
+    if earlier is not None:
+        return earlier
     space = get_space("nb201")
     name = f"s{seed}_{space.canonical_hash(space.parse(arch))[:12]}"
     final = FinalTraining(channels=args.final_channels, epochs=args.final_epochs)

@@ -162,3 +162,27 @@ def test_gpu_script_runs_its_path_at_a_tiny_size_and_merges(tmp_path):
         "rank-nosh",
         "uniform-sh",
     }
+
+
+def test_an_architecture_retrained_by_an_earlier_run_of_the_seed_is_not_retrained(tmp_path, monkeypatch):
+    import predictor_nas.pipeline
+
+    args = bench_nosh.parse_args(["--out", str(tmp_path)])
+    arch = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    run = _run("rank-nosh", 0, 88.5, 70.0, [])
+    run["found"]["arch"], run["settings"] = arch, bench_nosh.settings(args)
+    (tmp_path / "rank-nosh_s0.json").write_text(json.dumps(run))
+    monkeypatch.setattr(predictor_nas.pipeline, "retrain_final", lambda *a, **k: pytest.fail("retrained again"))
+    final = bench_nosh.final_training(args, arch, 0)
+    assert final["test_acc"] == 88.5 and final["reused_from"] == "rank-nosh_s0.json"
+    called = []
+    monkeypatch.setattr(
+        predictor_nas.pipeline,
+        "retrain_final",
+        lambda *a, **k: called.append(a[1]) or {"test_accuracy": 80.0, "train_seconds": 1.0},
+    )
+    longer = bench_nosh.parse_args(["--out", str(tmp_path), "--final-epochs", "9"])
+    assert bench_nosh.final_training(longer, arch, 0)["test_acc"] == 80.0  # another protocol: retrained
+    other = arch.replace("none~2", "nor_conv_1x1~2")
+    assert bench_nosh.final_training(args, other, 0)["test_acc"] == 80.0  # another cell: retrained
+    assert called == [arch, other]
