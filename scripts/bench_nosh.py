@@ -36,7 +36,9 @@ import argparse
 import csv
 import gzip
 import json
+import multiprocessing
 import platform
+import signal
 import statistics
 import time
 from dataclasses import replace
@@ -347,6 +349,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def stop_with_children(signum: int, _frame: object) -> None:
+    """SIGTERM to this process alone stops its runs too (they resume from their pools in ``work/``)."""
+    for child in multiprocessing.active_children():
+        child.terminate()
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     args = parse_args()
     if args.merge:
@@ -361,9 +370,9 @@ def main() -> None:
         if not (args.out / f"{method}_s{seed}.json").exists()
     ]
     if args.processes > 1:
-        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        signal.signal(signal.SIGTERM, stop_with_children)
         with ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(run_and_write, task): task[1:] for task in tasks}
             for future in as_completed(futures):  # a failed run is reported when it fails; the rest go on

@@ -186,3 +186,38 @@ def test_an_architecture_retrained_by_an_earlier_run_of_the_seed_is_not_retraine
     other = arch.replace("none~2", "nor_conv_1x1~2")
     assert bench_nosh.final_training(args, other, 0)["test_acc"] == 80.0  # another cell: retrained
     assert called == [arch, other]
+
+
+def test_sigterm_to_the_parent_stops_its_runs(tmp_path):
+    """`kill PID` of a --processes run: its worker processes stop too instead of training on orphaned."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    command = [sys.executable, str(ROOT / "scripts" / "bench_nosh.py"), "--tiny", "--processes", "2"]
+    parent = subprocess.Popen([*command, "--out", str(tmp_path)], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    children: list[str] = []
+    deadline = time.monotonic() + 60
+    while len(children) < 3 and time.monotonic() < deadline:  # the two workers and the resource tracker
+        time.sleep(0.2)
+        children = subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 2, children
+    time.sleep(3)  # inside their runs (importing torch, training)
+    parent.send_signal(signal.SIGTERM)
+    try:
+        assert parent.wait(timeout=60) == 128 + signal.SIGTERM
+        time.sleep(1)
+        alive = [pid for pid in children if "spawn_main" in _cmdline(pid)]
+        assert not alive, f"worker processes {alive} outlived their parent"
+    finally:
+        for pid in children:  # orphans of a failure would train on
+            if "spawn_main" in _cmdline(pid):
+                os.kill(int(pid), signal.SIGKILL)
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
