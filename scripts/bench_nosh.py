@@ -246,6 +246,33 @@ def merge(folder: Path, results: Path) -> dict[str, Any]:
     return summary
 
 
+def markdown_table(table: list[dict[str, Any]]) -> str:
+    """The merged table as docs/benchmarks.md shows it."""
+
+    def num(value: float | None, digits: int) -> str:
+        return "—" if value is None else f"{value:.{digits}f}"
+
+    lines = [
+        "| method | seeds | retrained test (mean ± std) | search validation | epochs charged | epochs trained "
+        "| candidates | search min | Welch p vs rank-nosh |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table:
+        cells = [
+            r["method"],
+            str(len(r["seeds"])),
+            f"{num(r['test_mean'], 2)} ± {num(r['test_std'], 2)}",
+            num(r["valid_mean"], 2),
+            num(r["epochs_charged_mean"], 0),
+            num(r["epochs_trained_mean"], 0),
+            num(r["candidates_mean"], 0),
+            num(r["search_minutes_mean"], 1),
+            num(r["welch_p_vs_rank_nosh"], 2),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def write_dataset(runs: list[dict[str, Any]], path: Path) -> int:
     """One row per (seed, arch, epoch): pools of one seed train an architecture alike, so duplicates
     across methods are one measurement (kept once)."""
@@ -361,7 +388,7 @@ def main() -> None:
     if args.merge:
         default = args.out == RESULTS / "nosh" and not args.tiny  # else beside the runs it merges
         out = RESULTS / "bench_nosh.json" if default else args.out / "merged.json"
-        print(json.dumps(merge(args.out, out)["table"], indent=1))
+        print(markdown_table(merge(args.out, out)["table"]))
         return
     tasks = [
         (args, method, seed)

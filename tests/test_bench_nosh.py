@@ -131,6 +131,8 @@ def test_merge_table_welch_p_values_and_the_dataset(tmp_path, monkeypatch):
     assert rows["rank-nosh"]["test_mean"] == pytest.approx(sum(full) / 3)
     assert rows["random"]["welch_p_vs_rank_nosh"] == pytest.approx(ttest_ind(full, random, equal_var=False).pvalue)
     assert rows["rank-nosh"]["welch_p_vs_rank_nosh"] is None
+    markdown = bench_nosh.markdown_table(summary["table"]).splitlines()
+    assert markdown[2].startswith(f"| rank-nosh | 3 | {sum(full) / 3:.2f} ± ") and markdown[2].endswith("| — |")
     with gzip.open(tmp_path / "nosh_learning_curves.csv.gz", "rt") as fh:
         lines = fh.read().splitlines()
     assert lines[0] == "seed,arch,epoch,train_loss,train_acc,valid_acc" and len(lines) == 2  # one measurement
