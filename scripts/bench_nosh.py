@@ -399,8 +399,11 @@ def main() -> None:
     if args.processes > 1:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        from supernet.training import share_cpu_cores
+
         signal.signal(signal.SIGTERM, stop_with_children)
-        with ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.processes, spawn, share_cpu_cores, (args.processes,)) as pool:
             futures = {pool.submit(run_and_write, task): task[1:] for task in tasks}
             for future in as_completed(futures):  # a failed run is reported when it fails; the rest go on
                 method, seed = futures[future]

@@ -284,8 +284,12 @@ def main() -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # spawned, not forked: a forked child cannot use CUDA (GPU runs: many searches on one device)
-        with ProcessPoolExecutor(args.processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        from supernet.training import share_cpu_cores
+
+        # spawned, not forked: a forked child cannot use CUDA (GPU runs: many searches on one device);
+        # on the CPU each run gets its share of the cores (else they oversubscribe them)
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.processes, spawn, share_cpu_cores, (args.processes,)) as pool:
             for row in pool.map(run_and_write, tasks):
                 report(row)
     else:

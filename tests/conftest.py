@@ -13,6 +13,9 @@ SHARED_DATA = Path(os.environ.get("NAS_SHARED_DATA", ROOT.parent / "shared" / "d
 FASHION_MNIST = Path(os.environ.get("NAS_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
+# the scripts and workers the tests start as subprocesses: one thread each, since they run beside this
+# process (CI's machine may show more cores than its CPU quota allows, and torch would take them all)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

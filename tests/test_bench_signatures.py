@@ -22,7 +22,7 @@ def test_tiny_signature_run_records_every_signature_and_merges(tmp_path, fashion
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=300,  # ~30 s on 2 cores; under pytest's 600-s limit, so a hang fails here with its output
     )
     assert run.returncode == 0, run.stderr[-2000:]
     tmp_path = tmp_path / "signatures_gpu"
