@@ -239,11 +239,25 @@ def merge(folder: Path, results: Path) -> dict[str, Any]:
                 "welch_p_vs_rank_nosh": None if method == "rank-nosh" else welch(test["rank-nosh"], test[method]),
             }
         )
+    adjust_for_many_comparisons(table)
     summary = {"runs": len(runs), "table": table}
     results.write_text(json.dumps(summary, indent=1))
     plot(runs, results.with_suffix(".png"))
     write_dataset(runs, results.parent / "nosh_learning_curves.csv.gz")
     return summary
+
+
+def adjust_for_many_comparisons(table: list[dict[str, Any]]) -> None:
+    """Each row's Welch p-value adjusted for the number of methods compared with rank-nosh
+    (Benjamini-Hochberg, ``welch_p_bh``): seven comparisons at p < 0.05 would find one by chance often."""
+    from scipy.stats import false_discovery_control
+
+    compared = [r for r in table if r["welch_p_vs_rank_nosh"] is not None]
+    adjusted = false_discovery_control([r["welch_p_vs_rank_nosh"] for r in compared]) if compared else []
+    for row in table:
+        row["welch_p_bh"] = None
+    for row, p in zip(compared, adjusted):
+        row["welch_p_bh"] = float(p)
 
 
 def markdown_table(table: list[dict[str, Any]]) -> str:
@@ -254,8 +268,8 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
 
     lines = [
         "| method | seeds | retrained test (mean ± std) | search validation | epochs charged | epochs trained "
-        "| candidates | search min | Welch p vs rank-nosh |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| candidates | search min | Welch p vs rank-nosh | p, BH-adjusted |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table:
         cells = [
@@ -268,6 +282,7 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
             num(r["candidates_mean"], 0),
             num(r["search_minutes_mean"], 1),
             num(r["welch_p_vs_rank_nosh"], 2),
+            num(r["welch_p_bh"], 2),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

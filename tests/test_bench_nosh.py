@@ -121,18 +121,23 @@ def test_merge_table_welch_p_values_and_the_dataset(tmp_path, monkeypatch):
     from scipy.stats import ttest_ind
 
     curve = [{"seed": 0, "arch": "x", "epoch": 1, "train_loss": 2.0, "train_acc": 30.0, "valid_acc": 40.0}]
-    full, random = [80.0, 81.0, 83.0], [78.0, 79.0, 78.5]
-    for seed, (a, b) in enumerate(zip(full, random)):
+    full, random, rea = [80.0, 81.0, 83.0], [78.0, 79.0, 78.5], [80.5, 82.0, 80.0]
+    for seed, (a, b, c) in enumerate(zip(full, random, rea)):
         (tmp_path / f"rank-nosh_s{seed}.json").write_text(json.dumps(_run("rank-nosh", seed, a, 70.0, curve)))
         (tmp_path / f"random_s{seed}.json").write_text(json.dumps(_run("random", seed, b, 69.0, curve)))
+        (tmp_path / f"rea_s{seed}.json").write_text(json.dumps(_run("rea", seed, c, 69.0, curve)))
     out = tmp_path / "merged.json"
     summary = bench_nosh.merge(tmp_path, out)
     rows = {r["method"]: r for r in summary["table"]}
     assert rows["rank-nosh"]["test_mean"] == pytest.approx(sum(full) / 3)
     assert rows["random"]["welch_p_vs_rank_nosh"] == pytest.approx(ttest_ind(full, random, equal_var=False).pvalue)
     assert rows["rank-nosh"]["welch_p_vs_rank_nosh"] is None
+    # Benjamini-Hochberg over the two comparisons: the larger p stays, the smaller doubles (capped by it)
+    p_random, p_rea = rows["random"]["welch_p_vs_rank_nosh"], rows["rea"]["welch_p_vs_rank_nosh"]
+    assert p_random < p_rea / 2 and rows["rea"]["welch_p_bh"] == pytest.approx(p_rea)
+    assert rows["random"]["welch_p_bh"] == pytest.approx(2 * p_random)
     markdown = bench_nosh.markdown_table(summary["table"]).splitlines()
-    assert markdown[2].startswith(f"| rank-nosh | 3 | {sum(full) / 3:.2f} ± ") and markdown[2].endswith("| — |")
+    assert markdown[2].startswith(f"| rank-nosh | 3 | {sum(full) / 3:.2f} ± ") and markdown[2].endswith("| — | — |")
     with gzip.open(tmp_path / "nosh_learning_curves.csv.gz", "rt") as fh:
         lines = fh.read().splitlines()
     assert lines[0] == "seed,arch,epoch,train_loss,train_acc,valid_acc" and len(lines) == 2  # one measurement
