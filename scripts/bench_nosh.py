@@ -12,20 +12,22 @@ really trained on Fashion-MNIST in a pool (each epoch a checkpoint, promotions r
   Optuna's ``hyperband`` and ``asha`` (SuccessiveHalvingPruner) pruners over the four budgets.
 
 Sizing (CPU): C=4, N=1 cells on 3,000 images (2,400 train, 600 validation), 150 epochs per search.
-Measured on the 2-core VM with ``--processes 2``: a search takes 6-9 min, a final retraining (C=8, 5
-epochs on 60,000 images, the ``nas pipeline`` protocol chosen on validation) 8-18 min, and most searches
-of a seed find a cell of their own, so one seed costs ~70 min and the 5 seeds ~6 h -- more than the
-2.5 h first estimated (one epoch was timed alone, not beside a second process): run it in chunks.
+Measured on the 2-core VM with ``--processes 2`` (all 40 runs of 5 seeds): a search takes 3-16 min, a
+final retraining (C=8, 5 epochs on 60,000 images, the ``nas pipeline`` protocol chosen on validation)
+5-18 min, and most searches of a seed find a cell of their own: 11.6 process-hours in all, ~75 min of
+wall time a seed, ~6 h for the 5 -- more than the 2.5 h first estimated (one epoch was timed alone, not
+beside a second process): run it in chunks.
 NOSH's r and K are ``NoshConfig``'s (the paper's thesis text gives none; see predictor_nas/nosh.py).
 Each search observes validation only; its final choice is then retrained once with the same protocol
 for every method (``--final-*``, all 60,000 training images) and tested once. Per run
 ``benchmarks/results/nosh/METHOD_sSEED.json`` (written when it finishes, skipped when present: the grid
 runs in chunks; an unfinished search resumes from its pool in ``work/``); ``--merge`` writes
-``bench_nosh.json`` (table, Welch's t-tests of rank-nosh against each other method), ``bench_nosh.png``
+``bench_nosh.json`` (table, Welch's t-tests of rank-nosh against each other method, also
+Benjamini-Hochberg adjusted), ``bench_nosh.png``
 (best-so-far validation against epochs) and the learning-curve dataset ``nosh_learning_curves.csv.gz``
 (arch, epoch, train loss, train and validation accuracy, seed: every epoch every pool trained).
 
-    python scripts/bench_nosh.py --seeds 0,1,2,3,4 --processes 2     # ~70 min a seed on 2 cores
+    python scripts/bench_nosh.py --seeds 0,1,2,3,4 --processes 2     # ~75 min a seed on 2 cores
     python scripts/bench_nosh.py --merge
     python scripts/bench_nosh.py --tiny --out /tmp/nosh               # a smoke run on digits
 """
@@ -159,7 +161,9 @@ def earlier_final(args: argparse.Namespace, arch: str, seed: int) -> dict[str, A
 def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, Any]:
     """The found cell retrained once on every training image, tested once: the same protocol for every
     method; an architecture found by several methods (same seed) is trained once (``out/final``, else
-    :func:`earlier_final`)."""
+    :func:`earlier_final`), also when two runs at once find it (the second waits for the first's result)."""
+    from filelock import FileLock
+
     from predictor_nas.pipeline import FinalTraining, PipelineConfig, retrain_final
     from supernet.spaces import get_space
 
@@ -171,7 +175,9 @@ def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, 
     final = FinalTraining(channels=args.final_channels, epochs=args.final_epochs)
     training = replace(candidate_training(args, "rank-nosh"), max_train=None)
     config = PipelineConfig(training=training, final=final, seed=seed)
-    row = retrain_final(name, arch, config, args.out, None, None, export=False)
+    (args.out / "final").mkdir(parents=True, exist_ok=True)
+    with FileLock(args.out / "final" / f"{name}.lock"):  # then retrain_final returns the finished result
+        row = retrain_final(name, arch, config, args.out, None, None, export=False)
     return {"test_acc": row["test_accuracy"], "train_seconds": row["train_seconds"], "protocol": vars(final)}
 
 

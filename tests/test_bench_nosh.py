@@ -195,6 +195,34 @@ def test_an_architecture_retrained_by_an_earlier_run_of_the_seed_is_not_retraine
     assert called == [arch, other]
 
 
+def test_two_runs_that_find_the_same_cell_at_once_do_not_train_it_side_by_side(tmp_path, monkeypatch):
+    """--processes 2: two searches of a seed may finish on the same cell together (seed 4's Hyperband and
+    ASHA did); its retraining runs in one folder, so the second must wait for the first."""
+    import threading
+    import time
+
+    import predictor_nas.pipeline
+
+    active, overlaps = [], []
+
+    def slow_retrain(name, arch, *a, **k):
+        active.append(name)
+        overlaps.append(len(active))
+        time.sleep(0.3)
+        active.remove(name)
+        return {"test_accuracy": 80.0, "train_seconds": 1.0}
+
+    monkeypatch.setattr(predictor_nas.pipeline, "retrain_final", slow_retrain)
+    args = bench_nosh.parse_args(["--out", str(tmp_path)])
+    arch = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    runs = [threading.Thread(target=bench_nosh.final_training, args=(args, arch, 4)) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert overlaps == [1, 1]
+
+
 def test_sigterm_to_the_parent_stops_its_runs(tmp_path):
     """`kill PID` of a --processes run: its worker processes stop too instead of training on orphaned."""
     import os
