@@ -418,13 +418,12 @@ def main() -> None:
         if not (args.out / f"{method}_s{seed}.json").exists()
     ]
     if args.processes > 1:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
 
-        from supernet.training import share_cpu_cores
+        from supernet.training import spawned_process_pool
 
         signal.signal(signal.SIGTERM, stop_with_children)
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.processes, spawn, share_cpu_cores, (args.processes,)) as pool:
+        with spawned_process_pool(args.processes) as pool:
             futures = {pool.submit(run_and_write, task): task[1:] for task in tasks}
             for future in as_completed(futures):  # a failed run is reported when it fails; the rest go on
                 method, seed = futures[future]

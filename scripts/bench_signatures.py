@@ -281,15 +281,9 @@ def main() -> None:
         if not (args.out / f"{method}_s{seed}.json").exists()  # finished in an earlier chunk
     ]
     if args.processes > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from supernet.training import spawned_process_pool
 
-        from supernet.training import share_cpu_cores
-
-        # spawned, not forked: a forked child cannot use CUDA (GPU runs: many searches on one device);
-        # on the CPU each run gets its share of the cores (else they oversubscribe them)
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.processes, spawn, share_cpu_cores, (args.processes,)) as pool:
+        with spawned_process_pool(args.processes) as pool:  # GPU runs: many searches on one device
             for row in pool.map(run_and_write, tasks):
                 report(row)
     else:

@@ -37,3 +37,12 @@ def test_each_process_gets_its_share_and_never_more_than_torch_allows(monkeypatc
     assert share_cpu_cores(2) == 1
     with pytest.raises(ValueError, match="processes must be at least 1, got 0"):
         share_cpu_cores(0)
+
+
+def test_a_spawned_pool_gives_each_worker_its_share(monkeypatch):
+    from supernet.training import spawned_process_pool
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")  # the workers would start with 8 threads each
+    with spawned_process_pool(2) as pool:
+        threads = pool.submit(torch.get_num_threads).result()
+    assert threads == max(1, min(8, usable_cpu_cores() // 2))

@@ -190,11 +190,7 @@ def _worker_processes(args: argparse.Namespace) -> int:
     procs = [
         ctx.Process(
             target=_worker_child,
-            args=(
-                argparse.Namespace(**{**vars(args), "name": f"{base}/{i}"}),
-                logging.getLogger().level,
-                args.processes,
-            ),
+            args=(argparse.Namespace(**{**vars(args), "name": f"{base}/{i}"}), logging.getLogger().level),
         )
         for i in range(args.processes)
     ]
@@ -218,11 +214,11 @@ def _worker_processes(args: argparse.Namespace) -> int:
     return max(proc.exitcode or 0 for proc in procs)
 
 
-def _worker_child(args: argparse.Namespace, log_level: int, processes: int) -> None:
+def _worker_child(args: argparse.Namespace, log_level: int) -> None:
     from supernet.training import share_cpu_cores
 
     configure_logging(log_level)
-    share_cpu_cores(processes)  # on the CPU, N workers of all cores each would oversubscribe them
+    share_cpu_cores(args.processes)  # on the CPU, N workers of all cores each would oversubscribe them
     raise SystemExit(_one_worker(args))
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
@@ -51,6 +53,12 @@ def share_cpu_cores(processes: int) -> int:
     return threads
 
 
+def spawned_process_pool(processes: int) -> ProcessPoolExecutor:
+    """``processes`` worker processes for runs side by side: spawned, not forked (a forked child cannot
+    use CUDA), each with its :func:`share_cpu_cores` of the CPU."""
+    return ProcessPoolExecutor(processes, multiprocessing.get_context("spawn"), share_cpu_cores, (processes,))
+
+
 __all__ = [
     "CheckpointError",
     "EpochMetrics",
@@ -61,5 +69,6 @@ __all__ = [
     "resolve_device",
     "save_checkpoint",
     "share_cpu_cores",
+    "spawned_process_pool",
     "usable_cpu_cores",
 ]
