@@ -53,7 +53,11 @@ def run_search(method: str, evaluator, budget: float, seed: int, overrides: dict
     from pools import Pool, PoolConfig
     from predictor_nas.study import Study
 
-    config = replace(rank_nosh_config(method, seed, budget), **(overrides or {}))
+    config = rank_nosh_config(method, seed, budget)
+    overrides = dict(overrides or {})
+    if "ranker" in overrides:  # {"ranker": {"steps": 200}} replaces fields of the ranker's settings
+        overrides["ranker"] = replace(config.ranker, **overrides["ranker"])
+    config = replace(config, **overrides)
     with tempfile.TemporaryDirectory() as tmp:
         pool = Pool.create(f"sqlite:///{tmp}/pool.db", PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}"))
         with Study(pool, config, evaluator=evaluator) as study:
