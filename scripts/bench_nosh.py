@@ -172,13 +172,14 @@ def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, 
         return earlier
     space = get_space("nb201")
     name = f"s{seed}_{space.canonical_hash(space.parse(arch))[:12]}"
-    final = FinalTraining(channels=args.final_channels, epochs=args.final_epochs)
+    final = FinalTraining(channels=args.final_channels, epochs=args.final_epochs, seeds=1)
     training = replace(candidate_training(args, "rank-nosh"), max_train=None)
     config = PipelineConfig(training=training, final=final, seed=seed)
     (args.out / "final").mkdir(parents=True, exist_ok=True)
     with FileLock(args.out / "final" / f"{name}.lock"):  # then retrain_final returns the finished result
-        row = retrain_final(name, arch, config, args.out, None, None, export=False)
-    return {"test_acc": row["test_accuracy"], "train_seconds": row["train_seconds"], "protocol": vars(final)}
+        row = retrain_final(name, arch, config, args.out, None, None, export=False, seed=seed)
+    protocol = {k: v for k, v in vars(final).items() if k != "seeds"}  # one retraining a cell, as always
+    return {"test_acc": row["test_accuracy"], "train_seconds": row["train_seconds"], "protocol": protocol}
 
 
 def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
@@ -206,21 +207,17 @@ def run_and_write(task: tuple[argparse.Namespace, str, int]) -> str:
 
 
 # -- merge ------------------------------------------------------------------------------------------------
-def welch(a: list[float], b: list[float]) -> float | None:
-    """Two-sided Welch's t-test p-value of mean(a) = mean(b) (None with fewer than 2 values a side)."""
-    if len(a) < 2 or len(b) < 2:
-        return None
-    from scipy.stats import ttest_ind
-
-    return float(ttest_ind(a, b, equal_var=False).pvalue)
-
-
 def mean_or_none(values: Any) -> float | None:
     values = list(values)
     return statistics.mean(values) if values else None
 
 
 def merge(folder: Path, results: Path) -> dict[str, Any]:
+    """The table (``predictor_nas.stats``: sample SD, two-sided Welch against rank-nosh, Benjamini-Hochberg
+    over the comparisons), the plot and the learning-curve dataset, from the per-run JSONs in ``folder``."""
+    from predictor_nas.stats import benjamini_hochberg, summarize, welch
+    from scripts.provenance import provenance
+
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_s*.json"))]
     test = {m: [r["final"]["test_acc"] for r in runs if r["method"] == m and r["final"]] for m in METHODS}
     table = []
@@ -228,12 +225,14 @@ def merge(folder: Path, results: Path) -> dict[str, Any]:
         mine = [r for r in runs if r["method"] == method]
         if not mine:
             continue
+        summary = summarize(test[method])
         table.append(
             {
                 "method": method,
                 "seeds": sorted(r["seed"] for r in mine),
-                "test_mean": statistics.mean(test[method]) if test[method] else None,
-                "test_std": statistics.stdev(test[method]) if len(test[method]) > 1 else None,
+                "test": summary,
+                "test_mean": summary["mean"],
+                "test_std": summary["sd"],
                 "valid_mean": statistics.mean(r["found"]["valid"] for r in mine),
                 "epochs_charged_mean": statistics.mean(r["epochs_charged"] for r in mine),
                 "epochs_trained_mean": statistics.mean(r["epochs_trained"] for r in mine),
@@ -241,39 +240,40 @@ def merge(folder: Path, results: Path) -> dict[str, Any]:
                 "search_minutes_mean": mean_or_none(
                     r["search_seconds"] / 60 for r in mine if not r.get("resumed_from_epochs") and r["search_seconds"]
                 ),
+                "search_minutes_range": [
+                    min(r["search_seconds"] for r in mine) / 60,
+                    max(r["search_seconds"] for r in mine) / 60,
+                ],
                 "candidates_mean": statistics.mean(r["candidates"] for r in mine),
-                "welch_p_vs_rank_nosh": None if method == "rank-nosh" else welch(test["rank-nosh"], test[method]),
+                "vs_rank_nosh": None if method == "rank-nosh" else welch(test[method], test["rank-nosh"]),
             }
         )
-    adjust_for_many_comparisons(table)
-    summary = {"runs": len(runs), "table": table}
+    compared = [r for r in table if r["vs_rank_nosh"] is not None]
+    for row, q in zip(compared, benjamini_hochberg([r["vs_rank_nosh"]["p"] for r in compared]), strict=True):
+        row["vs_rank_nosh"]["p_bh"] = q
+    seeds = sorted({r["seed"] for r in runs})
+    meta = {
+        **provenance(seeds),
+        "runs_measured_on": sorted({r.get("machine", "vm") for r in runs}),
+        "statistics": "mean, sample SD (ddof 1); vs_rank_nosh: two-sided Welch t-test of method minus rank-nosh "
+        "over seeds, Benjamini-Hochberg adjusted over the comparisons (p_bh)",
+    }
+    summary = {"meta": meta, "runs": len(runs), "table": table}
     results.write_text(json.dumps(summary, indent=1))
     plot(runs, results.with_suffix(".png"))
     write_dataset(runs, results.parent / "nosh_learning_curves.csv.gz")
     return summary
 
 
-def adjust_for_many_comparisons(table: list[dict[str, Any]]) -> None:
-    """Each row's Welch p-value adjusted for the number of methods compared with rank-nosh
-    (Benjamini-Hochberg, ``welch_p_bh``): seven comparisons at p < 0.05 would find one by chance often."""
-    from scipy.stats import false_discovery_control
-
-    compared = [r for r in table if r["welch_p_vs_rank_nosh"] is not None]
-    adjusted = false_discovery_control([r["welch_p_vs_rank_nosh"] for r in compared]) if compared else []
-    for row in table:
-        row["welch_p_bh"] = None
-    for row, p in zip(compared, adjusted):
-        row["welch_p_bh"] = float(p)
-
-
 def markdown_table(table: list[dict[str, Any]]) -> str:
     """The merged table as docs/benchmarks.md shows it."""
+    from predictor_nas.stats import fmt_mean_sd
 
     def num(value: float | None, digits: int) -> str:
         return "—" if value is None else f"{value:.{digits}f}"
 
     lines = [
-        "| method | seeds | retrained test (mean ± std) | search validation | epochs charged | epochs trained "
+        "| method | seeds | retrained test (mean ± SD) | search validation | epochs charged | epochs trained "
         "| candidates | search min | Welch p vs rank-nosh | p, BH-adjusted |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -281,14 +281,14 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
         cells = [
             r["method"],
             str(len(r["seeds"])),
-            f"{num(r['test_mean'], 2)} ± {num(r['test_std'], 2)}",
+            fmt_mean_sd(r["test"]),
             num(r["valid_mean"], 2),
             num(r["epochs_charged_mean"], 0),
             num(r["epochs_trained_mean"], 0),
             num(r["candidates_mean"], 0),
             num(r["search_minutes_mean"], 1),
-            num(r["welch_p_vs_rank_nosh"], 2),
-            num(r["welch_p_bh"], 2),
+            num((r["vs_rank_nosh"] or {}).get("p"), 2),
+            num((r["vs_rank_nosh"] or {}).get("p_bh"), 2),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

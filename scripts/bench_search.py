@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +27,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from predictor_nas.stats import fmt_mean_sd, paired, summarize, welch
+from scripts.provenance import provenance
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
@@ -199,19 +201,17 @@ def main() -> None:
             for b in args.budgets:
                 if m in ablations and b > args.ablation_budget:
                     continue
-                vals = reported(runs, d, m, b)
-                summary.setdefault(d, {}).setdefault(m, {})[str(int(b))] = {
-                    "mean": float(np.mean(vals)),
-                    "std": float(np.std(vals)),
-                    "n": len(vals),
-                }
+                summary.setdefault(d, {}).setdefault(m, {})[str(int(b))] = summarize(reported(runs, d, m, b))
     from predictor_nas.evaluators import NB201TestReporter
 
     optimum = {d: NB201TestReporter(d).optimum for d in args.datasets}
     significance = rank_nosh_vs_baselines(runs, args)
     result = {
         "meta": {
-            "machine": platform.node(),
+            **provenance({d: {m: seeds_of(m, d) for m in args.methods} for d in args.datasets}),
+            "statistics": "summary: mean, sample SD (ddof 1), t 95 % interval; rank_nosh_vs_baselines: two-sided "
+            "Welch t-test of rank-nosh minus the baseline over seeds; ablations_paired: two-sided paired t-test "
+            "(and Wilcoxon) of ablation minus rank-nosh on the seeds both ran",
             "protocol": "observe 12-epoch validation (mini-bench) and 200-epoch validation (NB201 v1_0); "
             "report the 200-epoch test accuracy of v1_0 once, after the search has returned; cost in epochs, "
             + (
@@ -233,8 +233,9 @@ def main() -> None:
         },
         "summary": summary,
         "published": PUBLISHED,
-        # one-sided Welch t-test p-values of "RANK-NOSH's mean is higher" against each baseline
         "rank_nosh_vs_baselines": significance,
+        "ablations_paired": ablations_paired(runs, args),
+        "final_choices": final_choices(runs, args),
         # per run: the reported accuracy at each budget (full curves stay in the .runs.jsonl log)
         "runs": [
             {
@@ -251,25 +252,74 @@ def main() -> None:
         print(f"\n{d} (optimum {optimum[d]:.2f})")
         for m in args.methods:
             s = summary[d][m]
-            print(f"  {m:16s} " + "  ".join(f"{b}: {s[b]['mean']:.2f} ± {s[b]['std']:.2f}" for b in s))
+            print(f"  {m:16s} " + "  ".join(f"{b}: {fmt_mean_sd(s[b])}" for b in s))
     print(f"wrote {args.out}")
 
 
 def rank_nosh_vs_baselines(runs: list[dict], args: argparse.Namespace) -> dict:
-    """Per dataset and budget: p-value of a one-sided Welch t-test that RANK-NOSH's mean reported
-    accuracy exceeds each baseline's (independent seeds; None when both are constant)."""
-    from scipy.stats import ttest_ind
-
+    """Per dataset, budget and baseline: two-sided Welch t-test of rank-nosh minus the baseline over their
+    (independent) seeds -- ``predictor_nas.stats.welch``'s dict (diff, 95 % interval, p, n)."""
     out: dict = {}
     for d in args.datasets:
         for b in args.budgets:
             ours = reported(runs, d, "rank-nosh", b)
             for m in BASELINE_METHODS:
                 theirs = reported(runs, d, m, b)
-                if len(ours) > 1 and len(theirs) > 1:
-                    p = ttest_ind(ours, theirs, equal_var=False, alternative="greater").pvalue
-                    out.setdefault(d, {}).setdefault(str(int(b)), {})[m] = None if np.isnan(p) else float(p)
+                if ours and theirs:
+                    out.setdefault(d, {}).setdefault(str(int(b)), {})[m] = welch(ours, theirs)
     return out
+
+
+def ablations_paired(runs: list[dict], args: argparse.Namespace) -> dict:
+    """Per dataset, budget and ablation: ablation minus rank-nosh on the seeds **both** ran (a paired
+    two-sided test), so a delta never compares 10 seeds with 30."""
+    out: dict = {}
+    for d in args.datasets:
+        full = {r["seed"]: r for r in runs if r["dataset"] == d and r["method"] == "rank-nosh"}
+        for m in RANK_NOSH_METHODS[1:]:
+            mine = {r["seed"]: r for r in runs if r["dataset"] == d and r["method"] == m}
+            seeds = sorted(set(mine) & set(full))
+            for b in args.budgets:
+                if b > args.ablation_budget or not seeds:
+                    continue
+                a_vals = [at_budget(mine[s]["curve"], b) for s in seeds]
+                f_vals = [at_budget(full[s]["curve"], b) for s in seeds]
+                out.setdefault(d, {}).setdefault(m, {})[str(int(b))] = {"seeds": seeds, **paired(a_vals, f_vals)}
+    return out
+
+
+def final_choices(runs: list[dict], args: argparse.Namespace) -> dict:
+    """Per dataset and method: how many seeds ended (at the largest budget) on the benchmark's 200-epoch
+    validation argmax, and the cells the others ended on (read after the searches, from the same table)."""
+    out: dict = {}
+    for d in args.datasets:
+        best = validation_argmax(d)
+        out[d] = {"validation_argmax": best}
+        for m in args.methods:
+            mine = [r for r in runs if r["dataset"] == d and r["method"] == m]
+            if mine:
+                out[d][m] = {
+                    "seeds": len(mine),
+                    "on_validation_argmax": sum(r["best_arch"] == best["arch"] for r in mine),
+                    "other": {str(r["seed"]): r["best_arch"] for r in mine if r["best_arch"] != best["arch"]},
+                }
+    return out
+
+
+def validation_argmax(dataset: str) -> dict:
+    """The cell with the highest 200-epoch validation accuracy in NB201 v1_0 for ``dataset``: its index,
+    string, validation and test accuracy (the test read for the report only)."""
+    from predictor_nas.tables import load_test, load_validation
+    from supernet.spaces import get_space
+
+    space, val200 = get_space("nb201"), load_validation(dataset).val200
+    i = int(np.argmax(val200))
+    return {
+        "index": i,
+        "arch": space.to_string(space.from_index(i)),
+        "valid": float(val200[i]),
+        "test": float(load_test(dataset).test200[i]),
+    }
 
 
 def plot(runs: list[dict], args: argparse.Namespace, optimum: dict, path: Path) -> None:

@@ -137,10 +137,27 @@ def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
 
 
 def mean_std(values: list[float]) -> tuple[float | None, float | None]:
-    values = [v for v in values if v is not None]
-    if not values:
-        return None, None
-    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+    """Mean and sample SD (``predictor_nas.stats``; the SD is None below two values)."""
+    from predictor_nas.stats import summarize
+
+    summary = summarize(values)
+    return summary["mean"], summary["sd"]
+
+
+def pt_vs_magnitude(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per method, DARTS-PT minus magnitude transfer on the same supernets: a two-sided paired test over
+    that method's seeds (the pairs of one method; two methods are not pooled, their seeds share data)."""
+    from predictor_nas.stats import paired
+
+    out = {}
+    for method in sorted({r["method"] for r in runs}):
+        both = [r for r in runs if r["method"] == method and {"pt", "magnitude"} <= set(r["selections"])]
+        if both:
+            pt, mag = (
+                [(r["selections"][s]["transfer"] or {}).get("cifar10") for r in both] for s in ("pt", "magnitude")
+            )
+            out[method] = {"seeds": [r["seed"] for r in both], "pt": pt, "magnitude": mag, **paired(pt, mag)}
+    return out
 
 
 def first_eigenvalue(run: dict[str, Any]) -> float | None:
@@ -189,7 +206,15 @@ def merge(folder: Path, out: Path) -> dict[str, Any]:
                     "paper_cifar10": PAPER_CIFAR10.get(method),
                 }
             )
-    summary = {"runs": len(runs), "table": table}
+    from scripts.provenance import provenance
+
+    meta = {
+        **provenance(sorted({r["seed"] for r in runs})),
+        "runs_measured_on": sorted({r.get("machine", "vm") for r in runs}),
+        "run_minutes": [min(r["seconds"] for r in runs) / 60, max(r["seconds"] for r in runs) / 60],
+        "statistics": "mean, sample SD (ddof 1); pt_vs_magnitude: two-sided paired t-test per method over its seeds",
+    }
+    summary = {"meta": meta, "runs": len(runs), "table": table, "pt_vs_magnitude": pt_vs_magnitude(runs)}
     out.write_text(json.dumps(summary, indent=1))
     plot(runs, table, out.with_suffix(".png"))
     return summary

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import statistics
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -130,12 +131,16 @@ def test_merge_table_welch_p_values_and_the_dataset(tmp_path, monkeypatch):
     summary = bench_nosh.merge(tmp_path, out)
     rows = {r["method"]: r for r in summary["table"]}
     assert rows["rank-nosh"]["test_mean"] == pytest.approx(sum(full) / 3)
-    assert rows["random"]["welch_p_vs_rank_nosh"] == pytest.approx(ttest_ind(full, random, equal_var=False).pvalue)
-    assert rows["rank-nosh"]["welch_p_vs_rank_nosh"] is None
+    versus = rows["random"]["vs_rank_nosh"]
+    assert versus["p"] == pytest.approx(ttest_ind(full, random, equal_var=False).pvalue)  # two-sided
+    assert versus["sidedness"] == "two-sided" and versus["diff"] == pytest.approx((sum(random) - sum(full)) / 3)
+    assert rows["rank-nosh"]["vs_rank_nosh"] is None
+    assert rows["rank-nosh"]["test_std"] == pytest.approx(statistics.stdev(full))  # the sample SD
     # Benjamini-Hochberg over the two comparisons: the larger p stays, the smaller doubles (capped by it)
-    p_random, p_rea = rows["random"]["welch_p_vs_rank_nosh"], rows["rea"]["welch_p_vs_rank_nosh"]
-    assert p_random < p_rea / 2 and rows["rea"]["welch_p_bh"] == pytest.approx(p_rea)
-    assert rows["random"]["welch_p_bh"] == pytest.approx(2 * p_random)
+    p_random, p_rea = versus["p"], rows["rea"]["vs_rank_nosh"]["p"]
+    assert p_random < p_rea / 2 and rows["rea"]["vs_rank_nosh"]["p_bh"] == pytest.approx(p_rea)
+    assert versus["p_bh"] == pytest.approx(2 * p_random)
+    assert summary["meta"]["seeds"] == [0, 1, 2] and "two-sided" in summary["meta"]["statistics"]
     markdown = bench_nosh.markdown_table(summary["table"]).splitlines()
     assert markdown[2].startswith(f"| rank-nosh | 3 | {sum(full) / 3:.2f} ± ") and markdown[2].endswith("| — | — |")
     with gzip.open(tmp_path / "nosh_learning_curves.csv.gz", "rt") as fh:

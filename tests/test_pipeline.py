@@ -20,7 +20,7 @@ def tiny_config() -> PipelineConfig:
             "quick", budgets=(1, 2), k=2, initial=4, level0_samples=6, budget_epochs=12, proxies=("params",)
         ),
         training=CandidateTraining(dataset="digits", max_train=256, max_test=256, channels=4, device="cpu"),
-        final=FinalTraining(channels=4, epochs=2, batch_size=256),
+        final=FinalTraining(channels=4, epochs=2, batch_size=256, seeds=1),
     )
 
 
@@ -40,7 +40,11 @@ def test_pipeline_writes_the_run_directory_and_compares_the_reference_points(uni
     assert all(row["valid_accuracy"] is None for row in summary["final"].values())
     cnn = summary["final"]["plain_cnn"]
     assert abs(cnn["params_millions"] - winner["params_millions"]) / winner["params_millions"] < 0.35  # size-matched
-    assert summary["winner_beats"].keys() == {"all_conv3x3", "random_search", "plain_cnn"}
+    assert summary["verdicts"].keys() == {"all_conv3x3", "random_search", "plain_cnn"}
+    # one retraining seed (the tiny config): no interval, so every comparison is a tie, whatever the numbers
+    assert summary["retraining_seeds"] == [0]
+    assert {v["verdict"] for v in summary["verdicts"].values()} == {"ties"}
+    assert set(summary["phase_seconds"]) >= {"search", "random search", "retrain winner", "export"}
     snippet = (out / "README.md").read_text().split("```python\n")[1].split("```")[0]
     images = torch.randint(0, 256, (3, *winner["input_shape"]), dtype=torch.uint8)
     namespace = {"images": images}
@@ -90,7 +94,7 @@ def test_an_interrupt_in_each_phase_resumes_to_the_same_result(tmp_path, uninter
 
     def on_epoch(metrics, total: int) -> None:
         if (
-            current["phase"] == "retrain winner" and not stops["retrain winner"] and metrics.epoch == 1
+            str(current["phase"]).startswith("retrain winner") and not stops["retrain winner"] and metrics.epoch == 1
         ):  # epochs count from 1
             stops["retrain winner"] = True
             raise Interrupted
@@ -145,10 +149,23 @@ def test_nas_pipeline_command_writes_model_report_and_summary(tmp_path, capsys):
     from scripts.cli import main
 
     argv = ["pipeline", "--dataset", "digits", "--max-train", "256", "--search-channels", "4", "--budget-epochs", "8"]
-    argv += ["--final-epochs", "1", "--final-channels", "4", "--references", "plain_cnn", "--out", str(tmp_path)]
+    argv += ["--final-epochs", "1", "--final-channels", "4", "--final-seeds", "2"]
+    argv += ["--references", "plain_cnn", "--out", str(tmp_path)]
     assert main([*argv, "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert set(printed["final"]) == {"winner", "plain_cnn"}
+    # two retraining seeds a network: the verdict comes from the interval of the difference
+    winner, cnn = printed["final"]["winner"], printed["final"]["plain_cnn"]
+    assert len(winner["test_accuracy_seeds"]) == len(cnn["test_accuracy_seeds"]) == 2
+    verdict = printed["verdicts"]["plain_cnn"]
+    assert verdict["n"] == [2, 2] and verdict["sidedness"] == "two-sided"
+    assert verdict["diff"] == pytest.approx(winner["test_accuracy"] - cnn["test_accuracy"])
+    if verdict["ci95"] is not None and verdict["ci95"][0] > 0:
+        assert verdict["verdict"] == "beats"
+    elif verdict["ci95"] is not None and verdict["ci95"][1] < 0:
+        assert verdict["verdict"] == "loses"
+    else:
+        assert verdict["verdict"] == "ties"
     for name in ("model.pt2", "README.md", "report.html", "report.md", "final_training.png", "config.json"):
         assert (tmp_path / name).exists(), name
     assert main([*argv[:-4], "--references", "resnet", "--out", str(tmp_path / "bad")]) == 2

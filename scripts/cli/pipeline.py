@@ -36,6 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--final-channels", type=int, default=None, help="C of the retrained networks")
     g.add_argument("--final-cells-per-stage", type=int, default=None, help="N of the retrained networks")
     g.add_argument(
+        "--final-seeds",
+        type=int,
+        default=None,
+        help="retraining seeds of every network (default 3): the winner beats, ties or loses to each reference "
+        "by the 95 %% interval of the difference over them",
+    )
+    g.add_argument(
         "--references",
         default=",".join(REFERENCES),
         help=f"reference points retrained the same way (comma-separated of {', '.join(REFERENCES)}; 'none')",
@@ -53,6 +60,7 @@ def config_of(args: argparse.Namespace) -> PipelineConfig:
         "epochs": args.final_epochs,
         "channels": args.final_channels,
         "cells_per_stage": args.final_cells_per_stage,
+        "seeds": args.final_seeds,
     }
     refs = () if args.references.strip().lower() == "none" else tuple(r.strip() for r in args.references.split(","))
     return PipelineConfig(
@@ -66,16 +74,20 @@ def config_of(args: argparse.Namespace) -> PipelineConfig:
 
 def summary_table(summary: dict[str, Any]) -> str:
     """The comparison as a plain-text table (the terminal's last words)."""
-    header = f"{'network':<16}{'test %':>8}{'params M':>10}{'MFLOPs':>9}{'ms/image':>10}{'train s':>9}  architecture"
+    from predictor_nas.stats import fmt_mean_sd
+
+    seeds = len(summary["retraining_seeds"])
+    test = f"test % ({seeds} seed{'s' * (seeds > 1)})"
+    header = f"{'network':<16}{test:>18}{'params M':>10}{'MFLOPs':>9}{'ms/image':>10}{'train s':>9}  architecture"
     lines = [header, "-" * len(header)]
     for name, row in summary["final"].items():
         lines.append(
-            f"{name:<16}{row['test_accuracy']:>8.2f}{row['params_millions']:>10.3f}{row['flops_millions']:>9.1f}"
+            f"{name:<16}{fmt_mean_sd(row['test']):>18}{row['params_millions']:>10.3f}{row['flops_millions']:>9.1f}"
             f"{row['latency_ms_batch1']:>10.2f}{row['train_seconds']:>9.0f}  {row['arch']}"
         )
-    beaten = [n for n, won in summary["winner_beats"].items() if not won]
-    if beaten:
-        lines.append(f"the search's winner does not beat: {', '.join(beaten)}")
+    for name, v in summary["verdicts"].items():
+        interval = f"95 % interval {v['ci95'][0]:+.2f} to {v['ci95'][1]:+.2f}" if v["ci95"] else "no interval"
+        lines.append(f"winner vs {name}: {v['verdict']} (difference {v['diff']:+.2f} points, {interval})")
     return "\n".join(lines)
 
 
@@ -96,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = write_report(out)
     if getattr(args, "json", False):
-        print(json.dumps({k: summary[k] for k in ("search", "final", "exported", "winner_beats")}, default=str))
+        print(json.dumps({k: summary[k] for k in ("search", "final", "exported", "verdicts")}, default=str))
     else:
         print(summary_table(summary))
         print(f"\nmodel: {summary['exported']['torch_export']}  report: {report}")

@@ -67,7 +67,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "environment": (config or {}).get("environment", {}),
         "pyramid": _pyramid(run_dir) or _pyramid(run_dir / "search"),
         "comparison": _comparison(pipeline),
-        "not_beaten": [k for k, won in ((pipeline or {}).get("winner_beats") or {}).items() if not won],
+        "not_beaten": [k for k, v in ((pipeline or {}).get("verdicts") or {}).items() if v["verdict"] != "beats"],
         "plots": sorted(p.name for p in run_dir.glob("*.png")),
     }
 
@@ -99,7 +99,7 @@ def to_markdown(info: dict[str, Any]) -> str:
         lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join(_md(row[c]) for c in cols) + " |" for row in info["comparison"]]
         if info["not_beaten"]:
-            lines += ["", f"**The search's winner does not beat: {', '.join(info['not_beaten'])}.**"]
+            lines += ["", f"**The search's winner does not beat (ties or loses): {', '.join(info['not_beaten'])}.**"]
         lines.append("")
     for title, data in (
         ("Result", info["summary"]),
@@ -140,7 +140,8 @@ def to_html(info: dict[str, Any], run_dir: Path) -> str:
         parts.append(f"<table><tr>{head}</tr>{body}</table>")
         if info["not_beaten"]:
             parts.append(
-                f"<p><b>The search's winner does not beat: {html.escape(', '.join(info['not_beaten']))}.</b></p>"
+                "<p><b>The search's winner does not beat (ties or loses): "
+                f"{html.escape(', '.join(info['not_beaten']))}.</b></p>"
             )
     if info["summary"]:
         parts += ["<h2>Result</h2>", table(info["summary"])]
