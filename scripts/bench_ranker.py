@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from scipy.stats import kendalltau
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 
 from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_scores
+from predictor_nas.stats import fmt_mean_sd
 from predictor_nas.tables import load_test, load_validation
 from supernet.spaces import get_space
 from supernet.spaces.nb201 import official_order
@@ -81,7 +81,17 @@ def main() -> None:
     parser.add_argument("--dataset", default="cifar10")
     parser.add_argument("--loss", default="hinge", choices=["hinge", "logistic", "mse"])
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_ranker.json")
+    parser.add_argument(
+        "--resummarize", action="store_true", help="recompute the summaries of --out from its per-seed values"
+    )
     args = parser.parse_args()
+    if args.resummarize:
+        result = json.loads(args.out.read_text())
+        result.update(summaries(result["per_seed"], args.sizes))
+        result["meta"].update(statistics_meta(args))
+        args.out.write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.out}")
+        return
 
     space = get_space("nb201")
     val200 = load_validation(args.dataset).val200
@@ -116,19 +126,13 @@ def main() -> None:
                     flush=True,
                 )
 
-    def stats(values: dict) -> dict:
-        return {
-            m: {str(n): {"mean": float(np.mean(values[m][n])), "std": float(np.std(values[m][n]))} for n in args.sizes}
-            for m in methods
-        }
-
-    summary = stats(taus["isomorphism_classes"]["valid"])
+    summary = summaries(taus, args.sizes)
     for m in methods:
         for n in args.sizes:
-            summary[m][str(n)]["seconds"] = float(np.mean(seconds[m][n]))
+            summary["kendall_tau"][m][str(n)]["seconds"] = float(np.mean(seconds[m][n]))
     result = {
         "meta": {
-            "machine": platform.node(),
+            **statistics_meta(args),
             "dataset": args.dataset,
             "seeds": args.seeds,
             "held_out": "5,000 cells or more: whole isomorphism classes",
@@ -136,28 +140,47 @@ def main() -> None:
             "truth": "held-out 200-epoch validation accuracy (kendall_tau); test accuracy (kendall_tau_test)",
             "ranker": RankerConfig(loss=args.loss).__dict__,
         },
-        "kendall_tau": summary,
-        "kendall_tau_test": stats(taus["isomorphism_classes"]["test"]),
-        "random_split": {"valid": stats(taus["random"]["valid"]), "test": stats(taus["random"]["test"])},
+        **summary,
         "per_seed": taus,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
-    plot(summary, args.sizes, args.out.with_suffix(".png"))
+    plot(summary["kendall_tau"], args.sizes, args.out.with_suffix(".png"))
     for label, table in (
-        ("valid", summary),
+        ("valid", summary["kendall_tau"]),
         ("test", result["kendall_tau_test"]),
         ("valid, random split", result["random_split"]["valid"]),
     ):
         print(label)
         for m in methods:
-            print(
-                f"  {m:18s} "
-                + "  ".join(
-                    f"n={n}: {table[m][str(n)]['mean']:.3f} ± {table[m][str(n)]['std']:.3f}" for n in args.sizes
-                )
-            )
+            print(f"  {m:18s} " + "  ".join(f"n={n}: {fmt_mean_sd(table[m][str(n)], 3)}" for n in args.sizes))
     print(f"wrote {args.out}")
+
+
+def summaries(per_seed: dict, sizes: list[int]) -> dict:
+    """Kendall τ per model and training size (``predictor_nas.stats.summarize``: mean, sample SD, 95 %
+    interval over seeds) for the isomorphism-class split (vs validation and test) and the random split."""
+    from predictor_nas.stats import summarize
+
+    def table(values: dict) -> dict:
+        return {m: {str(n): summarize(values[m][str(n)]) for n in sizes} for m in values}
+
+    per_seed = json.loads(json.dumps(per_seed))  # int or str sizes alike
+    classes, rand = per_seed["isomorphism_classes"], per_seed["random"]
+    return {
+        "kendall_tau": table(classes["valid"]),
+        "kendall_tau_test": table(classes["test"]),
+        "random_split": {"valid": table(rand["valid"]), "test": table(rand["test"])},
+    }
+
+
+def statistics_meta(args: argparse.Namespace) -> dict:
+    from scripts.provenance import provenance
+
+    return {
+        **provenance(list(range(args.seeds))),
+        "statistics": "mean, sample SD (ddof 1), t 95 % interval of Kendall tau over seeds",
+    }
 
 
 def plot(summary: dict, sizes: list[int], path: Path) -> None:
@@ -171,7 +194,7 @@ def plot(summary: dict, sizes: list[int], path: Path) -> None:
         ax.errorbar(
             sizes,
             [s[str(n)]["mean"] for n in sizes],
-            [s[str(n)]["std"] for n in sizes],
+            [s[str(n)]["sd"] for n in sizes],
             marker="o",
             capsize=3,
             label=method,

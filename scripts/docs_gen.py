@@ -1,8 +1,9 @@
-"""Writes ``docs/configuration.md``: every ``nas`` subcommand's options with their defaults, the hybrid
-recipe's keys, and the differentiable methods' published overrides -- generated from the code, so it
-cannot drift (``tests/test_docs.py`` checks the committed file is current).
+"""Writes the generated pages: ``docs/configuration.md`` (every ``nas`` subcommand's options with their
+defaults, the hybrid recipe's keys, the differentiable methods' published overrides -- from the code) and
+``README.md`` and ``docs/benchmarks.md`` (from their templates and the benchmark JSONs,
+:mod:`scripts.docs_figures`), so none can drift (``tests/test_docs.py`` checks the committed files).
 
-    python -m scripts.docs_gen            # rewrite docs/configuration.md
+    python -m scripts.docs_gen            # rewrite all three
 """
 
 from __future__ import annotations
@@ -85,8 +86,11 @@ def render() -> str:
 
 
 def main() -> None:
+    from scripts.docs_figures import write_all
+
     TARGET.write_text(render())
-    print(f"wrote {TARGET}")
+    for path in [TARGET, *write_all()]:
+        print(f"wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

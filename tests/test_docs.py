@@ -1,7 +1,10 @@
-"""The generated configuration reference is current, and the docs name files that exist."""
+"""The generated pages are current (the configuration reference from the code, README.md and
+docs/benchmarks.md from their templates and the benchmark JSONs), and the docs name files that exist."""
 
 import re
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,3 +19,32 @@ def test_docs_link_to_files_that_exist():
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/benchmarks.md"])
+def test_published_figures_match_their_json(page):
+    from scripts.docs_figures import drift
+
+    diff = drift(ROOT / page)
+    assert not diff, (
+        f"{page} differs from what its template and benchmarks/results/*.json give (edit docs/templates/, "
+        "then `python -m scripts.docs_gen`):\n" + "\n".join(diff[:20])
+    )
+
+
+def test_a_hand_edited_figure_is_caught(tmp_path, monkeypatch):
+    """A figure typed into the page instead of coming from its JSON is reported, with its line."""
+    import scripts.docs_figures as figures
+
+    page = ROOT / "docs" / "benchmarks.md"
+    text = page.read_text()
+    figure = "| rank-nosh | 5 | 91.21 ± 0.20 |"
+    assert figure in text, "the NOSH table's first row moved: update this test's figure"
+    edited = tmp_path / "docs" / "benchmarks.md"
+    edited.parent.mkdir()
+    edited.write_text(text.replace(figure, "| rank-nosh | 5 | 91.71 ± 0.20 |"))
+    monkeypatch.setattr(figures, "ROOT", tmp_path)
+    monkeypatch.setitem(figures.TEMPLATES, edited, figures.TEMPLATES[page])
+    diff = figures.drift(edited)
+    assert any(line.startswith("+| rank-nosh | 5 | 91.71") for line in diff)
+    assert any(line.startswith("-| rank-nosh | 5 | 91.21") for line in diff)
