@@ -1,4 +1,8 @@
-"""Hybrid search vs pure RANK-NOSH vs pure differentiable search at equal total compute.
+"""NOTE (2026-12-07): this harness's results were withdrawn (validation leak through the supernet's data
+split, supernet epochs charged as child epochs, checkpoints compared without retraining); its raw files
+were removed and it is to be rebuilt by the hybrid issue before it reports again.
+
+Hybrid search vs pure RANK-NOSH vs pure differentiable search at equal total compute.
 
 Three parts, every seed (all on this machine's device; CPU-sized by default):
 
