@@ -32,7 +32,7 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run(command, check=True, env={**os.environ, "XDG_CACHE_HOME": cache}, stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
-    timed = shlex.join(["XDG_CACHE_HOME=$(mktemp -d)", *command[:-3], "--quiet"])
+    timed = "XDG_CACHE_HOME=$(mktemp -d) " + shlex.join([*command[:-3], "--quiet"])
     result = {
         "meta": {**provenance([0]), "timed_command": timed},
         "seconds": seconds,
