@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,25 +212,26 @@ def run_pipeline(
 
     phase_seconds: dict[str, float] = {}
 
-    def timed(name: str, started: float) -> None:
+    @contextmanager
+    def timed(name: str) -> Iterator[None]:
+        """Adds the block's wall seconds to ``phase_seconds[name]`` when it completes."""
+        started = time.time()
+        yield
         phase_seconds[name] = phase_seconds.get(name, 0.0) + time.time() - started
 
     search_dir = out / "search"
-    started = time.time()
-    with Study.create(config.search, training=config.training, run_dir=search_dir) as study:
+    with timed("search"), Study.create(config.search, training=config.training, run_dir=search_dir) as study:
         phase("search", int(config.search.budget_epochs), study.spent_epochs())
         result = study.optimize(on_progress=on_progress)
         lineage = study.lineage_of(result.best_arch)
-    timed("search", started)
     if result.best_arch is None:
         raise RuntimeError("the search trained no candidate; raise budget_epochs")
     runs: dict[str, list[dict[str, Any]]] = {}
     random_best = None
     if "random_search" in config.references:
         phase("random search", int(config.search.budget_epochs))
-        started = time.time()
-        baseline = _random_search(config, out / "random", on_progress)
-        timed("random search", started)
+        with timed("random search"):
+            baseline = _random_search(config, out / "random", on_progress)
         random_best = baseline.best_arch
     # both searches have returned: from here on the test split is read, once per network and seed
     jobs: list[tuple[str, str | None]] = [("winner", result.best_arch)]
@@ -244,13 +246,12 @@ def run_pipeline(
         for name, arch in jobs:
             phase(f"retrain {name} (seed {seed})", config.final.epochs)
             params = round(runs["winner"][0]["params_millions"] * 1e6) if "winner" in runs else None
-            started = time.time()
-            row = retrain_final(name, arch, config, out, params, on_epoch, name == "winner" and seed == seeds[0], seed)
-            timed(f"retrain {name}", started)
+            with timed(f"retrain {name}"):
+                export = name == "winner" and seed == seeds[0]
+                row = retrain_final(name, arch, config, out, params, on_epoch, export, seed)
             runs.setdefault(name, []).append(row)
-    started = time.time()
-    exported = _export(out, runs["winner"][0])
-    timed("export", started)
+    with timed("export"):
+        exported = _export(out, runs["winner"][0])
     winner_tests = [r["test_accuracy"] for r in runs["winner"]]
     verdicts = {}
     for name, rows in runs.items():

@@ -240,10 +240,6 @@ def merge(folder: Path, results: Path) -> dict[str, Any]:
                 "search_minutes_mean": mean_or_none(
                     r["search_seconds"] / 60 for r in mine if not r.get("resumed_from_epochs") and r["search_seconds"]
                 ),
-                "search_minutes_range": [
-                    min(r["search_seconds"] for r in mine) / 60,
-                    max(r["search_seconds"] for r in mine) / 60,
-                ],
                 "candidates_mean": statistics.mean(r["candidates"] for r in mine),
                 "vs_rank_nosh": None if method == "rank-nosh" else welch(test[method], test["rank-nosh"]),
             }

@@ -134,7 +134,6 @@ def main() -> None:
         "meta": {
             **statistics_meta(args),
             "dataset": args.dataset,
-            "seeds": args.seeds,
             "held_out": "5,000 cells or more: whole isomorphism classes",
             "train_labels": "200-epoch validation accuracy (NB201 v1_0)",
             "truth": "held-out 200-epoch validation accuracy (kendall_tau); test accuracy (kendall_tau_test)",

@@ -26,16 +26,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def git_commit() -> str | None:
-    """The checkout's commit, with ``+dirty`` when tracked files differ from it; None outside git."""
+def git_commit(mark_dirty: bool = True) -> str | None:
+    """The checkout's commit, with ``+dirty`` (``mark_dirty``) when tracked files differ from it; None
+    outside git."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=5
         ).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT, capture_output=True).returncode != 0
-    except (OSError, subprocess.CalledProcessError):
+        dirty = mark_dirty and subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT, timeout=5).returncode != 0
+    except (OSError, subprocess.SubprocessError):
         return None
-    return commit + ("+dirty" if dirty else "")
+    return (commit + ("+dirty" if dirty else "")) or None
 
 
 def machine() -> dict[str, Any]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from scripts.provenance import git_commit
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("torch", "torchvision", "torch-geometric", "optuna", "scikit-learn", "sqlalchemy", "numpy")
@@ -24,15 +25,6 @@ def environment() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    try:
-        commit = (
-            subprocess.run(
-                ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=5
-            ).stdout.strip()
-            or None
-        )
-    except (OSError, subprocess.SubprocessError):
-        commit = None
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     return {
         "python": platform.python_version(),
@@ -40,7 +32,7 @@ def environment() -> dict[str, Any]:
         "machine": platform.node(),
         "device": device,
         "packages": versions,
-        "git_commit": commit,
+        "git_commit": git_commit(mark_dirty=False),
     }
 
 
