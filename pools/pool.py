@@ -368,6 +368,12 @@ class Pool:
         return out
 
     @_retrying
+    def set_info(self, candidate_id: int, info: dict[str, Any]) -> None:
+        """Replace candidate ``candidate_id``'s ``info`` (e.g. the warm-start weights it will start from)."""
+        with self._write() as conn:
+            conn.execute(sa.update(S.candidates).where(S.candidates.c.id == candidate_id).values(info=info))
+
+    @_retrying
     def find(self, arch: Any) -> Candidate | None:
         """The candidate isomorphic to ``arch``, if any."""
         h = self.space.canonical_hash(arch)

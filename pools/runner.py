@@ -1,13 +1,15 @@
 """Running a training job: build the candidate's network, resume it from its last good checkpoint,
 train to the job's epoch with a checkpoint and a metrics record after every epoch.
 
-Every candidate's initial weights and training randomness come from ``pool seed`` and its id, and
-the data order from the pool's seed and the epoch, so a job that is killed and resumed elsewhere
-produces the same weights as one that never stopped.
+Every candidate's initial weights and training randomness come from the pool's seed and the candidate's
+architecture (its canonical hash: isomorphs alike, whatever order a pool added them in), and the data order
+from the pool's seed and the epoch, so a job that is killed and resumed elsewhere produces the same weights
+as one that never stopped, and two pools of one seed train an architecture identically.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import replace
 from typing import Protocol
@@ -25,6 +27,12 @@ class Lease(Protocol):
     worker: str
 
     def check(self) -> None: ...
+
+
+def init_seed(pool_seed: int, arch_hash: str) -> int:
+    """The seed of a candidate's initial weights and training randomness: (pool seed, architecture) only."""
+    digest = hashlib.sha256(f"{pool_seed}:{arch_hash}".encode()).hexdigest()
+    return int(digest[:15], 16)  # < 2**60: a valid torch seed
 
 
 class TrainingRunner:
@@ -54,14 +62,18 @@ class TrainingRunner:
         )
         self.train_loader, self.valid_loader, self.test_loader = loaders.train, loaders.valid, loaders.test
 
+    def network(self, arch: object) -> torch.nn.Module:
+        """A freshly initialised network of ``arch`` at the pool's size for its data (the global RNG's init)."""
+        c, _, _ = self.splits.shape
+        return self.pool.space.build_network(
+            arch, num_classes=self.splits.num_classes, in_channels=c, **self.pool.config.network
+        )
+
     def trainer(self, candidate: Candidate) -> Trainer:
         """A fresh trainer for ``candidate`` (deterministic initial weights)."""
-        seed = self.pool.config.seed * 1_000_003 + candidate.id
+        seed = init_seed(self.pool.config.seed, candidate.arch_hash)
         torch.manual_seed(seed)
-        c, _, _ = self.splits.shape
-        net = self.pool.space.build_network(
-            candidate.arch, num_classes=self.splits.num_classes, in_channels=c, **self.pool.config.network
-        )
+        net = self.network(candidate.arch)
         init = (candidate.info or {}).get("init")
         if init:  # a warm start: weights inherited from a supernet (supernet.proposals.save_warm_start)
             try:

@@ -63,9 +63,13 @@ class BudgetedEvaluator:
         self.ledger = CostLedger(resumes=evaluator.resumes)
         self.observed: dict[str, dict[int, float]] = {}
         self.trajectory: list[list[Any]] = []
+        self._names: dict[str, str] = {}  # canonical hash -> the first string seen of that cell
 
     def observe(self, arch: Any, epoch: int) -> float:
-        key = self.space.to_string(self.space.parse(arch))
+        """Observe ``arch`` at ``epoch``, charged by its isomorphism class (the pool's key): an isomorph of
+        a cell already trained is that cell, charged once and observed under its first name."""
+        parsed = self.space.parse(arch)
+        key = self._names.setdefault(self.space.canonical_hash(parsed), self.space.to_string(parsed))
         if self.ledger.total + self.ledger.cost(key, epoch) > self.budget:
             raise BudgetExhaustedError
         value = self.evaluator.observe(key, epoch)

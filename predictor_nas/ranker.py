@@ -18,7 +18,7 @@ averages standardised scores of independently initialised models.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -123,25 +123,34 @@ class Pairs:
 
 
 def pairs_from_observations(
-    observations: Sequence[dict[int, float]], min_gap: float = 0.0, budget_weight: dict[int, float] | None = None
+    observations: Sequence[dict[int, float]],
+    min_gap: float = 0.0,
+    budget_weight: dict[int, float] | None = None,
+    groups: Sequence[Hashable] | None = None,
 ) -> Pairs:
     """All ordered pairs, each compared at the highest budget both architectures reached.
 
     ``observations[k]`` maps epoch budgets to the accuracy architecture ``k`` had there (budget 0:
     a zero-cost proxy score). Pairs closer than ``min_gap`` are left out as ties.
     ``budget_weight`` weights pairs by the budget they were compared at (default 1).
+    ``groups[k]``: architecture ``k``'s group (e.g. warm-started or not); trained budgets (> 0) then pair
+    only architectures of one group, budget 0 pairs everyone.
     """
     n = len(observations)
     budgets = sorted({b for obs in observations for b in obs}, reverse=True)
     if n < 2 or not budgets:
         return Pairs(np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+    if groups is not None and len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} entries for {n} observations")
+    labels = np.array([hash(g) for g in groups]) if groups is not None else np.zeros(n)
+    same_group = labels[:, None] == labels[None, :]
     assigned = np.zeros((n, n), dtype=bool)
     np.fill_diagonal(assigned, True)
     better, worse, weight = [], [], []
     for b in budgets:
         v = np.array([obs.get(b, np.nan) for obs in observations], dtype=float)
         has = ~np.isnan(v)
-        both = has[:, None] & has[None, :] & ~assigned
+        both = has[:, None] & has[None, :] & ~assigned & (same_group if b > 0 else True)
         with np.errstate(invalid="ignore"):  # -inf - -inf (two zero proxy scores) is a tie
             diff = np.where(both, v[:, None] - v[None, :], 0.0)
         ii, jj = np.nonzero(both & (diff > min_gap))

@@ -66,6 +66,9 @@ class RankNoshConfig:
     proxies: tuple[str, ...] = ("synflow",)
     proxy_weight: float = 0.5
     proxy_features: bool = False
+    #: ``separate``: the ranker compares trained accuracies of warm-started (supernet-inherited) and cold
+    #: candidates only within their own kind; ``mixed``: all together (as if warm accuracies were cold ones)
+    warm_pairs: str = "separate"
     uniform_sh: bool = False
     budget_epochs: float = 3000.0
     max_candidates: int | None = None
@@ -84,6 +87,8 @@ class RankNoshConfig:
             raise ValueError(f"level0_samples ({self.level0_samples}) must be >= k ({self.k})")
         if not 0.0 <= self.mutation_share <= 1.0:
             raise ValueError(f"mutation_share must be in [0, 1], got {self.mutation_share!r}")
+        if self.warm_pairs not in ("separate", "mixed"):
+            raise ValueError(f"warm_pairs must be 'separate' or 'mixed', got {self.warm_pairs!r}")
         if self.proxy_features and not self.proxies:
             raise ValueError("proxy_features needs at least one proxy")
 
@@ -128,6 +133,11 @@ class SearchResult:
         return {**asdict(self), "curve": self.curve}
 
 
+def warm_started(candidate: Candidate) -> bool:
+    """Whether ``candidate`` starts training from inherited (supernet) weights instead of a fresh init."""
+    return bool((candidate.info or {}).get("init"))
+
+
 class RankNosh:
     """One RANK-NOSH search on a pool; :meth:`run` resumes from the pool's saved state."""
 
@@ -141,11 +151,13 @@ class RankNosh:
         on_progress: Callable[[int, float | None], None] | None = None,
         pretrain: tuple[Sequence[Any], Sequence[float]] | None = None,
         progress: bool = False,
+        initializer: Callable[[Candidate], str] | None = None,
     ):
         """``pretrain``: (architectures, scores) of a cheap noisy signal -- the hybrid's supernet one-shot
         accuracies -- on which the ranker is pre-trained once; every round then fine-tunes it on the
         pool's pairs instead of training from scratch. ``progress``: a tqdm bar while proxies are
-        computed (a cold cache can take minutes)."""
+        computed (a cold cache can take minutes). ``initializer(candidate)``: the checkpoint key of weights
+        an admitted candidate without weights of its own starts from (the hybrid's warm starts for all)."""
         if config.proxies and proxy_scorer is None:
             raise ValueError(f"proxies {config.proxies} need a proxy_scorer")
         if proxy_scorer is not None and config.proxies and tuple(proxy_scorer.names) != config.proxies:
@@ -166,6 +178,7 @@ class RankNosh:
         self.run_dir = Path(run_dir) if run_dir else None
         self.on_progress = on_progress
         self.progress = progress
+        self.initializer = initializer
         self.nosh = config.nosh
 
     # -- state ----------------------------------------------------------------------------------
@@ -240,6 +253,7 @@ class RankNosh:
                 self._save(state)
             elif phase == "admit":
                 admitted = self._admit(state["round"])
+                self._initialize(admitted)
                 state.update(phase="train:1", intake={"1": admitted})
                 self._save(state, {cid: 1 for cid in admitted})
             elif phase.startswith("train:"):
@@ -292,6 +306,10 @@ class RankNosh:
         ``initial`` by proxy / random)."""
         cfg = self.config
         level0 = self.pool.candidates(level=0)
+        # proposals a user added (Study.propose) are trained at least to e(1): admitted first, on top of
+        # the round's own intake, in the order they were proposed (the selected cell first)
+        promised = [c.id for c in level0 if (c.info or {}).get("proposal")]
+        level0 = [c for c in level0 if c.id not in set(promised)]
         if round_ == 0:
             if self.proxy_scorer is not None:
                 proxies = self.pool.proxy_scores()
@@ -299,10 +317,20 @@ class RankNosh:
             else:
                 rng = self._rng(round_, "admit")
                 scores = {c.id: rng.random() for c in level0}
-            return select_top(scores, cfg.initial)
+            return promised + select_top(scores, cfg.initial)
         ranker, features = self._fit_ranker(round_)
         predicted = ranker.score([c.arch for c in level0], features(level0))
-        return select_top({c.id: float(s) for c, s in zip(level0, predicted)}, cfg.k)
+        return promised + select_top({c.id: float(s) for c, s in zip(level0, predicted)}, cfg.k)
+
+    def _initialize(self, admitted: Sequence[int]) -> None:
+        """Give admitted, untrained candidates without weights of their own the initializer's (idempotent:
+        a resumed admission stores the same keys again)."""
+        if self.initializer is None:
+            return
+        for cid in admitted:
+            c = self.pool.candidate(cid)
+            if c.epochs_trained == 0 and not warm_started(c):
+                self.pool.set_info(cid, {**(c.info or {}), "init": self.initializer(c), "warm": "inherited"})
 
     def observations(self) -> dict[int, dict[int, float]]:
         """Per candidate: {epoch budget: observed validation accuracy}, plus {0: proxy} with proxies."""
@@ -331,7 +359,10 @@ class RankNosh:
             if cfg.proxies and c.id in proxies:
                 o[0] = proxies[c.id][cfg.proxies[0]]
             obs.append(o)
-        pairs = pairs_from_observations(obs, budget_weight={0: cfg.proxy_weight})
+        # a warm-started candidate's accuracy at e epochs is not a cold one's: trained pairs compare only
+        # candidates started alike (proxy pairs, scored at initialisation, compare everyone)
+        starts = [warm_started(c) for c in train] if cfg.warm_pairs == "separate" else None
+        pairs = pairs_from_observations(obs, budget_weight={0: cfg.proxy_weight}, groups=starts)
 
         def features(cands: Sequence[Candidate]) -> np.ndarray | None:
             if not cfg.proxy_features:

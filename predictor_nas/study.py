@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -141,16 +142,20 @@ class CandidateTraining:
             network=self.network(space),
             train=train,
             seed=seed,
+            split_seed=seed,  # the run's seed splits its data too: seeds differ in data as in everything else
             checkpoint_store=checkpoint_store,
         )
 
     def supernet_settings(self, space: str, seed: int) -> dict[str, Any]:
         """The :func:`supernet.api.differentiable_search` settings whose supernet matches the pool's
-        networks (same data, same size), so that its proposals can inherit the supernet's weights."""
+        networks (same size), so that its proposals can inherit the supernet's weights, and searches the
+        pool's *training* images only (same seed and subset, the pool's validation share reserved): a
+        proposal is never validated on images its inherited weights or its architecture were fitted to."""
         data = {"dataset": self.dataset, "data_root": self.data_root, "max_train": self.max_train}
         return {
             "space": space,
             **data,
+            "reserve_fraction": PoolConfig.valid_fraction,
             "pad_to": self.pad_to,
             "seed": seed,
             "device": self.device,
@@ -217,9 +222,11 @@ class Study:
         self.pool, self.config, self.evaluator, self.training = pool, config, evaluator, training
         self.run_dir = Path(run_dir) if run_dir else None
         self.benchmark_dir = benchmark_dir
-        self.supernet_epochs = 0
+        self.supernet_epochs = 0  # the proposing supernets' epochs, as run
+        self.supernet_charge = 0.0  # the same in child epochs (each search's epochs x its measured cost ratio)
         self.searches: list[dict[str, Any]] = []
         self._backend: Any = backend
+        self._warm_source: Any = None
 
     @classmethod
     def create(
@@ -310,11 +317,33 @@ class Study:
         return training_proxy_scorer(self.pool, self.config.proxies, self.backend, cache, self.config.seed)
 
     # -- the three steps ------------------------------------------------------------------------
-    def propose(self, run: Any, samples: int = 10, warm_start: bool = True, seed: int | None = None) -> list[int]:
-        """Add a finished differentiable search's proposals (a :class:`supernet.api.DifferentiableRun`) to
-        the pool, lineage = its method; ``warm_start``: they start from the supernet's weights (real
-        training, a supernet without partial channels). Returns the ids of the new candidates; its supernet
-        epochs are charged to this study (:meth:`optimize`)."""
+    def propose(
+        self,
+        run: Any,
+        samples: int = 10,
+        warm_start: bool = True,
+        seed: int | None = None,
+        cost_ratio: float | None = None,
+    ) -> list[int]:
+        """Add a finished differentiable search's proposals to the pool and charge its supernet.
+
+        Args:
+            run: a finished :class:`supernet.api.DifferentiableRun`; its selected cell, ``samples`` draws from
+                its learned distribution and its PT runner-ups join the pool, lineage = its method, and are
+                trained at least to the first budget (:meth:`optimize`).
+            samples: draws from the learned distribution.
+            warm_start: the proposals start from the weights they inherit from the supernet (real training,
+                a supernet without partial channels).
+            seed: the draws' seed (default: the study's seed plus the number of searches proposed before).
+            cost_ratio: child epochs one supernet epoch is charged. Default: measured side by side
+                (:func:`predictor_nas.supernet_cost.measure_cost_ratio`, three seeded random cells as the
+                child) with real training, stored in the pool
+                so a resumed study charges the same; 1.0 on a tabular benchmark (no child to time; labelled).
+
+        Returns:
+            The ids of the new candidates. ``run.supernet_epochs x cost_ratio`` child epochs count against the
+            study's budget (:meth:`optimize`); ``searches[-1]`` records both figures and how the ratio was got.
+        """
         from supernet.proposals import add_proposals
 
         proposals = run.proposals(samples=samples, seed=self.config.seed + len(self.searches) if seed is None else seed)
@@ -327,19 +356,63 @@ class Study:
                 run.supernet.partial_k,
             )
         added = add_proposals(self.pool, proposals, run.method, supernet=run.supernet if inherit else None)
-        self.supernet_epochs += run.supernet_epochs
-        self.searches.append(
-            {
-                "method": run.method,
-                "selection": run.result.selection,
-                "genotype": run.genotype,
-                "epochs": run.supernet_epochs,
-                "proposals": len(proposals),
-                "new_candidates": len(added),
-                "warm_start": inherit,
-            }
-        )
+        record = self.charge_supernet(run, cost_ratio)
+        record.update(proposals=len(proposals), new_candidates=len(added), warm_start=inherit)
         return added
+
+    def _cost_ratio(self, run: Any, given: float | None) -> dict[str, Any]:
+        """The child epochs a supernet epoch of ``run`` costs: given, stored by an earlier call, or measured."""
+        if given is not None:
+            if not given > 0:
+                raise ValueError(f"cost_ratio must be a positive number of child epochs, got {given!r}")
+            return {"ratio": float(given), "source": "given"}
+        if self.tabular:
+            return {"ratio": 1.0, "source": "assumed 1:1 (a tabular study trains no child to time)"}
+        key = f"supernet_cost/{len(self.searches)}/{run.method}"
+        stored = self.pool.get_state(key)
+        if stored is None:
+            from predictor_nas.supernet_cost import measure_cost_ratio
+
+            rng = random.Random(f"cost:{self.config.seed}")
+            children = [self.pool.space.sample(rng) for _ in range(3)]
+            stored = measure_cost_ratio(run.search.config, self.backend.runner, children)
+            self.pool.set_state(key, stored)
+        return stored
+
+    def warm_start_all(self, run: Any) -> None:
+        """Every candidate that enters training without weights of its own (random samples, mutations) starts
+        from the weights it inherits from ``run``'s supernet (real training; a supernet without partial
+        channels). The supernet is charged by :meth:`propose` or, without proposals, here: call one of the
+        two per search, not both."""
+        if self.tabular or run.supernet.partial_k != 1:
+            raise ValueError(
+                f"warm starts need real training and a supernet without partial channels "
+                f"(tabular: {self.tabular}, partial_k: {run.supernet.partial_k})"
+            )
+        self._warm_source = run.supernet
+
+    def charge_supernet(self, run: Any, cost_ratio: float | None = None) -> dict[str, Any]:
+        """Charge ``run``'s supernet to this study (:meth:`propose` does; call it alone for a study that only
+        warm-starts from it). Returns the record appended to :attr:`searches`."""
+        cost = self._cost_ratio(run, cost_ratio)
+        self.supernet_epochs += run.supernet_epochs
+        self.supernet_charge += run.supernet_epochs * cost["ratio"]
+        record = {
+            "method": run.method,
+            "selection": run.result.selection,
+            "genotype": run.genotype,
+            "epochs": run.supernet_epochs,
+            "cost_ratio": cost,
+            "charged_epochs": run.supernet_epochs * cost["ratio"],
+            "proposals": 0,
+        }
+        self.searches.append(record)
+        return record
+
+    def _inherit(self, candidate: Any) -> str:
+        from supernet.proposals import save_warm_start
+
+        return save_warm_start(self.pool, self._warm_source, self.pool.space.parse(candidate.arch))
 
     def optimize(
         self,
@@ -356,17 +429,19 @@ class Study:
         ``on_progress(epochs_spent, best_validation)`` after each charge. ``proxy_scorer`` replaces the
         zero-cost proxies (e.g. :class:`supernet.proposals.OneShotScorer`; its ``names`` must match
         ``config.proxies``). ``pretrain``: (architectures, scores) the ranker is pre-trained on.
-        ``charge_supernets``: the proposing supernets' epochs count against the budget. ``progress``: a
+        ``charge_supernets``: the proposing supernets' cost (:attr:`supernet_charge`, child epochs) counts
+        against the budget. ``progress``: a
         tqdm bar while proxies are computed."""
         config = self.config
-        if charge_supernets and self.supernet_epochs:
-            left = config.budget_epochs - self.supernet_epochs
+        if charge_supernets and self.supernet_charge:
+            left = config.budget_epochs - self.supernet_charge
             if left <= 0:
                 raise ValueError(
-                    f"the supernets used {self.supernet_epochs} epochs of the total budget of "
-                    f"{config.budget_epochs:g}: nothing is left for RANK-NOSH (raise budget_epochs)"
+                    f"the supernets cost {self.supernet_charge:.1f} child epochs ({self.supernet_epochs} supernet "
+                    f"epochs) of the total budget of {config.budget_epochs:g}: nothing is left for RANK-NOSH "
+                    "(raise budget_epochs)"
                 )
-            config = replace(config, budget_epochs=left)
+            config = replace(config, budget_epochs=round(left, 6))
         scorer = proxy_scorer if proxy_scorer is not None else self.proxy_scorer()
         search = RankNosh(
             self.pool,
@@ -377,6 +452,7 @@ class Study:
             on_progress=on_progress,
             pretrain=pretrain,
             progress=progress,
+            initializer=self._inherit if self._warm_source is not None else None,
         )
         return search.run()
 

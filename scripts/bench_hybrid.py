@@ -1,445 +1,441 @@
-"""NOTE (2026-12-07): this harness's results were withdrawn (validation leak through the supernet's data
-split, supernet epochs charged as child epochs, checkpoints compared without retraining); its raw files
-were removed and it is to be rebuilt by the hybrid issue before it reports again.
+"""Does the hybrid earn its place? Differentiable searches as proposal generators and warm starts for
+RANK-NOSH, against RANK-NOSH alone, at equal total cost, paired by seed (issue 38).
 
-Hybrid search vs pure RANK-NOSH vs pure differentiable search at equal total compute.
+The setting is ``scripts/bench_nosh.py``'s: NB201 cells (C=4, N=1) really trained on Fashion-MNIST
+(``--max-train`` images, 80 % train / 20 % validation, split by the run's seed), NOSH budgets 1/3/9/27 of one
+27-epoch schedule, the ``quick`` RANK-NOSH preset (synflow); each search's final choice is retrained once from
+scratch by one fixed recipe (C=8, 5 epochs, all 60,000 training images) and tested once. Arms, each at
+total budgets ``--budgets`` (child epochs):
 
-Three parts, every seed (all on this machine's device; CPU-sized by default):
+- ``A`` ``rank-nosh``: RANK-NOSH alone;
+- ``B`` ``hybrid``: DrNAS and GDAS supernets (together ``--supernet-share`` of the budget) propose their
+  selected cell and ``--samples`` draws each, warm-started from their supernet; every other candidate starts
+  from the DrNAS supernet's weights;
+- ``C`` ``proposals``: the same proposals, trained from scratch; ``D`` ``warm-starts``: no proposals, every
+  candidate starts from the DrNAS supernet's weights (only DrNAS is charged);
+- ``E`` ``drnas-alone`` / ``gdas-alone``: the method with the whole budget, its cell retrained;
+- ``F`` ``random``: random search at the top budget (27 epochs a cell).
 
-* **real** -- NB201 cells (C=8, one cell per stage) trained on Fashion-MNIST (``--max-train``
-  images). Each arm gets ``--total-epochs`` epochs; a supernet epoch counts as one epoch.
-  ``rank-nosh``: ``nas rank-nosh`` (quick preset, synflow). ``hybrid``: ``nas hybrid`` -- a DARTS
-  supernet (``--supernet-epochs``) proposes its cell and 10 samples with inherited weights, its
-  one-shot accuracy is the proxy, RANK-NOSH spends the rest. ``differentiable``: DARTS for
-  ``total - top budget`` epochs, its cell then trained like a pool candidate to the top budget.
-  Reported: test accuracy of each arm's final cell (same test images, same training recipe).
-* **tabular** -- RANK-NOSH on the NAS-Bench-201 CIFAR-10 table (honest protocol) with and without
-  the hybrid's Fashion-MNIST supernet (its epochs charged); the differentiable arm reports the
-  table's accuracy of the real part's DARTS cell, charged its supernet epochs + 200.
-* **warm start** -- the hybrid supernet's proposals trained from inherited weights and from scratch:
-  validation accuracy per epoch, and epochs the warm start saves to reach the scratch run's final
-  accuracy.
+Cost: a supernet epoch is charged its cost in child epochs, measured side by side per seed and method
+(:func:`predictor_nas.supernet_cost.measure_cost_ratio`: one supernet epoch against one epoch of three
+random cells, same process); a method's supernet gets ``floor(share / ratio)`` epochs (at least 1). The 1:1
+count is kept as a secondary column; wall seconds are recorded beside epochs (the supernets' and the pool's).
+The supernets search the pool's training images only (same seed; its validation images reserved).
+DrNAS runs without progressive learning (one stage, full channels: the authors' partial channels would
+leave nothing to inherit); GDAS as published (Gumbel τ 10 -> 0.1).
 
-    python scripts/bench_hybrid.py [--seeds 5] [--total-epochs 40] [--supernet-epochs 10] [--processes 2]
+Every run writes ``OUT/bBUDGET/ARM_sSEED.json`` when it finishes and is skipped when present; an unfinished
+search resumes from its pool and its supernets from their checkpoints (``OUT/work``). Run from a worktree
+pinned at a commit (spawned workers must not import half-edited code):
 
-``--tabular-zero-cost`` runs only the tabular part's other hybrid: the same Fashion-MNIST supernet's
-proposals join the pool, but RANK-NOSH keeps its synflow proxy (``oneshot_proxy: false``) -- against
-plain RANK-NOSH on the same seeds, written to ``bench_hybrid_zero_cost.json``. ``--real-zero-cost``
-does the same with real training (against the real part's RANK-NOSH arm of the seeds already in
-``bench_hybrid.runs.jsonl``), written to ``bench_hybrid_zero_cost_real.json``.
+    git worktree add /work/bench-hybrid HEAD && cd /work/bench-hybrid
+    PYTHONPATH=$PWD python scripts/bench_hybrid.py --seeds 0,1,2 --budgets 60 --processes 2   # the pilot
+    PYTHONPATH=$PWD python scripts/bench_hybrid.py --merge       # bench_hybrid.json + bench_hybrid.png
+    python scripts/bench_hybrid.py --tiny --out /tmp/hybrid       # a smoke run on digits (~2 min)
 
-Finished seeds are kept in ``<out>.runs.jsonl``; running the command again skips them.
+``--merge`` pairs every arm with ``A`` on the seeds both finished, per budget: mean ± sample SD, the paired
+difference with its 95 % interval, paired t and Wilcoxon p, Holm-adjusted over the arms of a budget
+(``predictor_nas.stats``), and the power the pilot's paired SD gives for a 0.3-point difference.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import math
 import platform
+import random
+import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from filelock import FileLock
 
-from predictor_nas.backends import PoolTestReporter
-from scripts.bench_search import at_budget
+from scripts import bench_nosh
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
-TOP_BUDGET = 3  # the quick preset's budgets are (1, 3)
-#: RANK-NOSH on the NB201 table (12- and 200-epoch fidelities): bench_search's tabular preset as it was
-#: when the hybrid results were measured (level 0 took 200 samples a round; the preset now takes 1,000)
-TABULAR_RANK_NOSH = {"budgets": [12, 200], "ratio": 0.1, "k": 20, "initial": 30, "level0_samples": 200}
+ARMS = ("rank-nosh", "hybrid", "proposals", "warm-starts", "drnas-alone", "gdas-alone", "random")
+LETTERS = dict(zip(ARMS, ("A", "B", "C", "D", "E", "E", "F")))
+PROPOSERS = ("drnas", "gdas")
+#: DrNAS without progressive learning: one stage on full channels, so children can inherit (see docstring)
+METHOD_OPTIONS: dict[str, dict[str, Any]] = {"drnas": {"stages": None}, "gdas": {}}
 
 
-def _hybrid_config(args: argparse.Namespace, seed: int, **changes: Any) -> dict[str, Any]:
-    from predictor_nas.hybrid import load_config
-
-    return load_config(
-        None,
-        {
-            "dataset": "fashion-mnist",
-            "max_train": args.max_train,
-            "max_test": 2000,
-            "network": {"C": 8, "N": 1},
-            "diff": [{"method": "darts", "selection": "magnitude", "epochs": args.supernet_epochs, "samples": 10}],
-            "rank_nosh": {
-                "budgets": [1, TOP_BUDGET],
-                "ratio": 0.5,
-                "k": 4,
-                "initial": 8,
-                "level0_samples": 30,
-                "budget_epochs": args.total_epochs,
-            },
-            "seed": seed,
-            "device": args.device,
-            "oneshot_proxy": True,  # the main comparison's hybrid (the recipe default is now false)
-            **changes,
-        },
-    )
-
-
-def real_rank_nosh(args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any]:
-    """Plain RANK-NOSH (the quick preset, synflow) on the same data and total budget."""
-    from predictor_nas.study import CandidateTraining, Study, search_preset
-
-    training = CandidateTraining(max_train=args.max_train, device=args.device)
-    with Study.create(
-        search_preset("quick", budget_epochs=args.total_epochs, seed=seed), training=training, run_dir=out
-    ) as study:
-        result = study.report(study.optimize())
-    return {"test_accuracy": result.test_accuracy, "total_epochs": result.cost_epochs, "arch": result.best_arch}
-
-
-def real_differentiable(args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any]:
-    """DARTS with the budget left after the final training, then its cell trained like a candidate."""
-    from predictor_nas.hybrid import open_study, search_settings
-    from supernet.api import differentiable_search
-
-    config = _hybrid_config(args, seed)
-    epochs = args.total_epochs - TOP_BUDGET
-    run = differentiable_search(
-        **search_settings(config, {"method": "darts", "selection": "magnitude", "epochs": epochs}), run_dir=out
-    )
-    with open_study({**config, "rank_nosh": {**config["rank_nosh"], "budgets": [TOP_BUDGET]}}, out) as study:
-        pool = study.pool
-        ((cid, _),) = pool.add_candidates([run.genotype], lineage="darts")
-        study.backend.train(pool, [pool.candidate(cid)], TOP_BUDGET)
-        test = PoolTestReporter(pool, study.backend).report(run.genotype)
+# -- supernets ---------------------------------------------------------------------------------------------
+def supernet_settings(args: argparse.Namespace, method: str, seed: int, epochs: int) -> dict[str, Any]:
+    """The differentiable search of ``method`` on the pool's training images at the pool's network size."""
+    training = bench_nosh.candidate_training(args, "rank-nosh")
     return {
-        "test_accuracy": test,
-        "total_epochs": run.supernet_epochs + TOP_BUDGET,
-        "arch": run.genotype,
-        "supernet_epochs": run.supernet_epochs,
+        **training.supernet_settings("nb201", seed),
+        "method": method,
+        "method_options": METHOD_OPTIONS[method],
+        "epochs": epochs,
+        "batch_size": args.batch_size,
     }
 
 
-def warm_start_curves(args: argparse.Namespace, seed: int, out: Path, searches: Path) -> dict[str, Any]:
-    """The hybrid search's proposals trained from inherited weights and from scratch, per epoch."""
-    from predictor_nas.hybrid import open_study, search_settings
-    from supernet.api import differentiable_search
-    from supernet.proposals import add_proposals
-
-    config = _hybrid_config(args, seed)
-    entry = config["diff"][0]
-    # finished by the hybrid run: resumes and selects only
-    run = differentiable_search(**search_settings(config, entry), run_dir=searches / f"diff_0_{entry['method']}")
-    proposals = run.proposals(samples=args.warm_candidates, seed=seed)
-    curves: dict[str, list[list[float]]] = {}
-    recipe = {**config, "rank_nosh": {**config["rank_nosh"], "budgets": [args.warm_epochs]}}
-    for name, supernet in (("inherited", run.supernet), ("scratch", None)):
-        with open_study(recipe, out / name) as study:
-            pool = study.pool
-            ids = add_proposals(pool, proposals, "darts", supernet=supernet)[: args.warm_candidates]
-            study.backend.train(pool, [pool.candidate(i) for i in ids], args.warm_epochs)
-            metrics = pool.metrics()
-            curves[name] = [[r.valid_acc for r in sorted(metrics[i], key=lambda r: r.epoch)] for i in ids]
-    saved = []
-    for warm, cold in zip(curves["inherited"], curves["scratch"]):
-        target = cold[-1]
-        reached = next((e + 1 for e, acc in enumerate(warm) if acc >= target), None)
-        saved.append(None if reached is None else len(cold) - reached)
-    return {"curves": curves, "epochs_saved": saved}
+def cost_ratio(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
+    """Child epochs a supernet epoch of ``method`` costs on this seed's pool (measured once, then read back)."""
+    path = args.out / "work" / f"cost_{method}_s{seed}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.with_suffix(".lock")):
+        if path.exists():
+            return json.loads(path.read_text())
+        measured = _measure(args, method, seed, path.with_suffix(""))
+        path.write_text(json.dumps(measured))
+    return measured
 
 
-def tabular(args: argparse.Namespace, seed: int, out: Path, searches: Path, diff_arch: str, diff_epochs: int):
-    from predictor_nas.evaluators import NB201TestReporter
-    from predictor_nas.hybrid import run_hybrid
-    from scripts.bench_search import run_one
+def _measure(args: argparse.Namespace, method: str, seed: int, run_dir: Path) -> dict[str, Any]:
+    from pools.runner import TrainingRunner
+    from predictor_nas.study import Study
+    from predictor_nas.supernet_cost import measure_cost_ratio
+    from supernet.api import search_config
 
-    top = max(args.tabular_budgets)
-    config = _hybrid_config(
-        args,
-        seed,
-        benchmark="nb201:cifar10",
-        diff_dir=str(searches),
-        rank_nosh={**TABULAR_RANK_NOSH, "budget_epochs": top},
+    study = Study.create(
+        bench_nosh.search_config("rank-nosh", args, seed),
+        training=bench_nosh.candidate_training(args, "rank-nosh"),
+        run_dir=run_dir,
     )
-    hybrid = run_hybrid(config, out / "tabular_hybrid")
-    plain = run_one(("rank-nosh", "cifar10", seed, top))
-    reporter = NB201TestReporter("cifar10")  # the searches have returned
-    return {
-        "hybrid_curve": hybrid["curve"],
-        "hybrid_best_lineage": hybrid["best_lineage"],
-        "rank_nosh_curve": plain["curve"],
-        "differentiable": {"test_accuracy": reporter.report(diff_arch), "total_epochs": diff_epochs + 200},
+    try:
+        rng = random.Random(f"cost:{seed}")
+        children = [study.pool.space.sample(rng) for _ in range(3)]
+        config = search_config(**supernet_settings(args, method, seed, 1))
+        return measure_cost_ratio(config, TrainingRunner(study.pool, args.device), children)
+    finally:
+        study.close()
+
+
+def supernet(args: argparse.Namespace, method: str, seed: int, charge: float) -> tuple[Any, dict[str, Any]]:
+    """The finished (or resumed) search of ``method`` given ``charge`` child epochs; its cost record."""
+    from supernet.api import differentiable_search
+
+    ratio = cost_ratio(args, method, seed)
+    epochs = max(1, math.floor(charge / ratio["ratio"]))
+    run_dir = args.out / "work" / f"supernet_{method}_e{epochs}_s{seed}"
+    start = time.time()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(run_dir / "search.lock"):  # B and C share it: the second resumes the finished search
+        run = differentiable_search(**supernet_settings(args, method, seed, epochs), run_dir=run_dir)
+    record = {
+        "method": method,
+        "epochs": run.supernet_epochs,
+        "charged_epochs": run.supernet_epochs * ratio["ratio"],
+        "cost_ratio": ratio,
+        "search_seconds": run.result.cost.get("search_seconds"),
+        "seconds_this_process": round(time.time() - start, 1),
+        "genotype": run.genotype,
     }
+    return run, record
 
 
-def tabular_zero_cost(args: argparse.Namespace) -> None:
-    """Tabular CIFAR-10: hybrid with synflow kept vs plain RANK-NOSH, per seed, at the tabular budgets."""
-    from predictor_nas.hybrid import run_hybrid
-    from scripts.bench_search import run_one
+# -- arms --------------------------------------------------------------------------------------------------
+def search_arm(arm: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """One of A-D: RANK-NOSH in its own pool with the arm's supernets."""
+    from predictor_nas.study import Study
 
-    top = max(args.tabular_budgets)
-    suffix = f"_pretrain{args.ranker_pretrain}" if args.ranker_pretrain else ""
-    out = args.out.with_name(f"bench_hybrid_zero_cost{suffix}.json")
-    rows = []
-    for seed in range(args.seeds):
-        work = args.work / f"seed{seed}"
-        config = _hybrid_config(
-            args,
-            seed,
-            benchmark="nb201:cifar10",
-            diff_dir=str(work / "hybrid"),  # the real part's supernet search (run here if missing)
-            oneshot_proxy=False,
-            ranker_pretrain=args.ranker_pretrain,
-            rank_nosh={**TABULAR_RANK_NOSH, "budget_epochs": top},
-        )
-        start = time.time()
-        hybrid = run_hybrid(config, work / f"tabular_hybrid_zero_cost{suffix}")
-        plain = run_one(("rank-nosh", "cifar10", seed, top))
-        rows.append(
-            {
-                "seed": seed,
-                "hybrid": {str(b): at_budget(hybrid["curve"], b) for b in args.tabular_budgets},
-                "rank_nosh": {str(b): at_budget(plain["curve"], b) for b in args.tabular_budgets},
-                "hybrid_best_lineage": hybrid["best_lineage"],
-                "supernet_epochs": hybrid["supernet_epochs"],
-                "seconds": round(time.time() - start, 1),
-            }
-        )
-        print(f"seed {seed}: {rows[-1]}", flush=True)
-    summary = {
-        arm: {
-            b: float(np.mean([r[arm][str(b)] for r in rows if r[arm][str(b)] is not None]))
-            for b in args.tabular_budgets
+    supernets = []
+    share = args.supernet_share * args.budget
+    if arm in ("hybrid", "proposals"):
+        supernets = [supernet(args, m, seed, share / len(PROPOSERS)) for m in PROPOSERS]
+    elif arm == "warm-starts":
+        supernets = [supernet(args, "drnas", seed, share / len(PROPOSERS))]
+    run_dir = args.out / "work" / f"{arm}_s{seed}"
+    study = Study.create(
+        bench_nosh.search_config("rank-nosh", args, seed),
+        training=bench_nosh.candidate_training(args, arm),
+        run_dir=run_dir,
+    )
+    timeline: list[list[float]] = []
+    start, resumed_from = time.time(), study.pool.total_epochs()
+    try:
+        for run, record in supernets:
+            if arm == "warm-starts":
+                study.charge_supernet(run, cost_ratio=record["cost_ratio"]["ratio"])
+            else:
+                warm = arm == "hybrid"
+                study.propose(run, samples=args.samples, warm_start=warm, cost_ratio=record["cost_ratio"]["ratio"])
+        if arm in ("hybrid", "warm-starts"):
+            study.warm_start_all(supernets[0][0])  # DrNAS's weights for every candidate without its own
+        result = study.optimize(on_progress=lambda spent, best: timeline.append([time.time() - start, spent, best]))
+        return {
+            "found": {"arch": result.best_arch, "valid": result.observed, "epoch": result.observed_epoch},
+            "lineage": study.lineage_of(result.best_arch),
+            "lineages": study.lineages(),
+            "pool_epochs": result.cost_epochs,
+            "epochs_trained": study.pool.total_epochs(),
+            "supernets": [record for _, record in supernets],
+            "candidates": result.n_candidates,
+            "curve": [list(p) for p in result.curve],
+            "timeline": timeline,
+            "search_seconds": round(time.time() - start, 1),
+            "resumed_from_epochs": resumed_from,
+            "learning_curves": bench_nosh.learning_curves(study.pool, seed),
         }
-        for arm in ("hybrid", "rank_nosh")
+    finally:
+        study.close()
+
+
+def alone_arm(arm: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """E: the differentiable method with the whole budget; its selected cell is the final choice."""
+    method = arm.removesuffix("-alone")
+    run, record = supernet(args, method, seed, args.budget)
+    return {
+        "found": {"arch": run.genotype, "valid": None, "epoch": None},
+        "lineage": method,
+        "pool_epochs": 0,
+        "supernets": [record],
+        "curve": [],
+        "timeline": [],
+        "search_seconds": record["search_seconds"],
     }
-    meta = {
-        "machine": platform.node(),
-        "seeds": args.seeds,
-        "budgets": args.tabular_budgets,
-        "ranker_pretrain": args.ranker_pretrain,
-    }
-    out.write_text(json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=2))
-    print(json.dumps(summary, indent=2))
 
 
-def real_zero_cost(args: argparse.Namespace) -> None:
-    """Real training: the hybrid with synflow kept vs RANK-NOSH and the differentiable arm (from the
-    finished seeds' rows, or run here) and the one-shot hybrid where a finished seed has it."""
-    import torch
+def random_arm(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """F: random search at the top budget on the same pool setup (``bench_nosh``'s baseline)."""
+    from predictor_nas.backends import PoolTrainingEvaluator
+    from predictor_nas.baselines import random_search
+    from predictor_nas.study import Study
 
-    from predictor_nas.hybrid import run_hybrid
-
-    torch.set_num_threads(1)
-    log_path = args.out.with_suffix(".runs.jsonl")
-    done = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
-    finished = {r["seed"]: r for r in done}
-    out = args.out.with_name("bench_hybrid_zero_cost_real.json")
-    rows = []
-    for seed in range(args.seeds):
-        work = args.work / f"seed{seed}"
-        row = finished.get(seed)
-        config = _hybrid_config(args, seed, oneshot_proxy=False, diff_dir=str(work / "hybrid"))
-        start = time.time()
-        hybrid = run_hybrid(config, work / "hybrid_zero_cost")
-        plain = row["rank-nosh"] if row else real_rank_nosh(args, seed, work / "rank_nosh")
-        diff = row["differentiable"] if row else real_differentiable(args, seed, work / "differentiable")
-        rows.append(
-            {
-                "seed": seed,
-                "hybrid_zero_cost": {"test_accuracy": hybrid["test_accuracy"], "arch": hybrid["best_arch"]},
-                "hybrid_oneshot": row["hybrid"]["test_accuracy"] if row else None,
-                "rank_nosh": plain["test_accuracy"],
-                "differentiable": diff["test_accuracy"],
-                "total_epochs": hybrid["total_epochs"],
-                "best_lineage": hybrid["best_lineage"],
-                "seconds": round(time.time() - start, 1),
-            }
-        )
-        print(f"seed {seed}: {rows[-1]}", flush=True)
-        out.write_text(
-            json.dumps({"meta": {"machine": platform.node(), "max_train": args.max_train}, "runs": rows}, indent=2)
-        )
-
-
-def run_seed(task: tuple[argparse.Namespace, int]) -> dict[str, Any]:
-    import torch
-
-    from predictor_nas.hybrid import run_hybrid
-
-    args, seed = task
-    torch.set_num_threads(1)
-    work = args.work / f"seed{seed}"
-    row: dict[str, Any] = {"seed": seed, "seconds": {}}
-
-    def timed(name: str, fn, *a):
-        start = time.time()
-        value = fn(*a)
-        row["seconds"][name] = round(time.time() - start, 1)
-        return value
-
-    row["rank-nosh"] = timed("rank-nosh", real_rank_nosh, args, seed, work / "rank_nosh")
-    hybrid = timed("hybrid", run_hybrid, _hybrid_config(args, seed), work / "hybrid")
-    row["hybrid"] = {
-        "test_accuracy": hybrid["test_accuracy"],
-        "total_epochs": hybrid["total_epochs"],
-        "arch": hybrid["best_arch"],
-        "best_lineage": hybrid["best_lineage"],
-        "lineages": hybrid["lineages"],
-    }
-    row["differentiable"] = timed("differentiable", real_differentiable, args, seed, work / "differentiable")
-    row["warm_start"] = timed("warm_start", warm_start_curves, args, seed, work / "warm", work / "hybrid")
-    row["tabular"] = timed(
-        "tabular",
-        tabular,
-        args,
-        seed,
-        work,
-        work / "hybrid",
-        row["differentiable"]["arch"],
-        row["differentiable"]["supernet_epochs"],
+    study = Study.create(
+        bench_nosh.search_config("random", args, seed),
+        training=bench_nosh.candidate_training(args, "random"),
+        run_dir=args.out / "work" / f"random_s{seed}",
     )
+    timeline: list[list[float]] = []
+    start = time.time()
+    try:
+        evaluator = PoolTrainingEvaluator(
+            study.pool,
+            study.backend,
+            lineage="random",
+            on_progress=lambda spent, best: timeline.append([time.time() - start, spent, best]),
+        )
+        result = random_search(evaluator, study.pool.space, args.budget, seed=seed, fidelity=max(args.budgets))
+        return {
+            "found": {"arch": result.best_arch, "valid": result.observed, "epoch": result.observed_epoch},
+            "lineage": "random",
+            "pool_epochs": result.cost_epochs,
+            "epochs_trained": study.pool.total_epochs(),
+            "supernets": [],
+            "candidates": result.n_evaluated,
+            "curve": [list(p) for p in result.curve],
+            "timeline": timeline,
+            "search_seconds": round(time.time() - start, 1),
+            "learning_curves": bench_nosh.learning_curves(study.pool, seed),
+        }
+    finally:
+        study.close()
+
+
+def run_arm(arm: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    if arm.endswith("-alone"):
+        row = alone_arm(arm, args, seed)
+    elif arm == "random":
+        row = random_arm(args, seed)
+    else:
+        row = search_arm(arm, args, seed)
+    charged = sum(s["charged_epochs"] for s in row["supernets"])
+    row.update(
+        arm=arm,
+        letter=LETTERS[arm],
+        seed=seed,
+        budget=args.budget,
+        supernet_epochs=sum(s["epochs"] for s in row["supernets"]),
+        supernet_charged_epochs=charged,
+        total_epochs=row["pool_epochs"] + charged,
+        total_epochs_1to1=row["pool_epochs"] + sum(s["epochs"] for s in row["supernets"]),
+        supernet_seconds=sum(s["search_seconds"] or 0 for s in row["supernets"]),
+        settings={**bench_nosh.settings(args), "supernet_share": args.supernet_share, "samples": args.samples},
+        machine=platform.node(),
+    )
+    row["final"] = bench_nosh.final_training(args, row["found"]["arch"], seed)
     return row
 
 
-def summarise(rows: list[dict[str, Any]], budgets: list[float]) -> dict[str, Any]:
-    def stats(values: list[float | None]) -> dict[str, float | int | None]:
-        v = [x for x in values if x is not None]
-        return {"mean": float(np.mean(v)) if v else None, "std": float(np.std(v)) if v else None, "n": len(v)}
+def budget_args(args: argparse.Namespace, budget: float) -> argparse.Namespace:
+    """The namespace of one budget: its own folder ``OUT/bBUDGET`` (bench_nosh's functions read ``out``)."""
+    return argparse.Namespace(**{**vars(args), "budget": budget, "out": args.root / f"b{budget:g}"})
 
-    arms = ("hybrid", "rank-nosh", "differentiable")
-    real = {arm: stats([r[arm]["test_accuracy"] for r in rows]) for arm in arms}
-    tab = {
-        str(int(b)): {
-            "hybrid": stats([at_budget(r["tabular"]["hybrid_curve"], b) for r in rows]),
-            "rank-nosh": stats([at_budget(r["tabular"]["rank_nosh_curve"], b) for r in rows]),
-            "differentiable": stats(
-                [
-                    r["tabular"]["differentiable"]["test_accuracy"]
-                    if r["tabular"]["differentiable"]["total_epochs"] <= b
-                    else None
-                    for r in rows
-                ]
-            ),
+
+def run_and_write(task: tuple[argparse.Namespace, str, int]) -> str:
+    args, arm, seed = task
+    row = run_arm(arm, args, seed)
+    (args.out / f"{arm}_s{seed}.json").write_text(json.dumps(row, indent=1))
+    return (
+        f"b{args.budget:g} {arm} seed {seed}: {row['found']['arch']} ({row['lineage']}), "
+        f"{row['total_epochs']:.0f} epochs charged ({row['total_epochs_1to1']:.0f} at 1:1), "
+        f"test after retraining {row['final']['test_acc']:.2f}"
+    )
+
+
+# -- merge -------------------------------------------------------------------------------------------------
+def paired_table(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One budget's table: per arm its summary and its paired comparison with ``rank-nosh`` (Holm over arms)."""
+    from predictor_nas.stats import holm, paired, summarize
+
+    test = {a: {r["seed"]: r["final"]["test_acc"] for r in runs if r["arm"] == a} for a in ARMS}
+    rows, compared = [], []
+    for arm in ARMS:
+        mine = [r for r in runs if r["arm"] == arm]
+        if not mine:
+            continue
+        row = {
+            "arm": arm,
+            "letter": LETTERS[arm],
+            "seeds": sorted(test[arm]),
+            "test": summarize(list(test[arm].values())),
+            "total_epochs": statistics.mean(r["total_epochs"] for r in mine),
+            "total_epochs_1to1": statistics.mean(r["total_epochs_1to1"] for r in mine),
+            "supernet_charged_epochs": statistics.mean(r["supernet_charged_epochs"] for r in mine),
+            "wall_minutes": statistics.mean((r["search_seconds"] or 0) + r["supernet_seconds"] for r in mine) / 60,
+            "winner_lineages": sorted(r["lineage"] or "?" for r in mine),
         }
-        for b in budgets
-    }
-    saved = [s for r in rows for s in r["warm_start"]["epochs_saved"]]
-    return {
-        "real": real,
-        "real_order_holds": bool(real["hybrid"]["mean"] >= real["rank-nosh"]["mean"] >= real["differentiable"]["mean"]),
-        "tabular_cifar10": tab,
-        "warm_start": {
-            "candidates": len(saved),
-            "reached_scratch_final": sum(s is not None for s in saved),
-            "mean_epochs_saved": float(np.mean([s for s in saved if s is not None]))
-            if any(s is not None for s in saved)
-            else None,
-        },
-        "seconds_mean": {k: float(np.mean([r["seconds"][k] for r in rows])) for k in rows[0]["seconds"]},
-    }
+        shared = sorted(set(test[arm]) & set(test["rank-nosh"]))
+        if arm != "rank-nosh" and len(shared) >= 2:
+            row["vs_rank_nosh"] = paired([test[arm][s] for s in shared], [test["rank-nosh"][s] for s in shared])
+            compared.append(row)
+        rows.append(row)
+    for row, p in zip(compared, holm([r["vs_rank_nosh"]["p"] for r in compared]), strict=True):
+        row["vs_rank_nosh"]["p_holm"] = p
+    return {"table": rows, "power": power(compared)}
 
 
-def plot(rows: list[dict[str, Any]], summary: dict[str, Any], path: Path) -> None:
+def power(compared: list[dict[str, Any]], effect: float = 0.3) -> dict[str, Any] | None:
+    """Seeds a paired t-test needs to resolve ``effect`` points (two-sided, α 0.05, power 0.8) at the largest
+    paired SD the pilot measured (statsmodels' TTestPower)."""
+    from statsmodels.stats.power import TTestPower
+
+    sds = [r["vs_rank_nosh"]["sd"] for r in compared]
+    sds = [s for s in sds if s]
+    if not sds:
+        return None
+    sd = max(sds)
+    n = TTestPower().solve_power(effect_size=effect / sd, alpha=0.05, power=0.8, alternative="two-sided")
+    return {"effect_points": effect, "paired_sd_max": sd, "seeds_needed": math.ceil(n)}
+
+
+def merge(root: Path, out: Path) -> dict[str, Any]:
+    from scripts.provenance import provenance
+
+    budgets = {}
+    all_runs = []
+    for folder in sorted(root.glob("b*"), key=lambda p: float(p.name[1:])):
+        runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_s*.json"))]
+        if runs:
+            budgets[folder.name[1:]] = paired_table(runs)
+            all_runs += runs
+    ratios = [s["cost_ratio"] for r in all_runs for s in r["supernets"]]
+    by_method = {
+        m: [c["ratio"] for r in all_runs for s in r["supernets"] if s["method"] == m for c in [s["cost_ratio"]]]
+        for m in PROPOSERS
+    }
+    meta = {
+        **provenance(sorted({r["seed"] for r in all_runs})),
+        "runs_measured_on": sorted({r.get("machine", "?") for r in all_runs}),
+        "statistics": "mean, sample SD (ddof 1); vs_rank_nosh: paired over the seeds both arms finished -- "
+        "paired t and Wilcoxon, 95 % interval of the mean difference, Holm-adjusted over the arms of a budget",
+        "settings": all_runs[0]["settings"] if all_runs else None,
+    }
+    summary = {
+        "meta": meta,
+        "runs": len(all_runs),
+        "cost_ratio": {m: {"mean": statistics.mean(v), "n": len(v)} for m, v in by_method.items() if v},
+        "cost_ratio_measurements": len(ratios),
+        "budgets": budgets,
+        "lineage": lineage(all_runs),
+    }
+    out.write_text(json.dumps(summary, indent=1))
+    plot(all_runs, out.with_suffix(".png"))
+    return summary
+
+
+def lineage(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where each hybrid winner came from (random, mutation, a proposer), per budget and seed."""
+    return [
+        {"budget": r["budget"], "seed": r["seed"], "arch": r["found"]["arch"], "lineage": r["lineage"]}
+        for r in runs
+        if r["arm"] == "hybrid"
+    ]
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    """Per budget: best-so-far validation against wall seconds (supernet time first), mean over seeds."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    arms = ("differentiable", "rank-nosh", "hybrid")
-    real = summary["real"]
-    axes[0].bar(arms, [real[a]["mean"] for a in arms], yerr=[real[a]["std"] for a in arms], capsize=4)
-    for i, arm in enumerate(arms):
-        axes[0].scatter([i] * len(rows), [r[arm]["test_accuracy"] for r in rows], color="k", s=10, zorder=3)
-    lo = min(r[a]["test_accuracy"] for r in rows for a in arms)
-    axes[0].set_ylim(max(0, lo - 5), None)
-    axes[0].set_ylabel("test accuracy (%)")
-    axes[0].set_title(f"Fashion-MNIST, equal total epochs ({len(rows)} seeds)")
-
-    grid = np.linspace(0, max(max(c for c, _ in r["tabular"]["hybrid_curve"]) for r in rows), 200)
-    for key, label in (("hybrid_curve", "hybrid"), ("rank_nosh_curve", "rank-nosh")):
-        values = np.array([[at_budget(r["tabular"][key], g) or np.nan for g in grid] for r in rows], dtype=float)
-        axes[1].plot(grid, np.nanmean(values, axis=0), label=label)
-    diff = [r["tabular"]["differentiable"] for r in rows]
-    axes[1].scatter(
-        [d["total_epochs"] for d in diff], [d["test_accuracy"] for d in diff], marker="x", label="differentiable"
-    )
-    axes[1].set_ylim(min([88.0] + [d["test_accuracy"] - 1 for d in diff]), 94.6)
-    axes[1].set_xlabel("total epochs (supernet epochs charged)")
-    axes[1].set_ylabel("reported test accuracy (%)")
-    axes[1].set_title("NAS-Bench-201 CIFAR-10 (table)")
-    axes[1].legend()
-
-    for name, style in (("inherited", "-"), ("scratch", "--")):
-        curves = np.array([c for r in rows for c in r["warm_start"]["curves"][name]], dtype=float)
-        epochs = np.arange(1, curves.shape[1] + 1)
-        axes[2].plot(epochs, curves.mean(axis=0), style, marker="o", label=f"{name} weights")
-    axes[2].set_xlabel("epoch")
-    axes[2].set_ylabel("validation accuracy (%)")
-    axes[2].set_title("warm start from the supernet")
-    axes[2].legend()
+    budgets = sorted({r["budget"] for r in runs})
+    if not budgets:
+        return
+    fig, axes = plt.subplots(1, len(budgets), figsize=(6.5 * len(budgets), 4.6), squeeze=False)
+    for ax, budget in zip(axes[0], budgets):
+        mine = [r for r in runs if r["budget"] == budget and r["timeline"]]
+        top = max(r["supernet_seconds"] + r["timeline"][-1][0] for r in mine) if mine else 1
+        grid = [top * i / 200 for i in range(201)]
+        for i, arm in enumerate(ARMS):
+            curves = [
+                bench_nosh.best_so_far([[r["supernet_seconds"] + t, v] for t, _, v in r["timeline"] if v], grid)
+                for r in mine
+                if r["arm"] == arm
+            ]
+            if not curves:
+                continue
+            mean = [statistics.mean(c[j] for c in curves) if all(c[j] for c in curves) else None for j in range(201)]
+            ax.plot(grid, mean, color=f"C{i}", lw=2, drawstyle="steps-post", label=f"{LETTERS[arm]} {arm}")
+        ax.set(xlabel="wall seconds (supernets, then the pool)", ylabel="best validation so far (%)")
+        ax.set_title(f"total budget {budget:g} child epochs (mean over seeds)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--total-epochs", type=int, default=40)
-    parser.add_argument("--supernet-epochs", type=int, default=10)
-    parser.add_argument("--max-train", type=int, default=2000)
-    parser.add_argument("--tabular-budgets", type=float, nargs="+", default=[1000, 3000])
-    parser.add_argument("--warm-candidates", type=int, default=4)
-    parser.add_argument("--warm-epochs", type=int, default=3)
-    parser.add_argument("--processes", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--work", type=Path, default=Path("runs/bench_hybrid"), help="run directories")
-    parser.add_argument("--out", type=Path, default=RESULTS / "bench_hybrid.json")
-    parser.add_argument(
-        "--tabular-zero-cost", action="store_true", help="only the tabular hybrid that keeps synflow (docstring)"
-    )
-    parser.add_argument("--real-zero-cost", action="store_true", help="only the real hybrid that keeps synflow")
-    parser.add_argument(
-        "--ranker-pretrain",
-        type=int,
-        default=0,
-        help="--tabular-zero-cost: also pre-train the ranker on one-shot scores of this many children",
-    )
-    args = parser.parse_args()
-    if args.tabular_zero_cost:
-        return tabular_zero_cost(args)
-    if args.real_zero_cost:
-        return real_zero_cost(args)
-    if args.supernet_epochs >= args.total_epochs:
-        parser.error(f"--supernet-epochs ({args.supernet_epochs}) must be below --total-epochs ({args.total_epochs})")
+# -- command line ------------------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arms", default=",".join(ARMS))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--budgets", dest="totals", default="60,150", help="total budgets in child epochs")
+    p.add_argument("--supernet-share", type=float, default=1 / 3, help="of the budget, for B-D's supernets")
+    p.add_argument("--samples", type=int, default=5, help="draws from each learned distribution (B, C)")
+    p.add_argument("--processes", type=int, default=1)
+    p.add_argument("--root", type=Path, default=RESULTS / "hybrid", help="per-run JSONs and work/")
+    p.add_argument("--merge", action="store_true")
+    p.add_argument("--tiny", action="store_true", help="digits, tiny budgets: a smoke run")
+    args, rest = p.parse_known_args(argv)
+    if args.tiny:  # (a supernet's halves of digits hold fewer images than the children's batch of 128)
+        rest = ["--tiny", "--batch-size", "32", *rest]
+        args.totals = "16"
+    nosh = bench_nosh.parse_args([*rest, "--out", str(args.root)])
+    unknown = sorted(set(args.arms.split(",")) - set(ARMS))
+    if unknown:
+        p.error(f"unknown arms {unknown}; known: {', '.join(ARMS)}")
+    merged = {**vars(nosh), **vars(args)}
+    return argparse.Namespace(**merged)
 
-    log_path = args.out.with_suffix(".runs.jsonl")
-    rows = [json.loads(line) for line in log_path.read_text().splitlines()] if log_path.exists() else []
-    todo = [s for s in range(args.seeds) if s not in {r["seed"] for r in rows}]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with ProcessPoolExecutor(args.processes) as pool, log_path.open("a") as log_file:
-        for row in pool.map(run_seed, [(args, s) for s in todo]):
-            rows.append(row)
-            log_file.write(json.dumps(row) + "\n")
-            log_file.flush()
-            print(
-                f"seed {row['seed']}: hybrid {row['hybrid']['test_accuracy']:.2f} rank-nosh "
-                f"{row['rank-nosh']['test_accuracy']:.2f} differentiable {row['differentiable']['test_accuracy']:.2f} "
-                f"({sum(row['seconds'].values()):.0f} s)",
-                flush=True,
-            )
-    rows = sorted((r for r in rows if r["seed"] < args.seeds), key=lambda r: r["seed"])
-    summary = summarise(rows, args.tabular_budgets)
-    import torch
 
-    meta = {
-        "machine": platform.node(),
-        "processor": platform.processor() or platform.machine(),
-        "device": "cuda:" + torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-        "torch": torch.__version__,
-        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-    }
-    args.out.write_text(json.dumps({"meta": meta, "summary": summary, "runs": rows}, indent=2))
-    plot(rows, summary, args.out.with_suffix(".png"))
-    print(json.dumps(summary, indent=2))
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.merge:
+        default = args.root == RESULTS / "hybrid" and not args.tiny
+        out = RESULTS / "bench_hybrid.json" if default else args.root / "merged.json"
+        summary = merge(args.root, out)
+        for budget, table in summary["budgets"].items():
+            print(f"budget {budget}:", ", ".join(f"{r['arm']} {r['test']['mean']:.2f}" for r in table["table"]))
+        return
+    tasks = []
+    for total in (float(b) for b in args.totals.split(",")):
+        sub = budget_args(args, total)
+        sub.out.mkdir(parents=True, exist_ok=True)
+        for seed in (int(s) for s in args.seeds.split(",")):
+            tasks += [
+                (sub, arm, seed) for arm in args.arms.split(",") if not (sub.out / f"{arm}_s{seed}.json").exists()
+            ]
+    bench_nosh.run_tasks(run_and_write, tasks, args.processes, lambda t: f"b{t[0].budget:g} {t[1]} seed {t[2]}")
 
 
 if __name__ == "__main__":

@@ -413,23 +413,28 @@ def main() -> None:
         for method in args.methods.split(",")
         if not (args.out / f"{method}_s{seed}.json").exists()
     ]
-    if args.processes > 1:
-        from concurrent.futures import as_completed
+    run_tasks(run_and_write, tasks, args.processes, lambda task: f"{task[1]} seed {task[2]}")
 
-        from supernet.training import spawned_process_pool
 
-        signal.signal(signal.SIGTERM, stop_with_children)
-        with spawned_process_pool(args.processes) as pool:
-            futures = {pool.submit(run_and_write, task): task[1:] for task in tasks}
-            for future in as_completed(futures):  # a failed run is reported when it fails; the rest go on
-                method, seed = futures[future]
-                try:
-                    print(future.result(), flush=True)
-                except Exception as exc:  # report and go on: the grid runs in chunks
-                    print(f"{method} seed {seed} FAILED: {type(exc).__name__}: {exc}", flush=True)
-    else:
+def run_tasks(fn: Any, tasks: list[Any], processes: int, name: Any) -> None:
+    """``fn(task)`` for every task, in ``processes`` spawned processes when > 1, printing each result line;
+    a failed run is reported (``name(task)`` FAILED ...) when it fails and the rest go on (grids run in chunks)."""
+    if processes <= 1:
         for task in tasks:
-            print(run_and_write(task), flush=True)
+            print(fn(task), flush=True)
+        return
+    from concurrent.futures import as_completed
+
+    from supernet.training import spawned_process_pool
+
+    signal.signal(signal.SIGTERM, stop_with_children)
+    with spawned_process_pool(processes) as pool:
+        futures = {pool.submit(fn, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                print(future.result(), flush=True)
+            except Exception as exc:
+                print(f"{name(futures[future])} FAILED: {type(exc).__name__}: {exc}", flush=True)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,10 @@ class DiffSearchConfig:
     data_root: str | None = None
     max_train: int | None = None
     train_portion: float = 0.5
+    #: share of the seeded training subset left out of the search (both halves): a supernet proposing for a
+    #: pool passes the pool's valid_fraction (same seed, same max_train), so it never trains on the images
+    #: its proposals are validated on (supernet.data.make_splits)
+    reserve_fraction: float = 0.0
     pad_to: int | None = None
     epochs: int = 50
     batch_size: int = 64
@@ -180,6 +184,7 @@ def search_loaders(config: DiffSearchConfig, device: torch.device) -> SearchLoad
         valid_fraction=1 - config.train_portion,
         seed=config.seed,
         max_train=config.max_train,
+        reserve_fraction=config.reserve_fraction,
     )
     augment = Augment(config.crop_padding, config.flip, 0)
 

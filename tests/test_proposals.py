@@ -130,15 +130,20 @@ def test_hybrid_recipe_runs_end_to_end(tmp_path):
         "dataset: digits\nmax_train: 256\nnetwork: {C: 4, N: 1}\ntrain: {batch_size: 64, lr: 0.05}\n"
         "diff:\n  - {method: darts, selection: pt, epochs: 1, samples: 3, batch_size: 32, pt_eval_batches: 1,"
         " pt_tune_epochs: 1, crop_padding: 1, diag_batches: 1}\n"
-        "rank_nosh: {budgets: [1, 2], ratio: 0.5, k: 2, initial: 4, level0_samples: 6, budget_epochs: 16}\n"
+        "rank_nosh: {budgets: [1, 2], ratio: 0.5, k: 2, initial: 4, level0_samples: 6, budget_epochs: 30}\n"
+        "supernet_cost_ratio: 2\n"
     )
     out = tmp_path / "run"
     assert main(["hybrid", "--config", str(recipe), "--out", str(out)]) == 0
     result = json.loads((out / "result.json").read_text())
-    # 1 search epoch + one DARTS-PT tuning epoch after each of the 6 edge decisions, all charged
-    assert result["supernet_epochs"] == 1 + 6 and result["total_epochs"] == result["pool_epochs"] + 7
+    # 1 search epoch + one DARTS-PT tuning epoch after each of the 6 edge decisions, all charged at the
+    # supernet's measured cost in child epochs (the 1:1 count kept beside it)
+    (search,) = result["searches"]
+    assert result["supernet_epochs"] == 1 + 6 and result["total_epochs_1to1"] == result["pool_epochs"] + 7
+    assert search["cost_ratio"] == {"ratio": 2.0, "source": "given"} and result["supernet_charged_epochs"] == 14
+    assert result["total_epochs"] == pytest.approx(result["pool_epochs"] + result["supernet_charged_epochs"])
     assert result["lineage_counts"]["darts"] >= 1 and result["best_arch"]
-    assert result["searches"][0]["warm_start"] and 0 < result["pool_epochs"] <= 16 - 7
+    assert result["searches"][0]["warm_start"] and 0 < result["pool_epochs"] <= 30 - 14
     assert result["curve"][-1][0] == result["total_epochs"]
     with pytest.raises(ValueError, match="unknown hybrid option"):
         from predictor_nas.hybrid import load_config

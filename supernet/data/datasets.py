@@ -124,15 +124,22 @@ def make_splits(
     max_train: int | None = None,
     max_test: int | None = None,
     image_size: int = 32,
+    reserve_fraction: float = 0.0,
 ) -> Splits:
     """Seeded split of the official training set into train/valid; test is the official test set.
 
     ``max_train`` / ``max_test`` take a seeded random subset first (tiny runs and tests). ``valid_fraction``
     0: the whole training set trains (an empty validation split; a final model's retraining).
+    ``reserve_fraction``: the share of the (subset of the) training set that this split leaves out -- exactly
+    the images that ``make_splits(valid_fraction=reserve_fraction)`` with the same seed and ``max_train``
+    validates on. A supernet searching for a pool passes the pool's ``valid_fraction`` here, so it trains only
+    on the pool's training images and never on the images its proposals are then judged by.
     Normalisation statistics come from the training part only.
     """
     if not 0.0 <= valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must be in [0, 1) (0: no validation split), got {valid_fraction!r}")
+    if not 0.0 <= reserve_fraction < 1.0:
+        raise ValueError(f"reserve_fraction must be in [0, 1) (0: nothing reserved), got {reserve_fraction!r}")
     train_all, test = load_dataset(name, root, image_size)
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(len(train_all), generator=g)
@@ -140,6 +147,8 @@ def make_splits(
         perm = perm[:max_train]
     if max_test is not None and max_test < len(test):
         test = test.subset(torch.randperm(len(test), generator=g)[:max_test])
+    if reserve_fraction > 0:  # the same count a split with valid_fraction=reserve_fraction validates on
+        perm = perm[max(1, round(len(perm) * reserve_fraction)) :]
     n_valid = max(1, round(len(perm) * valid_fraction)) if valid_fraction > 0 else 0
     train, valid = train_all.subset(perm[n_valid:]), train_all.subset(perm[:n_valid])
     mean, std = train.channel_stats()
