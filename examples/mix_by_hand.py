@@ -15,12 +15,12 @@ from supernet import differentiable_search, retrain
 tiny = "--tiny" in sys.argv
 if tiny:
     training = CandidateTraining(dataset="digits", max_train=256, max_test=256, channels=4, batch_size=64)
-    config = search_preset("quick", budgets=(1, 2), k=2, initial=4, level0_samples=6, budget_epochs=14)
+    config = search_preset("quick", budgets=(1, 2), k=2, initial=4, level0_samples=6, budget_epochs=40)
     supernet_epochs, final_size = 1, dict(network={"C": 4, "N": 1}, epochs=1)
 else:
     training = CandidateTraining(max_train=2000, max_test=2000)  # Fashion-MNIST, C=8, one cell per stage
-    config = search_preset("quick", budget_epochs=50)
-    supernet_epochs, final_size = 5, dict(network={"C": 8, "N": 1}, epochs=3)
+    config = search_preset("quick", budget_epochs=150)
+    supernet_epochs, final_size = 4, dict(network={"C": 8, "N": 1}, epochs=3)
 
 out = "runs/examples/mix"
 study = Study.create(config, training=training, run_dir=f"{out}/pool")
@@ -32,10 +32,11 @@ for method in ("darts", "gdas"):  # any two of supernet.method_names()
     added = study.propose(run, samples=4, warm_start=True)  # the selected cell and 4 samples of α
     print(f"{method}: {run.genotype}  -> {len(added)} new candidates")
 
-# 2. RANK-NOSH spends what is left of the budget (the supernets' epochs are charged)
+# 2. RANK-NOSH spends what is left of the budget (each supernet epoch is charged its measured cost in child
+#    epochs: every op of every edge runs, several child epochs' worth)
 result = study.optimize()
 print(f"RANK-NOSH: {result.best_arch} (validation {result.observed:.2f} %, from {study.lineage_of(result.best_arch)})")
-print(f"epochs: {study.supernet_epochs} supernet + {result.cost_epochs} pool")
+print(f"epochs: {study.supernet_epochs} supernet (charged {study.supernet_charge:.0f}) + {result.cost_epochs} pool")
 study.close()
 
 # 3. the winner, retrained from scratch (NB201 protocol, shortened; 10 % of the images validate), tested once

@@ -270,6 +270,96 @@ def run_and_write(task: tuple[argparse.Namespace, str, int]) -> str:
     )
 
 
+# -- is a warm start worth its price? -----------------------------------------------------------------------
+def warm_study(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    """A DrNAS supernet (``--warm-supernet-epochs``); its selected cell, ``--warm-cells - 1`` of its samples and
+    as many random cells, each trained ``--warm-epochs`` from scratch and from inherited weights with the same
+    data order (one pool seed; only the initial weights differ). Per cell both curves; ``reached``: the first
+    epoch the warm run matches the cold run's final accuracy (None: censored, never within the epochs)."""
+    from predictor_nas.study import Study
+    from supernet.api import differentiable_search
+    from supernet.proposals import save_warm_start
+    from supernet.spaces import get_space
+
+    ratio = cost_ratio(args, "drnas", seed)
+    settings = supernet_settings(args, "drnas", seed, args.warm_supernet_epochs)
+    run = differentiable_search(**settings, run_dir=args.out / "work" / f"warm_supernet_s{seed}")
+    space = get_space("nb201")
+    rng = random.Random(f"warm:{seed}")
+    proposals = [p.arch for p in run.proposals(samples=args.warm_cells, seed=seed)]
+    seen, cells = set(), []
+    for arch, kind in [*((a, "proposal") for a in proposals), *((space.sample(rng), "random") for _ in range(99))]:
+        h = space.canonical_hash(arch)
+        if h not in seen and sum(k == kind for _, k in cells) < args.warm_cells:
+            seen.add(h)
+            cells.append((space.to_string(arch), kind))
+    curves: dict[str, dict[str, list[float]]] = {}
+    for start in ("cold", "warm"):
+        study = Study.create(
+            bench_nosh.search_config("rank-nosh", args, seed),
+            training=bench_nosh.candidate_training(args, "rank-nosh"),
+            run_dir=args.out / "work" / f"warm_s{seed}" / start,
+        )
+        try:
+            pool = study.pool
+            for arch, kind in cells:
+                info = {"kind": kind}
+                if start == "warm":
+                    info["init"] = save_warm_start(pool, run.supernet, space.parse(arch))
+                pool.add_candidates([arch], lineage=kind, info=info)
+            study.backend.train(pool, pool.candidates(), args.warm_epochs)
+            metrics = pool.metrics()
+            for c in pool.candidates():
+                records = sorted(metrics[c.id], key=lambda r: r.epoch)
+                curves.setdefault(c.arch, {})[start] = [r.valid_acc for r in records]
+        finally:
+            study.close()
+    rows = []
+    for arch, kind in cells:
+        cold, warm = curves[arch]["cold"], curves[arch]["warm"]
+        reached = next((e + 1 for e, acc in enumerate(warm) if acc >= cold[-1]), None)
+        rows.append({"arch": arch, "kind": kind, "cold": cold, "warm": warm, "reached": reached})
+    return {
+        "seed": seed,
+        "supernet_epochs": run.supernet_epochs,
+        "cost_ratio": ratio,
+        "price_child_epochs": run.supernet_epochs * ratio["ratio"],
+        "epochs": args.warm_epochs,
+        "cells": rows,
+    }
+
+
+def summarize_warm(studies: list[dict[str, Any]], budgets: tuple[int, ...] = (1, 3)) -> dict[str, Any]:
+    """Epochs saved (censored cells counted as 0 saved and listed), against the price; and how well warm and
+    cold accuracies at ``budgets`` rank the cells by their cold final accuracy (Kendall τ per seed, mean)."""
+    from scipy.stats import kendalltau
+
+    saved, censored, price = [], 0, []
+    tau: dict[str, list[float]] = {f"{start}@{b}": [] for start in ("cold", "warm") for b in budgets}
+    for study in studies:
+        price.append(study["price_child_epochs"])
+        final = [c["cold"][-1] for c in study["cells"]]
+        for c in study["cells"]:
+            if c["reached"] is None:
+                censored += 1
+                saved.append(0)
+            else:
+                saved.append(study["epochs"] - c["reached"])
+        for start in ("cold", "warm"):
+            for b in (b for b in budgets if b < study["epochs"]):
+                t = kendalltau([c[start][b - 1] for c in study["cells"]], final).statistic
+                if not math.isnan(t):
+                    tau[f"{start}@{b}"].append(float(t))
+    return {
+        "seeds": [s["seed"] for s in studies],
+        "cells": len(saved),
+        "censored": censored,
+        "epochs_saved_per_cell": statistics.mean(saved) if saved else None,
+        "price_child_epochs": statistics.mean(price) if price else None,
+        "kendall_tau_vs_cold_final": {k: statistics.mean(v) if v else None for k, v in tau.items()},
+    }
+
+
 # -- merge -------------------------------------------------------------------------------------------------
 def paired_table(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One budget's table: per arm its summary and its paired comparison with ``rank-nosh`` (Holm over arms)."""
@@ -338,8 +428,10 @@ def merge(root: Path, out: Path) -> dict[str, Any]:
         "paired t and Wilcoxon, 95 % interval of the mean difference, Holm-adjusted over the arms of a budget",
         "settings": all_runs[0]["settings"] if all_runs else None,
     }
+    warm = [json.loads(p.read_text()) for p in sorted(root.glob("warm/warm_s*.json"))]
     summary = {
         "meta": meta,
+        "warm_start": summarize_warm(warm) if warm else None,
         "runs": len(all_runs),
         "cost_ratio": {m: {"mean": statistics.mean(v), "n": len(v)} for m, v in by_method.items() if v},
         "cost_ratio_measurements": len(ratios),
@@ -405,6 +497,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--processes", type=int, default=1)
     p.add_argument("--root", type=Path, default=RESULTS / "hybrid", help="per-run JSONs and work/")
     p.add_argument("--merge", action="store_true")
+    p.add_argument("--warm-study", action="store_true", help="only the warm-start study (ROOT/warm/warm_sSEED.json)")
+    p.add_argument("--warm-supernet-epochs", type=int, default=10)
+    p.add_argument("--warm-cells", type=int, default=3, help="proposals, and as many random cells")
+    p.add_argument("--warm-epochs", type=int, default=9)
     p.add_argument("--tiny", action="store_true", help="digits, tiny budgets: a smoke run")
     args, rest = p.parse_known_args(argv)
     if args.tiny:  # (a supernet's halves of digits hold fewer images than the children's batch of 128)
@@ -426,6 +522,15 @@ def main(argv: list[str] | None = None) -> None:
         summary = merge(args.root, out)
         for budget, table in summary["budgets"].items():
             print(f"budget {budget}:", ", ".join(f"{r['arm']} {r['test']['mean']:.2f}" for r in table["table"]))
+        return
+    if args.warm_study:
+        sub = argparse.Namespace(**{**vars(args), "out": args.root / "warm"})
+        sub.out.mkdir(parents=True, exist_ok=True)
+        for seed in (int(s) for s in args.seeds.split(",")):
+            path = sub.out / f"warm_s{seed}.json"
+            if not path.exists():
+                path.write_text(json.dumps(warm_study(sub, seed), indent=1))
+                print(f"warm study seed {seed}: {summarize_warm([json.loads(path.read_text())])}", flush=True)
         return
     tasks = []
     for total in (float(b) for b in args.totals.split(",")):

@@ -316,6 +316,31 @@ def gpu_cpu_table() -> str:
     return rows(["measurement", "reference", "ours", "ratio"], body)
 
 
+def hybrid_table(budget: str) -> str:
+    """bench_hybrid.json at one total budget: each arm's retrained test accuracy, cost, and its paired
+    difference from RANK-NOSH (95 % interval, paired t and Wilcoxon p, Holm-adjusted)."""
+    body = []
+    for row in load("bench_hybrid")["budgets"][budget]["table"]:
+        d = row.get("vs_rank_nosh") or {}
+        body.append(
+            [
+                f"{row['letter']} {row['arm']}",
+                pm(row["test"]),
+                len(row["seeds"]),
+                f(row["total_epochs"], 0),
+                f(row["total_epochs_1to1"], 0),
+                f(row["supernet_charged_epochs"], 0),
+                f(row["wall_minutes"], 1),
+                ci(d) if d else "—",
+                pval(d.get("p")),
+                pval(d.get("wilcoxon_p")),
+                pval(d.get("p_holm")),
+            ]
+        )
+    header = ["arm", "retrained test % (mean ± SD)", "seeds", "epochs charged", "at 1:1", "of them supernet"]
+    return rows([*header, "wall min", "minus A [95 % CI]", "paired t p", "Wilcoxon p", "Holm p"], body)
+
+
 def pipeline_table(name: str = "pipeline_quickstart") -> str:
     data = load(name)
     labels = {
