@@ -27,10 +27,10 @@ REFERENCE = RESULTS / "regression_reference.json"
 def tabular(seed: int) -> dict[str, Any]:
     from predictor_nas.study import Study, search_preset
 
-    with tempfile.TemporaryDirectory() as tmp:
-        with Study.create(search_preset("tabular", seed=seed), benchmark="nb201:cifar10", run_dir=tmp) as study:
-            result = study.optimize()
-            return {"best_arch": result.best_arch, "curve": [list(p) for p in result.curve]}
+    config = search_preset("tabular", seed=seed)
+    with tempfile.TemporaryDirectory() as tmp, Study.create(config, benchmark="nb201:cifar10", run_dir=tmp) as study:
+        result = study.optimize()
+        return {"best_arch": result.best_arch, "curve": [list(p) for p in result.curve]}
 
 
 def real(seed: int) -> dict[str, Any]:
@@ -41,10 +41,9 @@ def real(seed: int) -> dict[str, Any]:
     torch.set_num_threads(1)
     training = CandidateTraining(dataset="digits", max_train=256, max_test=256, channels=4, batch_size=64, device="cpu")
     config = search_preset("quick", budgets=(1, 2), k=2, initial=4, level0_samples=6, budget_epochs=14, seed=seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        with Study.create(config, training=training, run_dir=tmp) as study:
-            result = study.optimize()
-            return {"best_arch": result.best_arch, "curve": [list(p) for p in result.curve]}
+    with tempfile.TemporaryDirectory() as tmp, Study.create(config, training=training, run_dir=tmp) as study:
+        result = study.optimize()
+        return {"best_arch": result.best_arch, "curve": [list(p) for p in result.curve]}
 
 
 def measure() -> dict[str, Any]:
