@@ -392,18 +392,19 @@ def paired_table(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"table": rows, "power": power(compared)}
 
 
-def power(compared: list[dict[str, Any]], effect: float = 0.3) -> dict[str, Any] | None:
-    """Seeds a paired t-test needs to resolve ``effect`` points (two-sided, α 0.05, power 0.8) at the largest
-    paired SD the pilot measured (statsmodels' TTestPower)."""
+def power(compared: list[dict[str, Any]], effect: float = 0.3) -> dict[str, Any]:
+    """Per arm, the seeds a paired t-test needs to resolve ``effect`` points against RANK-NOSH (two-sided,
+    α 0.05, power 0.8) at the paired SD measured so far (statsmodels' TTestPower)."""
     from statsmodels.stats.power import TTestPower
 
-    sds = [r["vs_rank_nosh"]["sd"] for r in compared]
-    sds = [s for s in sds if s]
-    if not sds:
-        return None
-    sd = max(sds)
-    n = TTestPower().solve_power(effect_size=effect / sd, alpha=0.05, power=0.8, alternative="two-sided")
-    return {"effect_points": effect, "paired_sd_max": sd, "seeds_needed": math.ceil(n)}
+    out: dict[str, Any] = {"effect_points": effect}
+    for row in compared:
+        sd = row["vs_rank_nosh"]["sd"]
+        if sd:
+            n = TTestPower().solve_power(effect_size=effect / sd, alpha=0.05, power=0.8, alternative="two-sided")
+            # a tiny SD makes the solver fail below its domain: a paired test needs 2 seeds at least
+            out[row["arm"]] = {"paired_sd": sd, "seeds_needed": max(2, math.ceil(n)) if math.isfinite(n) else 2}
+    return out
 
 
 def merge(root: Path, out: Path) -> dict[str, Any]:

@@ -59,4 +59,5 @@ def test_merge_pairs_by_seed_and_adjusts_over_arms(tmp_path):
     ps = sorted([hybrid["p"], rand["p"]])
     assert sorted([hybrid["p_holm"], rand["p_holm"]]) == pytest.approx([min(1, 2 * ps[0]), max(2 * ps[0], ps[1])])
     assert summary["cost_ratio"]["drnas"]["mean"] == 8.0 and (tmp_path / "merged.png").exists()
-    assert summary["budgets"]["60"]["power"]["seeds_needed"] >= 2
+    power = summary["budgets"]["60"]["power"]
+    assert power["hybrid"]["paired_sd"] == pytest.approx(hybrid["sd"]) and power["hybrid"]["seeds_needed"] >= 2
