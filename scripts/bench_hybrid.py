@@ -381,6 +381,7 @@ def paired_table(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "supernet_charged_epochs": statistics.mean(r["supernet_charged_epochs"] for r in mine),
             "wall_minutes": statistics.mean((r["search_seconds"] or 0) + r["supernet_seconds"] for r in mine) / 60,
             "winner_lineages": sorted(r["lineage"] or "?" for r in mine),
+            "winner_epochs": [r["found"]["epoch"] for r in sorted(mine, key=lambda r: r["seed"])],
         }
         shared = sorted(set(test[arm]) & set(test["rank-nosh"]))
         if arm != "rank-nosh" and len(shared) >= 2:
