@@ -27,7 +27,7 @@ study = Study.create(config, training=training, run_dir=f"{out}/pool")
 
 # 1. two differentiable methods on the pool's data and network size (so children can inherit weights)
 for method in ("darts", "gdas"):  # any two of supernet.method_names()
-    settings = dict(study.supernet_settings(), epochs=supernet_epochs)
+    settings = study.supernet_settings(epochs=supernet_epochs)  # the pool's data and size, plus overrides
     run = differentiable_search(method, run_dir=f"{out}/{method}", **settings)
     added = study.propose(run, samples=4, warm_start=True)  # the selected cell and 4 samples of α
     print(f"{method}: {run.genotype}  -> {len(added)} new candidates")

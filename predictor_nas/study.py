@@ -297,12 +297,32 @@ class Study:
                 )
         return self._backend
 
-    def supernet_settings(self) -> dict[str, Any]:
-        """Settings for :func:`supernet.api.differentiable_search` that match this study's pool (its
-        data and network size), so that proposals can be warm-started from the supernet."""
+    def supernet_settings(self, **overrides: Any) -> dict[str, Any]:
+        """Settings for :func:`supernet.api.differentiable_search` that match this study's pool, so that its
+        proposals can be warm-started and are never validated on images the supernet trained on.
+
+        Args:
+            overrides: any other search setting (``epochs``, ``w_lr``, ``method_options``, ``device``, ...)
+                replacing or adding to the matched ones. The pool-bound ones (space, data, seed, network
+                size) may only be given their matched value: another would break the warm starts or let
+                the supernet train on the pool's validation images.
+
+        Returns:
+            A dict to pass as ``differentiable_search(method, run_dir=..., **study.supernet_settings(...))``.
+        """
         if self.training is None:
             raise ValueError("a tabular study has no training data; give the supernet its own settings")
-        return self.training.supernet_settings(self.pool.config.space, self.config.seed)
+        matched = self.training.supernet_settings(self.pool.config.space, self.config.seed)
+        bound = {k: v for k, v in matched.items() if k != "device"}
+        clash = {k: v for k, v in overrides.items() if k in bound and v != bound[k]}
+        if clash:
+            wanted = ", ".join(f"{k}={v!r} (the pool's: {bound[k]!r})" for k, v in clash.items())
+            raise ValueError(
+                f"supernet_settings: {wanted} would not match the study's pool (its space, training images, "
+                "seed and network size bind the supernet: warm starts and an unseen validation split need "
+                "them); build the settings yourself to search something else, and propose with warm_start=False"
+            )
+        return {**matched, **overrides}
 
     def proxy_scorer(self) -> ProxyScorer | None:
         """The zero-cost proxies of ``config.proxies``, computed for this study's networks."""

@@ -172,3 +172,16 @@ def test_warm_starts_for_all_give_every_trained_candidate_the_supernets_weights(
         inherited = tiny_run.supernet.export_child(study.pool.space.parse(cand.arch)).state_dict()
         start = study.backend.runner.trainer(cand).model.state_dict()
         assert all(torch.equal(start[k], inherited[k]) for k in start)
+
+
+def test_supernet_settings_take_overrides_but_keep_the_pool_binding(tmp_path):
+    """Issue 43 (5): a user adding a setting the dict holds got 'multiple values'; now it is an override,
+    and a pool-bound one (the seed, the data, the size) is refused with the reason."""
+    with Study.create(RankNoshConfig(seed=2), training=TINY, run_dir=tmp_path) as study:
+        settings = study.supernet_settings(epochs=3, device="cpu", seed=2)
+        assert settings["epochs"] == 3 and settings["device"] == "cpu" and settings["seed"] == 2
+        assert settings["reserve_fraction"] == study.pool.config.valid_fraction
+        with pytest.raises(ValueError, match=r"seed=5 \(the pool's: 2\)"):
+            study.supernet_settings(seed=5)
+        with pytest.raises(ValueError, match="max_train"):
+            study.supernet_settings(max_train=100)
