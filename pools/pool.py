@@ -244,6 +244,12 @@ class Pool:
             with _connect_errors(url), _exclusive(engine) as conn:
                 existing = _meta_config(conn)
                 if existing is None:
+                    foreign = sorted(sa.inspect(conn).get_table_names())
+                    if foreign:  # another program's database: adding our tables to it would be a surprise
+                        raise PoolError(
+                            f"the database at {url} holds tables ({', '.join(foreign[:8])}) and is not a NAS pool "
+                            "(it has no pool record); nothing was written. Use a new file or an empty database"
+                        )
                     S.metadata.create_all(conn)
                     conn.execute(
                         sa.insert(S.pool_meta),

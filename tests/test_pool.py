@@ -299,3 +299,18 @@ def test_release_gives_the_job_back_without_counting_the_attempt(pool_url, tmp_p
     assert pool.candidate(cid).status == "queued"
     with pytest.raises(LostLeaseError):
         pool.release(job, "w")  # not running any more
+
+
+def test_a_database_of_another_program_is_refused_untouched(tmp_path):
+    """Issue 43 (2): a pool URL pointing at someone else's database must not get the pool's tables."""
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO users (name) VALUES ('ada')")
+    with pytest.raises(PoolError, match=r"holds tables \(users\) and is not a NAS pool"):
+        Pool.create(f"sqlite:///{path}", PoolConfig(space="nb201", dataset="digits"))
+    with sqlite3.connect(path) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")] == ["users"]
+        assert db.execute("SELECT name FROM users").fetchall() == [("ada",)]
