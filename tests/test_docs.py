@@ -21,6 +21,17 @@ def test_docs_link_to_files_that_exist():
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
 
 
+def test_every_stated_count_of_differentiable_methods_is_the_registrys():
+    """Issue 43 (10): the quickstart said 16 methods while the CLI listed 18."""
+    from supernet.methods import method_names
+
+    stated = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        stated += [(page.name, int(n)) for n in re.findall(r"(\d+) differentiable methods", page.read_text())]
+    assert stated, "no page states how many differentiable methods there are"
+    assert all(n == len(method_names()) for _, n in stated), f"{stated} vs {len(method_names())} registered"
+
+
 @pytest.mark.parametrize("page", ["README.md", "docs/benchmarks.md"])
 def test_published_figures_match_their_json(page):
     from scripts.docs_figures import drift
