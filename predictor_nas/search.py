@@ -309,7 +309,7 @@ class RankNosh:
         # proposals a user added (Study.propose) are trained at least to e(1): admitted first, on top of
         # the round's own intake, in the order they were proposed (the selected cell first)
         promised = [c.id for c in level0 if (c.info or {}).get("proposal")]
-        level0 = [c for c in level0 if c.id not in set(promised)]
+        level0 = [c for c in level0 if not (c.info or {}).get("proposal")]
         if round_ == 0:
             if self.proxy_scorer is not None:
                 proxies = self.pool.proxy_scores()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -146,16 +145,18 @@ class CandidateTraining:
             checkpoint_store=checkpoint_store,
         )
 
-    def supernet_settings(self, space: str, seed: int) -> dict[str, Any]:
+    def supernet_settings(
+        self, space: str, seed: int, valid_fraction: float = PoolConfig.valid_fraction
+    ) -> dict[str, Any]:
         """The :func:`supernet.api.differentiable_search` settings whose supernet matches the pool's
         networks (same size), so that its proposals can inherit the supernet's weights, and searches the
-        pool's *training* images only (same seed and subset, the pool's validation share reserved): a
+        pool's *training* images only (same seed and subset, the pool's ``valid_fraction`` reserved): a
         proposal is never validated on images its inherited weights or its architecture were fitted to."""
         data = {"dataset": self.dataset, "data_root": self.data_root, "max_train": self.max_train}
         return {
             "space": space,
             **data,
-            "reserve_fraction": PoolConfig.valid_fraction,
+            "reserve_fraction": valid_fraction,
             "pad_to": self.pad_to,
             "seed": seed,
             "device": self.device,
@@ -312,7 +313,8 @@ class Study:
         """
         if self.training is None:
             raise ValueError("a tabular study has no training data; give the supernet its own settings")
-        matched = self.training.supernet_settings(self.pool.config.space, self.config.seed)
+        pool = self.pool.config
+        matched = self.training.supernet_settings(pool.space, self.config.seed, pool.valid_fraction)
         bound = {k: v for k, v in matched.items() if k != "device"}
         clash = {k: v for k, v in overrides.items() if k in bound and v != bound[k]}
         if clash:
@@ -393,9 +395,7 @@ class Study:
         if stored is None:
             from predictor_nas.supernet_cost import measure_cost_ratio
 
-            rng = random.Random(f"cost:{self.config.seed}")
-            children = [self.pool.space.sample(rng) for _ in range(3)]
-            stored = measure_cost_ratio(run.search.config, self.backend.runner, children)
+            stored = measure_cost_ratio(run.search.config, self.backend.runner, self.config.seed)
             self.pool.set_state(key, stored)
         return stored
 

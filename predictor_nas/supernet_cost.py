@@ -16,6 +16,7 @@ study's budget counts (:meth:`predictor_nas.study.Study.propose`).
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import replace
 from typing import Any
@@ -68,14 +69,17 @@ def child_epoch_seconds(runner: Any, arch: Any) -> float:
     return clock.seconds
 
 
-def measure_cost_ratio(config: Any, runner: Any, archs: list[Any]) -> dict[str, Any]:
-    """Epochs of a fresh supernet of ``config`` interleaved with one child epoch of each of ``archs`` on
-    ``runner``'s pool (supernet, child, supernet, child, ...), so that both sides see the same conditions:
-    ``{"supernet_epoch_seconds", "child_epoch_seconds" (means), "ratio", "clock", "source"}``."""
+def measure_cost_ratio(config: Any, runner: Any, seed: int, cells: int = 3) -> dict[str, Any]:
+    """Epochs of a fresh supernet of ``config`` interleaved with one child epoch of each of ``cells`` random
+    cells of ``runner``'s pool (drawn with ``seed``; supernet, child, supernet, child, ...), so that both sides
+    see the same conditions: ``{"supernet_epoch_seconds", "child_epoch_seconds" (means), "ratio", "clock",
+    "source"}``."""
     from supernet.diff_search import DiffSearch
 
-    if not archs:
-        raise ValueError("measure_cost_ratio needs at least one child architecture to time")
+    if cells < 1:
+        raise ValueError(f"measure_cost_ratio needs at least one child cell to time, got cells={cells!r}")
+    rng = random.Random(f"cost:{seed}")
+    archs = [runner.pool.space.sample(rng) for _ in range(cells)]
     search = DiffSearch(replace(config, epochs=max(config.epochs, len(archs) + 1)), run_dir=None)
     supernet_epoch_seconds(search)  # a first epoch warms caches and allocators up; not counted
     supernet, child = [], []

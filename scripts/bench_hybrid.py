@@ -99,10 +99,8 @@ def _measure(args: argparse.Namespace, method: str, seed: int, run_dir: Path) ->
         run_dir=run_dir,
     )
     try:
-        rng = random.Random(f"cost:{seed}")
-        children = [study.pool.space.sample(rng) for _ in range(3)]
         config = search_config(**supernet_settings(args, method, seed, 1))
-        return measure_cost_ratio(config, TrainingRunner(study.pool, args.device), children)
+        return measure_cost_ratio(config, TrainingRunner(study.pool, args.device), seed)
     finally:
         study.close()
 
@@ -237,15 +235,16 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
     else:
         row = search_arm(arm, args, seed)
     charged = sum(s["charged_epochs"] for s in row["supernets"])
+    supernet_epochs = sum(s["epochs"] for s in row["supernets"])
     row.update(
         arm=arm,
         letter=LETTERS[arm],
         seed=seed,
         budget=args.budget,
-        supernet_epochs=sum(s["epochs"] for s in row["supernets"]),
+        supernet_epochs=supernet_epochs,
         supernet_charged_epochs=charged,
         total_epochs=row["pool_epochs"] + charged,
-        total_epochs_1to1=row["pool_epochs"] + sum(s["epochs"] for s in row["supernets"]),
+        total_epochs_1to1=row["pool_epochs"] + supernet_epochs,
         supernet_seconds=sum(s["search_seconds"] or 0 for s in row["supernets"]),
         settings={**bench_nosh.settings(args), "supernet_share": args.supernet_share, "samples": args.samples},
         machine=platform.node(),
@@ -418,11 +417,11 @@ def merge(root: Path, out: Path) -> dict[str, Any]:
         if runs:
             budgets[folder.name[1:]] = paired_table(runs)
             all_runs += runs
-    ratios = [s["cost_ratio"] for r in all_runs for s in r["supernets"]]
-    by_method = {
-        m: [c["ratio"] for r in all_runs for s in r["supernets"] if s["method"] == m for c in [s["cost_ratio"]]]
-        for m in PROPOSERS
+    # one measurement per (budget folder, seed, method), however many arms read it
+    measured = {
+        (r["budget"], r["seed"], s["method"]): s["cost_ratio"]["ratio"] for r in all_runs for s in r["supernets"]
     }
+    by_method = {m: [v for (_, _, method), v in measured.items() if method == m] for m in PROPOSERS}
     meta = {
         **provenance(sorted({r["seed"] for r in all_runs})),
         "runs_measured_on": sorted({r.get("machine", "?") for r in all_runs}),
@@ -436,7 +435,7 @@ def merge(root: Path, out: Path) -> dict[str, Any]:
         "warm_start": summarize_warm(warm) if warm else None,
         "runs": len(all_runs),
         "cost_ratio": {m: {"mean": statistics.mean(v), "n": len(v)} for m, v in by_method.items() if v},
-        "cost_ratio_measurements": len(ratios),
+        "cost_ratio_measurements": len(measured),
         "budgets": budgets,
         "lineage": lineage(all_runs),
     }

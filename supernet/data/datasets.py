@@ -115,6 +115,11 @@ def load_dataset(name: str, root: str | Path | None = None, image_size: int = 32
     raise KeyError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
 
 
+def _held_out(n: int, fraction: float) -> int:
+    """How many of ``n`` images a split with ``fraction`` holds out (at least one when fraction > 0)."""
+    return max(1, round(n * fraction)) if fraction > 0 else 0
+
+
 def make_splits(
     name: str,
     root: str | Path | None = None,
@@ -147,9 +152,8 @@ def make_splits(
         perm = perm[:max_train]
     if max_test is not None and max_test < len(test):
         test = test.subset(torch.randperm(len(test), generator=g)[:max_test])
-    if reserve_fraction > 0:  # the same count a split with valid_fraction=reserve_fraction validates on
-        perm = perm[max(1, round(len(perm) * reserve_fraction)) :]
-    n_valid = max(1, round(len(perm) * valid_fraction)) if valid_fraction > 0 else 0
+    perm = perm[_held_out(len(perm), reserve_fraction) :]  # what valid_fraction=reserve_fraction validates on
+    n_valid = _held_out(len(perm), valid_fraction)
     train, valid = train_all.subset(perm[n_valid:]), train_all.subset(perm[:n_valid])
     mean, std = train.channel_stats()
     return Splits(train, valid, test, mean, [max(s, 1e-3) for s in std])
