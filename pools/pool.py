@@ -269,6 +269,14 @@ class Pool:
         pool._check_binding(config.space, config.dataset)
         return pool
 
+    def never_trained(self) -> bool:
+        """No epoch trained, observed or queued: the pool's configuration has shaped nothing yet (e.g. a
+        search that failed on a wrong data folder before its first job)."""
+        with self._read() as conn:
+            if any(conn.execute(sa.select(t).limit(1)).first() for t in (S.epoch_metrics, S.jobs)):
+                return False
+        return self.total_epochs() == 0
+
     @classmethod
     def open(cls, url: str, space: str | None = None, dataset: str | None = None) -> Pool:
         """Open an existing pool; ``space``/``dataset``, when given, must match what it was created for."""

@@ -66,11 +66,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+from predictor_nas.plots import plot_curves
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study
 from supernet.api import differentiable_search
 from supernet.options import read_mapping, reject_unknown
 from supernet.proposals import OneShotScorer
+from supernet.run_record import write_run_config
 
 DEFAULTS: dict[str, Any] = {
     "dataset": "fashion-mnist",
@@ -169,10 +171,11 @@ def run_hybrid(
     config: dict[str, Any], out: str | Path, on_phase: Any = None, on_epoch: Any = None, on_progress: Any = None
 ) -> dict[str, Any]:
     """Run (or resume) the recipe ``config`` in run directory ``out``; returns the summary (also
-    ``out/result.json``). Progress: ``on_phase(name, total_epochs)`` when a phase starts, ``on_epoch(entry)``
-    after each supernet epoch, ``on_progress(epochs_spent, best_validation)`` during RANK-NOSH."""
+    ``out/result.json``, with ``config.json`` and the plots beside it). Progress: ``on_phase(name,
+    total_epochs)`` when a phase starts, ``on_epoch(entry)`` after each supernet epoch,
+    ``on_progress(epochs_spent, best_validation)`` during RANK-NOSH."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    write_run_config(out, "hybrid", config, keep=True)  # `nas hybrid` writes the same one first
     zero_cost = list(config["rank_nosh"].get("proxies", RankNoshConfig.proxies))
     study = open_study(config, out, ["oneshot"] if config["oneshot_proxy"] else zero_cost)
     diff_dir = Path(config["diff_dir"]) if config["diff_dir"] else out
@@ -228,4 +231,11 @@ def run_hybrid(
     }
     study.close()
     (out / "result.json").write_text(json.dumps(summary, indent=2))
+    plot_curves(  # replaces the study's RANK-NOSH-only curve: this one counts the supernets too
+        {"hybrid": summary["curve"]},
+        out / "curve.png",
+        title="hybrid",
+        xlabel="total epochs (supernet charged)",
+        ylabel="reported test accuracy (%)" if study.tabular else "incumbent's validation accuracy (%)",
+    )
     return summary

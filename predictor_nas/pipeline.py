@@ -52,11 +52,17 @@ class FinalTraining:
     The size and length (C=8, 5 epochs, batch 128) fit 2 CPU cores; the measurement that chose them was
     not kept, so they stand as a setting, not as a measured optimum."""
 
+    #: C of the retrained networks
     channels: int = 8
+    #: N of the retrained networks
     cells_per_stage: int = 1
+    #: training epochs of each retraining (the NB201 protocol's 200, shortened)
     epochs: int = 5
+    #: training batch size (images)
     batch_size: int = 128
+    #: SGD learning rate at the start of the cosine schedule
     lr: float = 0.1
+    #: retrainings per network, seeds seed .. seed + seeds - 1 (count)
     seeds: int = 3
 
     def __post_init__(self) -> None:
@@ -110,13 +116,21 @@ def retrain_final(
 ) -> dict[str, Any]:
     """Retrain ``arch`` (None: the size-matched plain CNN of ``params`` parameters) with ``config.final``'s
     protocol on every training image with ``seed`` and test it once; resumed from ``out/final/NAME/seed_S``,
-    and a finished one is read back, not re-tested."""
+    and a finished one is read back, not re-tested -- unless it retrained another network (a longer search's
+    new winner, or a plain CNN sized to it): that folder is moved aside to ``seed_S.superseded-TIME``."""
     from supernet.training.retrain import retrain, train_network
 
     run_dir = out / "final" / name / f"seed_{seed}"
+    target = {"arch": arch, "params": params}
+    marker = run_dir / "target.json"
+    if marker.exists() and json.loads(marker.read_text()) != target:
+        # a search given more budget found another winner: this retraining is of the former one; kept aside
+        run_dir.rename(run_dir.with_name(f"{run_dir.name}.superseded-{time.time_ns()}"))
     done = run_dir / "result.json"
     if done.exists():
         return json.loads(done.read_text())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(target))
     final, training = config.final, config.training
     common = dict(
         dataset=training.dataset,

@@ -38,17 +38,29 @@ LOSSES = ("hinge", "logistic", "mse")
 
 @dataclass
 class RankerConfig:
+    #: graph convolution of the ranker: gin | gcn
     conv: str = "gin"
+    #: width of the ranker's node embeddings (units)
     hidden: int = 64
+    #: graph-convolution layers (count)
     layers: int = 3
+    #: dropout on the ranker's hidden units (probability)
     dropout: float = 0.0
+    #: pairwise ranking loss: hinge | logistic, or mse (regression, an ablation)
     loss: str = "hinge"
+    #: hinge margin between the better and the worse score (score units)
     margin: float = 0.1
+    #: Adam learning rate of the ranker
     lr: float = 3e-3
+    #: Adam weight decay of the ranker
     weight_decay: float = 1e-4
+    #: optimisation steps per fit (count)
     steps: int = 300
+    #: comparison pairs drawn per step (count)
     pairs_per_step: int = 4096
+    #: independently seeded rankers whose scores are averaged (count)
     ensemble: int = 1
+    #: the ranker's seed (the study sets it from its own)
     seed: int = 0
 
     def __post_init__(self) -> None:

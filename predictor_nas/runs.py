@@ -25,7 +25,7 @@ SEARCH_KEY = "rank_nosh"  # predictor_nas.search.STATE_KEY (not imported: that m
 @dataclass
 class RunSummary:
     path: str
-    kind: str  # the nas command that made it (rank-nosh, diff, hybrid, pipeline, train) or pool / diff
+    kind: str  # the nas command (or library call) that made it: rank-nosh, diff, hybrid, pipeline, train; or pool
     state: str  # finished, running, unfinished
     progress: str  # "round 3, 412 epochs", "epoch 12/30"
     best: str | None  # the incumbent architecture
@@ -90,9 +90,12 @@ def _run_summary(folder: Path) -> RunSummary:
         summary.progress = f"epoch {progress.get('epoch', 0)}/{progress.get('config', {}).get('epochs', '?')}"
         summary.best, summary.best_valid = history[-1].get("genotype"), history[-1].get("valid_acc")
     if isinstance(result, dict):  # a finished run's own figures win (rank-nosh: best_arch / observed)
-        summary.best = result.get("best_arch") or result.get("genotype") or summary.best
+        summary.best = result.get("best_arch") or result.get("genotype") or result.get("arch") or summary.best
         if "observed" in result:
             summary.best_valid = result["observed"]
+        elif "train_config" in result:  # a retraining (`nas train`, a pipeline's final networks)
+            summary.best_valid = result.get("valid_accuracy")  # None when every training image trained it
+            summary.progress = f"epoch {len(result.get('history', []))}/{result['train_config'].get('epochs', '?')}"
     return summary
 
 

@@ -52,27 +52,43 @@ from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations
 from supernet.options import dataclass_from_dict
 
 log = logging.getLogger(__name__)
+#: settings a saved search may be resumed with other values of: more budget continues a finished search
+EXTENDABLE = ("budget_epochs", "max_candidates")
 STATE_KEY = "rank_nosh"
 
 
 @dataclass
 class RankNoshConfig:
-    budgets: tuple[int, ...] = NoshConfig.budgets  # the NOSH settings are declared once, in NoshConfig
+    #: epoch budgets e(1) < ... < e(L) of the NOSH levels (epochs; the defaults are NoshConfig's, declared once)
+    budgets: tuple[int, ...] = NoshConfig.budgets
+    #: promotion ratio r: the top share of a level's intake promoted to the next level (fraction, (0, 1])
     ratio: float = NoshConfig.ratio
+    #: candidates the ranker admits from level 0 into level 1 each round after the first (count)
     k: int = NoshConfig.k
+    #: candidates admitted in round 0, ranked by the first proxy, or at random without proxies (count)
     initial: int = NoshConfig.initial
+    #: new architectures sampled into level 0 each round; round 0 takes max(initial, this) (count)
     level0_samples: int = 100
+    #: share of level-0 samples that mutate one of the 5 best candidates instead of sampling at random (fraction)
     mutation_share: float = 0.5
+    #: zero-cost proxies computed for every level-0 candidate (names of predictor_nas.proxies.PROXIES)
     proxies: tuple[str, ...] = ("synflow",)
+    #: weight of the proxy-ranked pairs against the trained pairs in the ranker's loss (ratio)
     proxy_weight: float = 0.5
+    #: feed the proxy scores to the ranker as features beside the graph (on/off)
     proxy_features: bool = False
     #: ``separate``: the ranker compares trained accuracies of warm-started (supernet-inherited) and cold
     #: candidates only within their own kind; ``mixed``: all together (as if warm accuracies were cold ones)
     warm_pairs: str = "separate"
+    #: ablation: plain successive halving, never resuming a paused candidate (on/off)
     uniform_sh: bool = False
+    #: the search's total training budget (child epochs; promotions charged by resumed epochs)
     budget_epochs: float = 3000.0
+    #: stop once this many candidates reached level 1 (count; None: the budget alone ends it)
     max_candidates: int | None = None
+    #: the run's seed: sampling, ranker, data split and every candidate's initialisation
     seed: int = 0
+    #: the GNN ranker's settings (RankerConfig, below)
     ranker: RankerConfig = field(default_factory=lambda: RankerConfig(steps=100))
 
     def __post_init__(self) -> None:
@@ -199,13 +215,18 @@ class RankNosh:
                 "accuracies); start a new pool"
             )
         saved = RankNoshConfig.from_dict(state["config"])
-        if saved != self.config:
-            old, new = saved.to_dict(), self.config.to_dict()
-            changed = "; ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in old if old[k] != new[k])
+        old, new = saved.to_dict(), self.config.to_dict()
+        changed = {k: (old[k], new[k]) for k in old if old[k] != new[k]}
+        fixed = {k: v for k, v in changed.items() if k not in EXTENDABLE}
+        if fixed:
+            listed = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in fixed.items())
             raise ValueError(
-                f"this pool holds a RANK-NOSH search with another configuration ({changed}); resume it with the "
-                "same configuration or use a new pool"
+                f"this pool holds a RANK-NOSH search with another configuration ({listed}); resume it with the "
+                f"same configuration (only {' and '.join(EXTENDABLE)} may change) or use a new pool"
             )
+        if changed:  # a new budget: the search goes on from where it stopped (or stops where it is)
+            log.info("RANK-NOSH continues with %s", "; ".join(f"{k} {a} -> {b}" for k, (a, b) in changed.items()))
+            state.update(config=new, done=False)
         return state
 
     def _save(self, state: dict[str, Any], levels: dict[int, int] | None = None) -> None:
@@ -276,23 +297,25 @@ class RankNosh:
         cfg = self.config
         rng = self._rng(round_, "propose")
         n_target = max(cfg.initial, cfg.level0_samples) if round_ == 0 else cfg.level0_samples
-        best = [self.space.parse(c.arch) for c in self._best_candidates(5)]
+        best = [(c.id, self.space.parse(c.arch)) for c in self._best_candidates(5)]
         seen = {c.arch_hash for c in self.pool.candidates()}
-        new, lineages = [], []
+        new, parents = [], []  # parent: the candidate a mutation came from, None for a random sample
         for _ in range(20 * n_target):
             if len(new) == n_target:
                 break
-            mutate = best and rng.random() < cfg.mutation_share
-            arch = self.space.mutate(rng.choice(best), rng) if mutate else self.space.sample(rng)
+            parent = rng.choice(best) if best and rng.random() < cfg.mutation_share else None
+            arch = self.space.mutate(parent[1], rng) if parent else self.space.sample(rng)
             h = self.space.canonical_hash(arch)
             if h not in seen:
                 seen.add(h)
                 new.append(arch)
-                lineages.append("mutation" if mutate else "random")
-        for lineage in ("random", "mutation"):
-            group = [a for a, lin in zip(new, lineages) if lin == lineage]
-            if group:
-                self.pool.add_candidates(group, lineage=lineage)
+                parents.append(parent[0] if parent else None)
+        randoms = [a for a, p in zip(new, parents) if p is None]
+        if randoms:
+            self.pool.add_candidates(randoms, lineage="random")
+        for arch, parent_id in zip(new, parents):  # after the random ones, in the order they were made
+            if parent_id is not None:
+                self.pool.add_candidate(arch, lineage="mutation", parent_id=parent_id)
         if self.proxy_scorer is not None:
             level0 = [c for c in self.pool.candidates(level=0)]
             scores = self.pool.proxy_scores()
@@ -409,6 +432,8 @@ class RankNosh:
                 self.pool.record_observations(records, state=(STATE_KEY, state))
             if self.on_progress:
                 self.on_progress(state["curve"][-1][0], state["curve"][-1][2])
+        if level == 1:  # this admission's τ as soon as its level-1 accuracies exist, a round cut short included
+            self._record_tau(state)
         if len(affordable) < len(todo):
             log.info("budget of %s epochs reached in round %d", cfg.budget_epochs, state["round"])
             state["done"] = True
@@ -452,6 +477,14 @@ class RankNosh:
         self._save(state)
 
     # -- reporting --------------------------------------------------------------------------------
+    def _record_tau(self, state: dict[str, Any]) -> None:
+        """``state["ranker_tau"]``: one entry per admission (each ranker refit; round 0 by proxy or at random),
+        replaced when a resumed level 1 records it again."""
+        round_ = state["round"]
+        ranked_by = "ranker" if round_ else "proxy" if self.proxy_scorer is not None else "random"
+        entry = {"round": round_, "cost_epochs": self.cost(), "tau": self._admission_tau(state), "ranked_by": ranked_by}
+        state["ranker_tau"] = [t for t in state.get("ranker_tau", []) if t["round"] != round_] + [entry]
+
     def _admission_tau(self, state: dict[str, Any]) -> float | None:
         """Kendall tau between this round's admission order (the intake, best first) and the level-1
         accuracy the admitted candidates reached (out of sample: ranked before they were trained)."""

@@ -34,6 +34,7 @@ from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
 from predictor_nas.incumbent import report
 from predictor_nas.proxies import PROXIES, ProxyScorer
 from predictor_nas.search import RankNosh, RankNoshConfig, SearchResult
+from supernet.run_record import write_run_config
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +86,33 @@ class CandidateTraining:
     :class:`supernet.training.TrainConfig` fields (e.g. ``weight_decay``). The defaults are the ``quick``
     preset (a few CPU minutes); :meth:`preset` gives the others."""
 
+    #: fashion-mnist | cifar10 | cifar100 | imagefolder | digits
     dataset: str = "fashion-mnist"
+    #: folder holding the dataset files (None: the dataset's default places)
     data_root: str | None = None
+    #: seeded subset of the training images the pool uses, validation split included (images; None: all)
     max_train: int | None = 6000
+    #: seeded subset of the test images (images; None: all)
     max_test: int | None = 2000
+    #: zero-pad images to this side (pixels; None: as stored)
     pad_to: int | None = None
+    #: C: channels of the first stage of each candidate network
     channels: int = 8
+    #: N: cells per stage of NB201 candidates
     cells_per_stage: int = 1
+    #: cells of DARTS-space candidates
     layers: int = 5
+    #: training batch size (images)
     batch_size: int = 128
+    #: SGD learning rate at the start of each candidate's cosine schedule
     lr: float = 0.05
+    #: channels-last memory format (GPU speed; on/off)
     channels_last: bool = False
+    #: torch.compile mode of the candidates: off | default | reduce-overhead | max-autotune
     compile: str = "off"
+    #: further TrainConfig fields (e.g. weight_decay)
     train: dict[str, Any] = field(default_factory=dict)
+    #: auto | cpu | cuda | cuda:N
     device: str = "auto"
     #: wait for ``nas worker --pool URL`` processes instead of training in this process
     external_workers: bool = False
@@ -228,6 +243,10 @@ class Study:
         self.searches: list[dict[str, Any]] = []
         self._backend: Any = backend
         self._warm_source: Any = None
+        self._result: SearchResult | None = None  # the search's, once optimize() returned
+        self._baselines: dict[str, Any] = {}
+        if self.run_dir is not None:  # the same record `nas rank-nosh` writes (its own, written first, stays)
+            write_run_config(self.run_dir, "rank-nosh", self.settings(), keep=True)
 
     @classmethod
     def create(
@@ -474,16 +493,47 @@ class Study:
             progress=progress,
             initializer=self._inherit if self._warm_source is not None else None,
         )
-        return search.run()
+        self._result = search.run()
+        return self._result
 
     def report(self, result: Any) -> Any:
         """After the search: fill ``result.test_accuracy`` (tabular: also ``test_curve``, the incumbent's
         test accuracy at each cost) -- each architecture's test accuracy read once. Works for baseline
-        results too. Returns ``result``."""
+        results too. Returns ``result``. With a run directory, it also writes what ``nas rank-nosh`` leaves
+        there: ``result.json`` (with the test accuracy), ``baselines.json``, ``curve.png``, ``pyramid.png`` and
+        ``ranker_tau.png``."""
         if self.tabular:
             assert self.evaluator is not None
-            return report(result, NB201TestReporter(self.evaluator.dataset, self.benchmark_dir))
-        return report(result, PoolTestReporter(self.pool, self.backend), curve=False)
+            report(result, NB201TestReporter(self.evaluator.dataset, self.benchmark_dir))
+        else:
+            report(result, PoolTestReporter(self.pool, self.backend), curve=False)
+        if self.run_dir is not None:
+            self._write_run_files()
+        return result
+
+    def _write_run_files(self) -> None:
+        import json
+
+        from predictor_nas.plots import plot_curves, search_plots
+
+        assert self.run_dir is not None
+        found, baselines = self._result, self._baselines
+        if found is not None:
+            (self.run_dir / "result.json").write_text(json.dumps(found.to_dict(), indent=2))
+        if baselines:
+            (self.run_dir / "baselines.json").write_text(json.dumps({k: v.to_dict() for k, v in baselines.items()}))
+        runs = {"RANK-NOSH": found, **baselines} if found is not None else dict(baselines)
+        if self.tabular:  # the incumbents' test accuracies, read after the searches returned
+            curves = {name: r.test_curve for name, r in runs.items() if r.test_accuracy is not None}
+            plot_curves(curves, self.run_dir / "curve.png", title=self.pool.config.dataset, optimum=self.optimum())
+        elif found is not None:
+            plot_curves(
+                {"RANK-NOSH": found.curve},
+                self.run_dir / "curve.png",
+                title=self.pool.config.dataset,
+                ylabel="incumbent's validation accuracy (%)",
+            )
+        search_plots(self.run_dir)
 
     def optimum(self) -> float | None:
         """The benchmark's best 200-epoch test accuracy (tabular only; for plots, after the search)."""
@@ -502,7 +552,9 @@ class Study:
         if name not in BASELINES:
             raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
         seed = self.config.seed if seed is None else seed
-        return BASELINES[name](self.evaluator, self.pool.space, self.config.budget_epochs, seed=seed)
+        result = BASELINES[name](self.evaluator, self.pool.space, self.config.budget_epochs, seed=seed)
+        self._baselines[name] = result  # into the run directory's baselines.json at report()
+        return result
 
     # -- what it holds --------------------------------------------------------------------------
     def spent_epochs(self) -> int:

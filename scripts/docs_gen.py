@@ -1,5 +1,6 @@
 """Writes the generated pages: ``docs/configuration.md`` (every ``nas`` subcommand's options with their
-defaults, the hybrid recipe's keys, the differentiable methods' published overrides -- from the code) and
+defaults, the hybrid recipe's keys, every field of every preset with its meaning, the differentiable methods'
+published overrides -- from the code) and
 ``README.md`` and ``docs/benchmarks.md`` (from their templates and the benchmark JSONs,
 :mod:`scripts.docs_figures`), so none can drift (``tests/test_docs.py`` checks the committed files).
 
@@ -9,6 +10,7 @@ defaults, the hybrid recipe's keys, the differentiable methods' published overri
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -33,6 +35,94 @@ def _options(parser: argparse.ArgumentParser) -> list[str]:
         choices = f" (one of: {', '.join(map(str, action.choices))})" if action.choices else ""
         rows.append(f"| `{_cell(name)}` | {_cell(default)} | {_cell(action.help or '')}{_cell(choices)} |")
     return rows
+
+
+def field_docs(cls: type) -> dict[str, str | None]:
+    """Each dataclass field's meaning, from the source: its ``#:`` comment lines above, else the ``#``
+    comment ending its line (the convention of Sphinx autodoc); None for an undocumented field."""
+    import ast
+    import dataclasses
+    import inspect
+    import textwrap
+
+    lines = textwrap.dedent(inspect.getsource(cls)).splitlines()
+    names = {f.name for f in dataclasses.fields(cls)}
+    docs: dict[str, str | None] = {}
+    for node in ast.parse("\n".join(lines)).body[0].body:  # type: ignore[attr-defined]
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id in names):
+            continue
+        above, row = [], node.lineno - 2
+        while row >= 0 and lines[row].strip().startswith("#:"):
+            above.insert(0, lines[row].strip()[2:].strip())
+            row -= 1
+        end = lines[node.end_lineno - 1]  # type: ignore[operator]
+        trailing = end.split("  # ", 1)[1].strip() if "  # " in end else None
+        docs[node.target.id] = " ".join(above) or trailing
+    return docs
+
+
+def _value(value: object) -> str:
+    if dataclasses.is_dataclass(value):
+        return "(below)"
+    return f"`{_cell(json.dumps(value, default=str))}`"
+
+
+def _preset_table(cls: type, presets: dict[str, object], prefix: str = "") -> list[str]:
+    """One row per field of ``cls``: its meaning, then its value in each preset (objects of ``cls``)."""
+    docs = field_docs(cls)
+    rows = [f"| field | meaning | {' | '.join(f'`{n}`' for n in presets)} |", "|---|---|" + "---|" * len(presets)]
+    for f in dataclasses.fields(cls):
+        values = " | ".join(_value(getattr(obj, f.name)) for obj in presets.values())
+        rows.append(f"| `{prefix}{f.name}` | {_cell(docs[f.name] or '')} | {values} |")
+    return rows
+
+
+def presets() -> list[str]:
+    """Every field of every preset, with its meaning (from the code's field comments) and value."""
+    from predictor_nas.pipeline import FinalTraining
+    from predictor_nas.ranker import RankerConfig
+    from predictor_nas.search import RankNoshConfig
+    from predictor_nas.study import SEARCH_PRESETS, CandidateTraining, search_preset
+    from supernet.api import PRESETS, search_config
+    from supernet.diff_search import DiffSearchConfig
+    from supernet.training.trainer import TrainConfig
+
+    searches = {name: search_preset(name) for name in SEARCH_PRESETS}
+    return [
+        "## Presets",
+        "",
+        "Every field of every preset: its meaning and unit (from the comment on the field in the code) and its",
+        "value. Which preset each entry point uses when none is named: `Study.create` and `nas rank-nosh` --",
+        "`tabular` on a benchmark, `quick` with real training; `CandidateTraining()` is `quick`;",
+        "**`differentiable_search()` uses `paper` (the published search), `nas diff` uses `quick`** (a CPU-sized",
+        "search; `--preset paper` for the published one); `nas pipeline` uses `quick` and `FinalTraining()`.",
+        "",
+        "### RANK-NOSH search (`search_preset(name)`, `nas rank-nosh --preset`)",
+        "",
+        *_preset_table(RankNoshConfig, searches),
+        "",
+        *_preset_table(RankerConfig, {n: c.ranker for n, c in searches.items()}, prefix="ranker."),
+        "",
+        "### Candidate training (`CandidateTraining.preset(name)`)",
+        "",
+        *_preset_table(CandidateTraining, {n: CandidateTraining.preset(n) for n in CandidateTraining.PRESETS}),
+        "",
+        "### Differentiable search (`differentiable_search(method, preset=...)`, `nas diff --preset`), DARTS",
+        "",
+        "Each method then applies its published overrides (the table at the end) and, with `quick`, its own",
+        "CPU-sized options.",
+        "",
+        *_preset_table(DiffSearchConfig, {n: search_config("darts", preset=n) for n in PRESETS}),
+        "",
+        "### Training protocols (`TrainConfig.preset(name)`: `nas train --protocol`, retraining)",
+        "",
+        *_preset_table(TrainConfig, {n: TrainConfig.preset(n) for n in TrainConfig.PRESETS}),
+        "",
+        "### The pipeline's final training (`FinalTraining()`)",
+        "",
+        *_preset_table(FinalTraining, {"default": FinalTraining()}),
+        "",
+    ]
 
 
 def _method_row(name: str, method: object) -> str:
@@ -75,6 +165,7 @@ def render() -> str:
         "|---|---|",
         *(f"| `{k}` | `{_cell(json.dumps(v))}` |" for k, v in DEFAULTS.items()),
         "",
+        *presets(),
         "## Differentiable methods: published overrides of the search defaults",
         "",
         "| method | paper | overrides |",

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import platform
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from supernet.run_record import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,19 +25,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def git_commit(mark_dirty: bool = True) -> str | None:
-    """The checkout's commit, with ``+dirty`` (``mark_dirty``) when tracked files differ from it; None
-    outside git."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=5
-        ).stdout.strip()
-        dirty = mark_dirty and subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT, timeout=5).returncode != 0
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (commit + ("+dirty" if dirty else "")) or None
 
 
 def machine() -> dict[str, Any]:

@@ -88,7 +88,9 @@ def differentiable_search(
     """Run (or, with the same ``run_dir``, resume) one differentiable search and select its architecture.
 
     ``method``: a registered name (``supernet.methods.method_names()``), a registered
-    :class:`~supernet.methods.Method` class, or a full :class:`DiffSearchConfig`. ``selection``:
+    :class:`~supernet.methods.Method` class, or a full :class:`DiffSearchConfig`. ``preset``: ``paper``
+    (the default: the method's published search) or ``quick`` (CPU-sized; ``nas diff``'s default);
+    docs/configuration.md lists every field of both. ``selection``:
     ``magnitude`` (argmax α) or ``pt`` (DARTS-PT's perturbation selection). ``settings``: any
     :class:`DiffSearchConfig` field (``space``, ``dataset``, ``epochs``, ``C``, ``w_lr``, ``a_lr``,
     ``method_options``, ``device``, ...). ``on_epoch(entry)`` receives each epoch's record (valid accuracy,

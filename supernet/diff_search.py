@@ -59,48 +59,80 @@ def neca_lr(epoch: float, period: int, lr_max: float, lr_min: float) -> float:
 
 @dataclass
 class DiffSearchConfig:
+    #: search space: nb201 | darts | s1-s4 | allegro | icdarts-dynamic (supernet.spaces)
     space: str = "nb201"
+    #: differentiable method (supernet.methods.method_names())
     method: str = "darts"
+    #: the method's own options, e.g. {"reg_type": "kl"} (nas config show METHOD lists them)
     method_options: dict[str, Any] = field(default_factory=dict)
+    #: how the final cell is read off: magnitude (argmax α) | pt (DARTS-PT perturbation)
     selection: str = "magnitude"
+    #: fashion-mnist | cifar10 | cifar100 | imagefolder | digits
     dataset: str = "fashion-mnist"
+    #: folder holding the dataset files (None: the dataset's default places)
     data_root: str | None = None
+    #: seeded subset of the training images searched on (images; None: all)
     max_train: int | None = None
+    #: share of the searched images that trains the weights; the rest trains α (fraction)
     train_portion: float = 0.5
     #: share of the seeded training subset left out of the search (both halves): a supernet proposing for a
     #: pool passes the pool's valid_fraction (same seed, same max_train), so it never trains on the images
     #: its proposals are validated on (supernet.data.make_splits)
     reserve_fraction: float = 0.0
+    #: zero-pad images to this side (pixels; None: as stored)
     pad_to: int | None = None
+    #: search epochs (each: one pass of weight and α steps)
     epochs: int = 50
+    #: batch size of the weight and the α steps (images)
     batch_size: int = 64
+    #: SGD learning rate of the supernet weights at the start of the schedule
     w_lr: float = 0.025
+    #: weight learning rate at the end of the cosine schedule
     w_lr_min: float = 0.001
+    #: weight learning-rate schedule: cosine | neca (AllegroNAS's warm restarts)
     lr_schedule: str = "cosine"
+    #: neca's restart period (epochs; None: the whole search)
     lr_period: int | None = None
+    #: SGD momentum of the weights
     w_momentum: float = 0.9
+    #: L2 weight decay of the weights
     w_weight_decay: float = 3e-4
+    #: gradient-norm clipping of the weights (None: off)
     grad_clip: float | None = 5.0
+    #: Adam learning rate of α
     a_lr: float = A_LR
+    #: Adam betas of α
     a_betas: tuple[float, float] = A_BETAS
+    #: Adam weight decay of α
     a_weight_decay: float = A_WEIGHT_DECAY
+    #: epochs at the start that train the weights only, α frozen (epochs)
     warmup_epochs: int = 0
+    #: channels of the supernet's first stage
     C: int = 16
+    #: cells per stage (nb201)
     N: int = 5
+    #: cells of a DARTS-space supernet
     layers: int = 8
+    #: PC-DARTS channel sampling: 1/k of the channels enter the mixed ops (1: all)
     partial_k: int = 1
+    #: random-crop padding (pixels; 0: no crop)
     crop_padding: int = 4
+    #: random horizontal flips (on/off)
     flip: bool = True
+    #: measure the dominant Hessian eigenvalue of the validation loss every this many epochs (0: never)
     hessian_every: int = 0
+    #: validation batches of each epoch's diagnostics: accuracy, Hessian eigenvalue (batches)
     diag_batches: int = 10
     #: DARTS-PT's supernet tuning between two selections (paper 004, text to Algorithm 1: "5 epochs")
     pt_tune_epochs: int = 5
+    #: validation batches per DARTS-PT removal test (batches; None: all)
     pt_eval_batches: int | None = None
     #: per-edge candidate ops per cell type (ICDARTS's dynamic space); None: the space's own
     edge_ops: dict[str, list[list[str]]] | None = None
     #: ops removed from every edge (ICDARTS Table 3.4's op ablations, e.g. ("max_pool_3x3", "avg_pool_3x3"))
     exclude_ops: tuple[str, ...] = ()
     amp: str = "auto"  # bf16 autocast on CUDA ("auto"/"bf16"), fp32 elsewhere or with "off"
+    #: channels-last memory format (GPU speed; on/off)
     channels_last: bool = False
     #: torch.compile the supernet's forward: off | default | max-autotune (scripts/bench_gpu.py measures it)
     compile: str = "off"
@@ -108,8 +140,11 @@ class DiffSearchConfig:
     #: DARTS template ablations (ICDARTS Table 3.4): stem conv3x3 | conv1x1 | identity; reduction
     #: cells searched | avg_pool | max_pool | conv1x1 (supernet.networks.darts)
     stem: str = "conv3x3"
+    #: DARTS template ablation (ICDARTS Table 3.4): reduction cells searched | avg_pool | max_pool | conv1x1
     reduce_cells: str = "searched"
+    #: seed of the split, the initialisation and the data order
     seed: int = 0
+    #: auto | cpu | cuda | cuda:N
     device: str = "auto"
 
     @classmethod

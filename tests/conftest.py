@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("NAS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 FASHION_MNIST = Path(os.environ.get("NAS_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# pytest-xdist (pyproject's addopts run the suite in 2 processes): the cores are shared out between them
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // WORKERS))
 # the scripts and workers the tests start as subprocesses: one thread each, since they run beside this
 # process (CI's machine may show more cores than its CPU quota allows, and torch would take them all)
 os.environ.setdefault("OMP_NUM_THREADS", "1")

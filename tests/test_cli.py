@@ -100,6 +100,13 @@ def test_rank_nosh_tabular_run_directory_and_resume(tmp_path, shared_data, capsy
     err = capsys.readouterr().err
     assert "level0_samples: 12 -> 24" in err and "another --out" in err
     assert (out / "config.json").read_text() == config_before
+    more = [*argv[: argv.index("--budget-epochs") + 1], "900", *argv[argv.index("--budget-epochs") + 2 :]]
+    assert main(more) == 0  # a larger budget continues the finished search from where it ended
+    extended = json.loads((out / "result.json").read_text())
+    assert 600 < extended["cost_epochs"] <= 900 and extended["n_candidates"] > result["n_candidates"]
+    assert json.loads((out / "config.json").read_text())["config"]["search"]["budget_epochs"] == 900
+    result = extended
+    capsys.readouterr()
 
     assert main(["report", str(out)]) == 0
     from html.parser import HTMLParser
@@ -116,6 +123,26 @@ def test_rank_nosh_tabular_run_directory_and_resume(tmp_path, shared_data, capsy
     assert images and images[0].startswith("data:image/png;base64,")
     assert result["best_arch"] in (out / "report.html").read_text()
     assert "finished" in (out / "report.md").read_text()
+
+
+def test_a_run_that_failed_before_training_takes_the_corrected_command(tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny = ["--budgets", "1,2", "--budget-epochs", "3", "--initial", "2", "--k", "2", "--level0-samples", "2"]
+    tiny += ["--channels", "4", "--cells-per-stage", "1", "--max-train", "200", "--proxies", "none", "--quiet"]
+    argv = ["rank-nosh", "--out", str(out), *tiny]
+    assert main([*argv, "--dataset", "fashion-mnist", "--data-root", str(tmp_path / "nothing")]) == 2
+    assert "Fashion-MNIST not found" in capsys.readouterr().err
+    assert main([*argv, "--dataset", "digits"]) == 0  # not "config differs": nothing was trained
+    err = capsys.readouterr().err
+    assert "never trained; its settings are replaced" in err and "'fashion-mnist' -> 'digits'" in err
+    assert "moved aside" in err and len(list(out.glob("pool.db.untrained-*"))) == 1  # kept, not deleted
+    from pools import Pool
+
+    pool = Pool.open(f"sqlite:///{out}/pool.db")
+    assert pool.config.dataset == "digits" and pool.config.data_root is None and pool.total_epochs() > 0
+    pool.close()
+    assert main([*argv, "--dataset", "digits", "--max-train", "300"]) == 2  # now it has trained: pinned
+    assert "max_train: 200 -> 300" in capsys.readouterr().err
 
 
 def test_report_of_a_run_that_has_not_finished(tmp_path, capsys):

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,10 @@ def pool(tmp_path):
             "done": False,
             "curve": [[3, ARCHS[1], 45.0, 3], [6, ARCHS[0], 61.0, 3]],
             "rounds": [{"round": 0, "cost_epochs": 3, "pyramid": {"0": 4, "1": 2}, "admission_tau": 0.5}],
+            "ranker_tau": [
+                {"round": 0, "cost_epochs": 3, "tau": 0.5, "ranked_by": "proxy"},
+                {"round": 1, "cost_epochs": 6, "tau": -0.25, "ranked_by": "ranker"},  # a round not finished yet
+            ],
         },
     )
     yield p, {"ids": (a, b, c, d), "running": running}
@@ -99,6 +104,7 @@ def test_pages_and_their_json_show_the_pools_numbers(pool, server):
     assert overview["epochs_spent"] == p.total_epochs() == 7
     assert [pt["valid_acc"] for pt in overview["curve"]] == [45.0, 61.0]
     assert overview["rounds"][0]["pyramid"] == {"0": 4, "1": 2} and overview["rounds"][0]["admission_tau"] == 0.5
+    assert [t["tau"] for t in overview["ranker_tau"]] == [0.5, -0.25]  # every admission, not only finished rounds
     assert overview["search"]["budgets"] == [1, 3] and overview["search"]["running"] is False  # no lease held
 
     table = json.loads(_get(server, "/api/candidates")[2])
@@ -139,6 +145,41 @@ def test_bad_requests_get_clear_errors(server):
     status, _, body = _get(server, "/api/run/../../etc")  # outside the run folder
     assert status == 400 and b"outside" in body
     assert _get(server, "/nothing")[0] == 404
+
+
+def test_a_browser_that_leaves_mid_answer_is_no_error(server, capfd):
+    import socket
+    import time
+
+    for _ in range(3):  # ask for the 4 MB plotly bundle and hang up once it starts coming
+        with socket.create_connection(("127.0.0.1", server.server_port)) as sock:
+            sock.sendall(b"GET /static/plotly.min.js HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(1000).startswith(b"HTTP/1.0 200")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    time.sleep(0.5)  # the server's writes into the closed connection fail meanwhile
+    assert _get(server, "/api/overview")[0] == 200  # still serving
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "BrokenPipeError" not in err and "ConnectionResetError" not in err
+
+
+def test_stopping_the_dashboard_says_stopped_not_resume(tmp_path, capsys, monkeypatch):
+    from pools.interrupts import Interrupted
+    from scripts.cli import main
+    from scripts.cli.dashboard import server as server_module
+
+    class Stopped:
+        server_address = ("127.0.0.1", 0)
+
+        def serve_forever(self):
+            raise Interrupted("SIGINT")
+
+        def server_close(self):
+            pass
+
+    monkeypatch.setattr(server_module, "make_server", lambda *a, **k: Stopped())
+    assert main(["dashboard", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "stopped" in err and "resume" not in err
 
 
 def test_the_command_refuses_what_it_cannot_show(tmp_path, capsys, monkeypatch):
@@ -257,6 +298,7 @@ def test_the_pool_page_renders_its_charts_in_chromium(server, tmp_path):
     base = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000"]
     dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
     assert 'data-ready="1"' in dom  # the first refresh finished
+    assert "ranker τ per admission" in dom  # the τ chart drew from ranker_tau
     assert dom.count('class="main-svg"') >= 4  # plotly drew the four pool charts
     assert "worker-A" in dom and "CUDA out of memory" in dom and ARCHS[0] in dom
     shot = tmp_path / "pool.png"
@@ -265,3 +307,42 @@ def test_the_pool_page_renders_its_charts_in_chromium(server, tmp_path):
 
     pixels = matplotlib.image.imread(shot)
     assert pixels.shape[:2] == (900, 1200) and pixels.std() > 0.05  # not a blank page
+
+
+def test_a_study_run_from_python_writes_the_same_run_record_as_the_cli(tmp_path, shared_data, capsys):
+    """A library run is not second-class: config.json, result.json with the test figure, baselines and
+    plots, listed by `nas runs` as the rank-nosh run it is, rendered by `nas report`; a retraining's folder
+    is listed too (as `train`, never with a test accuracy)."""
+    from predictor_nas import Study, search_preset
+    from scripts.cli import main
+    from supernet import retrain
+
+    run = tmp_path / "lib"
+    config = search_preset("tabular", budget_epochs=400, level0_samples=40, initial=10, k=5, proxies=())
+    with Study.create(config, benchmark="nb201:cifar10", benchmark_dir=str(shared_data / "nb201"), run_dir=run) as s:
+        result = s.report(s.optimize())
+        s.report(s.baseline("random"))
+    record = json.loads((run / "config.json").read_text())
+    assert record["command"] == "rank-nosh" and record["config"]["search"]["budget_epochs"] == 400
+    assert record["environment"]["packages"]["torch"]
+    saved = json.loads((run / "result.json").read_text())
+    assert saved["test_accuracy"] == result.test_accuracy is not None and saved["best_arch"] == result.best_arch
+    assert "random" in json.loads((run / "baselines.json").read_text())
+    assert (run / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    retrain(
+        result.best_arch,
+        space="nb201",
+        dataset="digits",
+        run_dir=tmp_path / "final",
+        network={"C": 4, "N": 1},
+        epochs=1,
+        max_train=200,
+        export=False,
+    )
+    listed = {Path(r.path).name: r for r in list_runs(tmp_path)}
+    assert listed["lib"].kind == "rank-nosh" and listed["lib"].state == "finished"
+    assert listed["lib"].best == result.best_arch and listed["lib"].best_valid == result.observed
+    assert listed["final"].kind == "train" and listed["final"].state == "finished"
+    assert listed["final"].progress == "epoch 1/1" and listed["final"].best == result.best_arch
+    assert main(["report", str(run)]) == 0
+    assert f"| test_accuracy | {json.dumps(result.test_accuracy)} |" in (run / "report.md").read_text()

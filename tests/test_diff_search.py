@@ -144,43 +144,55 @@ def test_darts_space_search_with_pt_selection():
     assert all(op != "none" for op, _ in g.normal + g.reduce)
 
 
+#: a one-epoch search of a tiny NB201 supernet (C=4, N=1) on 128 images
+TINY_NB201_FLAGS = [
+    "--space",
+    "nb201",
+    "--epochs",
+    "1",
+    "--channels",
+    "4",
+    "--cells-per-stage",
+    "1",
+    "--max-train",
+    "128",
+]
+
+
 def test_nas_diff_cli(tmp_path, capsys):
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "diff",
-                "--method",
-                "darts",
-                "--selection",
-                "pt",
-                "--space",
-                "nb201",
-                "--dataset",
-                "digits",
-                "--epochs",
-                "1",
-                "--channels",
-                "4",
-                "--cells-per-stage",
-                "1",
-                "--max-train",
-                "128",
-                "--pt-tune-epochs",
-                "1",
-                "--out",
-                str(out),
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+    argv = [
+        "diff",
+        "--method",
+        "darts",
+        "--selection",
+        "pt",
+        *TINY_NB201_FLAGS,
+        "--dataset",
+        "digits",
+        "--pt-tune-epochs",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    assert main(argv) == 0
     result = json.loads((out / "result.json").read_text())
     assert get_space("nb201").from_string(result["genotype"])
     assert len(result["history"]) == 1 and len(result["selection_log"]) == 6
     assert result["cost"]["supernet_epochs"] == 1 + 6  # one PT tuning epoch after each edge decision
     for name in ("weights_normal.png", "skip_connections.png", "cell_normal.png"):  # valid PNG files
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    printed = capsys.readouterr()
+    hint = printed.err.split("to measure the cell: ")[1]  # no --retrain: how to retrain is printed
+    assert hint.startswith(f"nas train --arch @{out / 'result.json'} --space nb201 --dataset digits --protocol nb201")
+    assert "--valid-fraction 0" in hint and "retrained_test_accuracy" in printed.out
+    # the same command with --retrain: the finished search is read back, its cell retrained and tested once
+    assert main([*argv, "--retrain", "--retrain-epochs", "1"]) == 0
+    retrained = json.loads((out / "result.json").read_text())["retrained"]
+    assert retrained["recipe"]["network"] == {"C": 8, "N": 1} and retrained["train_config"]["epochs"] == 1
+    assert 0 <= retrained["test_accuracy"] <= 100 and (out / "retrain" / "model.pt2").exists()
+    assert json.loads(capsys.readouterr().out)["retrained_test_accuracy"] == retrained["test_accuracy"]
     assert main(["diff", "--method", "nope", "--out", str(out)]) == 2
     assert "unknown method" in capsys.readouterr().err
 
@@ -207,16 +219,7 @@ def test_survey_methods_run_through_nas_diff_on_fashion_mnist(method, tmp_path, 
         "fashion-mnist",
         "--data-root",
         str(fashion_mnist_root),
-        "--space",
-        "nb201",
-        "--epochs",
-        "1",
-        "--channels",
-        "4",
-        "--cells-per-stage",
-        "1",
-        "--max-train",
-        "128",
+        *TINY_NB201_FLAGS,
         "--batch-size",
         "32",
         "--out",

@@ -59,3 +59,23 @@ def test_a_hand_edited_figure_is_caught(tmp_path, monkeypatch):
     diff = figures.drift(edited)
     assert any(line.startswith("+| rank-nosh | 5 | 91.71") for line in diff)
     assert any(line.startswith("-| rank-nosh | 5 | 91.21") for line in diff)
+
+
+def test_every_preset_field_has_a_meaning_in_the_code():
+    """docs/configuration.md's preset tables take each field's meaning from its comment: none is blank."""
+    from predictor_nas.pipeline import FinalTraining
+    from predictor_nas.ranker import RankerConfig
+    from predictor_nas.search import RankNoshConfig
+    from predictor_nas.study import CandidateTraining
+    from scripts.docs_gen import field_docs
+    from supernet.diff_search import DiffSearchConfig
+    from supernet.training.trainer import TrainConfig
+
+    for cls in (RankNoshConfig, RankerConfig, CandidateTraining, FinalTraining, TrainConfig, DiffSearchConfig):
+        blank = [name for name, doc in field_docs(cls).items() if not doc]
+        assert not blank, f"{cls.__name__} fields without a #: comment: {blank}"
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    assert (
+        "| `budget_epochs` | the search's total training budget" in text
+        and "`differentiable_search()` uses `paper`" in text
+    )

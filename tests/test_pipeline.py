@@ -136,7 +136,7 @@ def test_a_one_point_curve_is_drawn(tmp_path, monkeypatch):
     """A search that charged once has a one-point curve: it must show as a marker, not an empty plot."""
     import matplotlib.figure
 
-    from scripts.cli.rundir import plot_curves
+    from predictor_nas.plots import plot_curves
 
     saved = []
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: saved.append(fig))
@@ -170,6 +170,15 @@ def test_nas_pipeline_command_writes_model_report_and_summary(tmp_path, capsys):
         assert (tmp_path / name).exists(), name
     assert main([*argv[:-4], "--references", "resnet", "--out", str(tmp_path / "bad")]) == 2
     assert "unknown reference points ['resnet']" in capsys.readouterr().err
+    more = [*argv[:8], "14", *argv[9:]]  # the same command with more budget: the search goes on
+    assert main([*more, "--json"]) == 0
+    longer = json.loads(capsys.readouterr().out)
+    assert 8 < longer["search"]["cost_epochs"] <= 14
+    assert longer["final"]["winner"]["arch"] == longer["search"]["best_arch"]  # a new winner is retrained
+    if longer["search"]["best_arch"] != printed["search"]["best_arch"]:
+        assert list((tmp_path / "final" / "winner").glob("seed_*.superseded-*"))
+    else:  # the same winner: read back, not retrained
+        assert longer["final"]["winner"]["test_accuracy_seeds"] == winner["test_accuracy_seeds"]
 
 
 def test_onnx_export_gives_the_exported_programs_logits(tmp_path):

@@ -109,6 +109,33 @@ def test_resuming_with_another_configuration_is_refused(tmp_path, evaluator):
         run(tmp_path, "p", evaluator, small_config(ratio=0.5, budget_epochs=300))
 
 
+def test_a_finished_search_given_more_budget_continues_to_the_uninterrupted_result(tmp_path, evaluator):
+    reference, _ = run(tmp_path, "ref", evaluator, small_config(budget_epochs=900))
+    short, _ = run(tmp_path, "more", evaluator, small_config(budget_epochs=300))
+    assert short.cost_epochs <= 300
+    extended, _ = run(tmp_path, "more", evaluator, small_config(budget_epochs=900))
+    assert extended.to_dict() == reference.to_dict()  # nothing retrained, nothing lost: the same search
+
+
+def test_mutations_record_their_parent_and_every_admission_its_tau(tmp_path, evaluator):
+    result, pool = run(tmp_path, "lineage", evaluator, small_config(mutation_share=0.5))
+    cands = {c.id: c for c in pool.candidates()}
+    mutations = [c for c in cands.values() if c.lineage == "mutation"]
+    assert mutations and all(c.parent_id in cands for c in mutations)  # the dashboard's lineage has edges
+    space = pool.space
+    for c in mutations:  # one mutation step from its parent: the two cells differ on exactly one edge
+        child, parent = space.to_string(space.parse(c.arch)), space.to_string(space.parse(cands[c.parent_id].arch))
+        assert sum(a != b for a, b in zip(child.split("|"), parent.split("|"))) == 1
+    assert all(c.parent_id is None for c in cands.values() if c.lineage == "random")
+    state = pool.get_state("rank_nosh")
+    taus = state["ranker_tau"]  # one point per admission whose level-1 results exist, not per finished round
+    assert [t["round"] for t in taus] == list(range(len(taus))) and len(taus) in (result.rounds, result.rounds + 1)
+    assert len(taus) >= len(state.get("rounds", [])) and taus[0]["ranked_by"] == "proxy"
+    assert all(t["tau"] is None or -1 <= t["tau"] <= 1 for t in taus)
+    by_round = {r["round"]: r["admission_tau"] for r in state.get("rounds", [])}
+    assert all(by_round[t["round"]] == t["tau"] for t in taus if t["round"] in by_round)
+
+
 def test_ablations_run(tmp_path, evaluator):
     for name, cfg in {
         "noproxy": small_config(proxies=()),

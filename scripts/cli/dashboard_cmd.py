@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from scripts.cli.pool_cli import POOL_URL_ENV, add_pool_file_argument, pool_url
@@ -50,10 +51,12 @@ def run(args: argparse.Namespace) -> int:
     host, port = server.server_address[:2]
     mode = "read-write: retry allowed" if args.allow_actions else "read-only"
     print(f"nas dashboard on http://{host}:{port}/ ({mode}); Ctrl-C stops it", flush=True)
+    from pools.interrupts import INTERRUPTS
+
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    except INTERRUPTS:  # Ctrl-C ends it: a dashboard has nothing to resume
+        print("nas dashboard: stopped", file=sys.stderr)
     finally:
         server.server_close()
         if dashboard.pool is not None:

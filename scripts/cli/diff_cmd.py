@@ -4,7 +4,9 @@
 
 Writes DIR/result.json (genotype, per-epoch α history and diagnostics, cost) and resumes from
 DIR/search.pt when run again. On NB201, the found cell's published CIFAR-10/100/ImageNet16-120
-accuracies are looked up when the tables are available (a transfer check, labelled as such).
+accuracies are looked up when the tables are available (a transfer check, labelled as such), and
+``--retrain`` retrains it from scratch with the pipeline's final recipe and tests it once (without it, the
+``nas train`` command that would is printed).
 
 Data parallel on several GPUs (or CPU processes): ``torchrun --nproc-per-node 4 -m scripts.cli diff ...``
 -- each process takes a slice of every batch, gradients are averaged, α stays identical on every rank
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -107,6 +110,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--benchmark-dir", default=None, help="NAS-Bench-201 tables for the transfer lookup")
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="then retrain the found NB201 cell from scratch with the pipeline's final recipe (C=8, N=1, every "
+        "training image, NB201 protocol) and test it once (OUT/retrain)",
+    )
+    p.add_argument("--retrain-epochs", type=int, default=None, help="epochs of that retraining (default 5)")
     p.add_argument("--quiet", action="store_true")
     add_dataclass_flags(
         p.add_argument_group("search settings (every other DiffSearchConfig field; default: the method's paper)"),
@@ -223,6 +233,13 @@ def run(args: argparse.Namespace) -> int:
         data["macro"] = macro
     (out / "result.json").write_text(json.dumps(data, indent=1))
     diff_plots(out, search, result.genotype)
+    if args.retrain:
+        data["retrained"] = retrain_found(args, config, result.genotype, out / "retrain")
+        (out / "result.json").write_text(json.dumps(data, indent=1))
+    else:
+        print(
+            f"the search read no test image; to measure the cell: {retrain_command(args, config, out)}", file=sys.stderr
+        )
     print(
         json.dumps(
             {
@@ -231,12 +248,72 @@ def run(args: argparse.Namespace) -> int:
                 "final_valid_acc": result.history[-1]["valid_acc"] if result.history else None,
                 "nb201_lookup": data.get("nb201_lookup", {}).get("accuracy"),
                 "macro_skips": data.get("macro", {}).get("skips"),
+                "retrained_test_accuracy": data.get("retrained", {}).get("test_accuracy"),
                 "out": str(out),
             },
             indent=2,
         )
     )
     return 0
+
+
+def final_recipe(args: argparse.Namespace) -> dict[str, Any]:
+    """The pipeline's final training (:class:`predictor_nas.pipeline.FinalTraining`): the NB201 protocol,
+    every training image, the size it retrains at."""
+    from predictor_nas.pipeline import FinalTraining
+
+    final = FinalTraining()
+    return {
+        "protocol": "nb201",
+        "network": {"C": final.channels, "N": final.cells_per_stage},
+        "epochs": args.retrain_epochs or final.epochs,
+        "batch_size": final.batch_size,
+        "lr": final.lr,
+        "valid_fraction": 0.0,
+    }
+
+
+def retrain_command(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> str:
+    """The ``nas train`` command that retrains ``out``'s cell (the recipe of ``--retrain`` on NB201)."""
+    command = f"nas train --arch @{out / 'result.json'} --space {config.space} --dataset {config.dataset}"
+    command += f" --data-root {config.data_root}" if config.data_root else ""
+    if config.space != "nb201":
+        return f"{command} --out {out / 'retrain'}  (the {config.space} space's published protocol)"
+    recipe = final_recipe(args)
+    command += f" --protocol nb201 --channels {recipe['network']['C']} --cells-per-stage {recipe['network']['N']}"
+    command += f" --epochs {recipe['epochs']} --batch-size {recipe['batch_size']} --valid-fraction 0"
+    return f"{command} --seed {config.seed} --out {out / 'retrain'}  (or add --retrain to this command)"
+
+
+def retrain_found(args: argparse.Namespace, config: DiffSearchConfig, genotype: str, run_dir: Path) -> dict[str, Any]:
+    """``--retrain``: the found NB201 cell trained from scratch with :func:`final_recipe` and tested once;
+    resumed from ``run_dir`` like every retraining."""
+    from supernet.training.retrain import retrain
+
+    if config.space != "nb201":
+        raise ValueError(
+            f"--retrain uses the pipeline's NB201 recipe; retrain a {config.space!r} cell with "
+            f"`nas train --arch @{run_dir.parent / 'result.json'} --space {config.space}` (its published protocol)"
+        )
+    recipe = final_recipe(args)
+    with tqdm(total=recipe["epochs"], unit="epoch", desc="retrain", disable=args.quiet) as bar:
+        result = retrain(
+            genotype,
+            space="nb201",
+            dataset=config.dataset,
+            data_root=config.data_root,
+            run_dir=run_dir,
+            seed=config.seed,
+            device=args.device,
+            on_epoch=lambda metrics, total: bar.update(1),
+            **recipe,
+        )
+    print(
+        f"retrained ({recipe['epochs']} epochs, every training image): test {result.test_accuracy:.2f} %",
+        file=sys.stderr,
+    )
+    keep = ("test_accuracy", "params_millions", "flops_millions", "latency_ms_batch1", "train_config", "network")
+    return {"recipe": recipe, "run_dir": str(run_dir), **{k: v for k, v in result.to_dict().items() if k in keep}}
 
 
 def run_dynamic(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> int:

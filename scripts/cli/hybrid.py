@@ -1,7 +1,7 @@
 """``nas hybrid --config FILE.yaml``: differentiable searches seed and warm-start a RANK-NOSH search.
 
 The recipe is :func:`predictor_nas.hybrid.run_hybrid` (its docstring has every key); this command reads the
-YAML/JSON file, shows a progress bar per phase, and draws ``OUT/curve.png`` and the search plots. Running
+YAML/JSON file and shows a progress bar per phase (the recipe writes the run directory, plots included). Running
 it again resumes every step.
 """
 
@@ -14,8 +14,7 @@ from typing import Any
 
 from predictor_nas.hybrid import load_config, run_hybrid
 from scripts.cli.bars import PhaseBars
-from scripts.cli.plots import search_plots
-from scripts.cli.rundir import plot_curves, prepare_run_dir
+from scripts.cli.rundir import prepare_run_dir
 
 
 def run_recipe(config: dict[str, Any], out: str | Path, progress: bool = False) -> dict[str, Any]:
@@ -29,15 +28,6 @@ def run_recipe(config: dict[str, Any], out: str | Path, progress: bool = False) 
             on_epoch=lambda entry: bars.at(entry["epoch"] + 1),  # a supernet epoch's record counts from 0
             on_progress=bars.progress,
         )
-    tabular = bool(config["benchmark"])
-    plot_curves(
-        {"hybrid": summary["curve"]},
-        out / "curve.png",
-        title="hybrid",
-        xlabel="total epochs (supernet charged)",
-        ylabel="reported test accuracy (%)" if tabular else "incumbent's validation accuracy (%)",
-    )
-    search_plots(out)
     return summary
 
 

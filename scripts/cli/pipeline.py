@@ -19,8 +19,8 @@ from typing import Any
 from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
 from predictor_nas.study import CandidateTraining, search_preset
 from scripts.cli.bars import PhaseBars
-from scripts.cli.plots import search_plots
-from scripts.cli.rundir import plot_curves, prepare_run_dir
+from scripts.cli.plots import plot_curves, search_plots
+from scripts.cli.rundir import prepare_run_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:  # the bars tell the progress; per-job log lines would break them up
         for name in ("pools.worker", "pools.runner", "predictor_nas.search"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    out = prepare_run_dir(args.out, "pipeline", config.to_dict(), resume_ignores=())
+    # a larger --budget-epochs continues the searches; a new winner is retrained (run_pipeline)
+    out = prepare_run_dir(args.out, "pipeline", config.to_dict(), resume_ignores=("search.budget_epochs",))
     with PhaseBars(disable=args.quiet) as bars:
 
         def on_epoch(metrics: Any, total: int) -> None:
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
 def pipeline_plots(out: Path, summary: dict[str, Any]) -> None:
     """The search curve, the search's pyramid and ranker τ, the winner's cell and the final training curves."""
-    from scripts.cli.plots import _pyplot, cell_edges, plot_cell
+    from scripts.cli.plots import cell_edges, plot_cell, pyplot
 
     search_dir = out / "search"
     plot_curves(
@@ -133,7 +134,7 @@ def pipeline_plots(out: Path, summary: dict[str, Any]) -> None:
 
     for ct, edges in cell_edges(get_space("nb201").parse(summary["search"]["best_arch"])).items():
         plot_cell(edges, out / f"cell_{ct}.png", title=f"the winner's cell ({ct})")
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for name, history in summary["final_history"].items():
         ax.plot([h["epoch"] for h in history], [h["train_acc"] for h in history], marker="o", label=name)

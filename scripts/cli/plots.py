@@ -1,84 +1,21 @@
 """The PNG plots a run directory carries (``nas report`` embeds every PNG it finds).
 
-Search runs: NOSH pyramid occupancy per round, the admission Kendall tau per round (``rounds.jsonl``).
+Search runs: :mod:`predictor_nas.plots` (the library draws them into a study's run directory).
 Differentiable runs: the mixing-weight evolution of every edge, skip connections per epoch (the
 DARTS-collapse signal), and the found cell drawn as a graph (``cell_<type>.png``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from predictor_nas.plots import plot_curves, pyplot, search_plots
 
-def _pyplot():  # the non-interactive backend, chosen before pyplot is imported
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def read_rounds(run_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / "rounds.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def plot_pyramid(rounds: Sequence[dict[str, Any]], path: str | Path) -> None:
-    """Stacked bars: candidates at each NOSH level after each round (level 0 = proposed, untrained)."""
-    plt = _pyplot()
-    levels = sorted({int(k) for r in rounds for k in r["pyramid"]})
-    x = np.array([r["round"] for r in rounds])
-    fig, ax = plt.subplots(figsize=(7, 4))
-    bottom = np.zeros(len(rounds))
-    for level in levels:
-        counts = np.array([r["pyramid"].get(str(level), 0) for r in rounds], dtype=float)
-        label = "level 0 (proposed)" if level == 0 else f"level {level}"
-        ax.bar(x, counts, bottom=bottom, label=label)
-        bottom += counts
-    ax.set(xlabel="round", ylabel="candidates", title="NOSH pyramid occupancy")
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_ranker_tau(rounds: Sequence[dict[str, Any]], path: str | Path) -> None:
-    """Kendall tau between each round's admission scores (proxy in round 0, ranker after) and the
-    level-1 accuracy the admitted candidates then reached: the ranker's out-of-sample quality. Only
-    the admitted (the top of the ranking) enter, a restricted range, so tau runs lower than over
-    random cells."""
-    plt = _pyplot()
-    pts = [(r["round"], r["admission_tau"]) for r in rounds if r.get("admission_tau") is not None]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if pts:
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o")
-    ax.axhline(0, color="grey", lw=1, ls=":")
-    ax.set(xlabel="round", ylabel="Kendall tau", title="admission ranking vs observed level-1 accuracy", ylim=(-1, 1))
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def search_plots(run_dir: str | Path) -> list[Path]:
-    """``pyramid.png`` and ``ranker_tau.png`` from the run's ``rounds.jsonl`` (none without rounds)."""
-    run_dir = Path(run_dir)
-    rounds = read_rounds(run_dir)
-    if not rounds:
-        return []
-    out = [run_dir / "pyramid.png", run_dir / "ranker_tau.png"]
-    plot_pyramid(rounds, out[0])
-    plot_ranker_tau(rounds, out[1])
-    return out
+__all__ = ["plot_curves", "search_plots"]  # the search plots, for the commands that draw them
 
 
 def plot_weight_evolution(
@@ -86,7 +23,7 @@ def plot_weight_evolution(
 ) -> None:
     """One heatmap per edge: the method's mixing weights (ops x epochs). Epochs where an edge had
     fewer ops (P-DARTS pruning) show blank cells."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(edges)
     cols = min(n, 7)
     rows = -(-n // cols)
@@ -115,7 +52,7 @@ def plot_weight_evolution(
 
 def plot_skip_connections(history: Sequence[dict[str, Any]], path: str | Path) -> None:
     """Skip connections in the argmax cell per epoch (the DARTS-collapse signal)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for ct in history[0]["skip_connections"]:
         ax.plot([h["epoch"] for h in history], [h["skip_connections"][ct] for h in history], marker="o", label=ct)
@@ -129,7 +66,7 @@ def plot_skip_connections(history: Sequence[dict[str, Any]], path: str | Path) -
 def plot_cyclic(history: Sequence[dict[str, Any]], path: str | Path) -> None:
     """CDARTS / ICDARTS per epoch: training accuracy of S and of E (joint epoch and warm-up), and the
     expected latency P(α) when the latency penalty is on."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for key, label in (
         ("train_acc", "S (search network)"),
@@ -179,7 +116,7 @@ def plot_cell(edges: Sequence[tuple[str, str, str]], path: Any, title: str = "",
     (then ``fmt``, e.g. ``"svg"``)."""
     import networkx as nx
 
-    plt = _pyplot()
+    plt = pyplot()
     graph = nx.MultiDiGraph()
     graph.add_edges_from((src, dst) for src, dst, _ in edges)
     pos: dict[str, tuple[float, float]] = {}

@@ -19,9 +19,8 @@ from predictor_nas.ranker import RankerConfig
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study, search_preset
 from scripts.cli.bars import PhaseBars
-from scripts.cli.plots import search_plots
 from scripts.cli.pool_cli import add_pool_file_argument, pool_url
-from scripts.cli.rundir import plot_curves, prepare_run_dir
+from scripts.cli.rundir import prepare_run_dir
 from scripts.cli.train_cmd import add_speed_arguments, speed_settings
 
 #: ``--preset``: the RANK-NOSH settings (predictor_nas.study.SEARCH_PRESETS) and, for real training,
@@ -161,13 +160,16 @@ def resolve(args: argparse.Namespace) -> tuple[str, RankNoshConfig, CandidateTra
 def run(args: argparse.Namespace) -> int:
     preset, config, training = resolve(args)
     settings = {"preset": preset, "search": asdict(config), "training": asdict(training) if training else None}
-    out = prepare_run_dir(args.out, "rank-nosh", {**settings, "args": vars(args)}, resume_ignores=("args",))
+    pool = pool_url(args.pool, args.pool_file, required=False)  # None: sqlite:///OUT/pool.db
+    # a larger budget continues a finished search (RankNosh resumes it), as optimize() does with more trials
+    extendable = ("args", "search.budget_epochs", "search.max_candidates")
+    out = prepare_run_dir(args.out, "rank-nosh", {**settings, "args": vars(args)}, extendable, pool)
     study = Study.create(
         config,
         benchmark=args.benchmark,
         training=training,
         space=args.space,
-        pool=pool_url(args.pool, args.pool_file, required=False),  # None: sqlite:///OUT/pool.db
+        pool=pool,
         run_dir=out,
         benchmark_dir=args.benchmark_dir,
         discount_resume=args.discount_resume,
@@ -180,23 +182,10 @@ def run(args: argparse.Namespace) -> int:
     if wanted and not args.benchmark:
         raise ValueError("--baselines runs on a tabular benchmark only (--benchmark nb201:...)")
     baselines = {name: study.baseline(name) for name in wanted}
-    # the searches have returned: only now is a test accuracy read (once, for the report)
+    # the searches have returned: only now is a test accuracy read (once, for the report); the study writes
+    # result.json, baselines.json and the plots into its run directory
     for r in (result, *baselines.values()):
         study.report(r)
-    if args.benchmark:
-        curves = {"RANK-NOSH": result.test_curve, **{k: v.test_curve for k, v in baselines.items()}}
-        plot_curves(curves, out / "curve.png", title=args.benchmark, optimum=study.optimum())
-    else:
-        plot_curves(
-            {"RANK-NOSH": result.curve},
-            out / "curve.png",
-            title=args.dataset,
-            ylabel="incumbent's validation accuracy (%)",
-        )
-    if baselines:
-        (out / "baselines.json").write_text(json.dumps({k: v.to_dict() for k, v in baselines.items()}))
-    (out / "result.json").write_text(json.dumps(result.to_dict(), indent=2))
-    search_plots(out)
     summary = {
         "best_arch": result.best_arch,
         "validation_accuracy": result.observed,

@@ -44,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cells-per-stage", type=int, default=None, help="NB201 N")
     parser.add_argument("--layers", type=int, default=None, help="DARTS cells")
     parser.add_argument("--max-train", type=int, default=None, help="use a seeded subset of the training images")
+    parser.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=0.1,
+        help="training images held out to validate (0: every image trains the network, as the pipeline's final)",
+    )
     add_template_arguments(parser)
     add_speed_arguments(parser)
     parser.add_argument("--pad-to", type=int, default=None, help="zero-pad images to this size (e.g. 32)")
@@ -138,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         run_dir=args.out,
         network=network_overrides(args),
         max_train=args.max_train,
+        valid_fraction=args.valid_fraction,
         pad_to=args.pad_to,
         seed=args.seed,
         device=args.device,

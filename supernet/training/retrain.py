@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from supernet.data import make_splits, split_loaders
+from supernet.run_record import write_run_config
 from supernet.spaces import get_space
 from supernet.training.checkpoint import load_checkpoint, save_checkpoint
 from supernet.training.trainer import EpochMetrics, TrainConfig, Trainer
@@ -178,7 +179,8 @@ def train_network(
     """Train ``build(num_classes, in_channels)`` with ``protocol``'s :class:`TrainConfig` (``train`` overrides
     its fields) on ``dataset``: ``1 - valid_fraction`` of its training split (0: all of it, no validation),
     evaluate once on the test split, measure size and speed, write ``run_dir/result.json`` and (``export``)
-    ``model.pt2``. Checkpoints every epoch into ``run_dir``; the same call again resumes.
+    ``model.pt2`` beside its ``config.json`` record. Checkpoints every epoch into ``run_dir``; the same call
+    again resumes.
     ``on_epoch(metrics, total_epochs)`` after each epoch. Any network: a searched cell, a reference CNN."""
     from supernet.training import resolve_device
 
@@ -200,7 +202,9 @@ def train_network(
     net = build(splits.num_classes, splits.shape[0])
     trainer = Trainer(net, config, train_loader, valid)
     out = Path(run_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    record = {"arch": name, "space": space, "protocol": protocol, "network": dict(network or {}), "seed": seed}
+    record |= {"dataset": dataset, "data_root": data_root, "valid_fraction": valid_fraction, "max_train": max_train}
+    write_run_config(out, "train", {**record, "train_config": config.to_dict()}, keep=True)  # `nas runs` lists it
     checkpoint = out / "checkpoint.pt"
     history: list[dict[str, Any]] = []
     if checkpoint.exists():

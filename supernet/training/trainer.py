@@ -44,24 +44,41 @@ class TrainingDivergedError(RuntimeError):
 
 @dataclass
 class TrainConfig:
+    #: length of the cosine schedule (epochs)
     epochs: int = 200
+    #: training batch size (images)
     batch_size: int = 256
+    #: SGD learning rate at the start of the cosine schedule
     lr: float = 0.1
+    #: learning rate the cosine schedule ends at
     lr_min: float = 0.0
+    #: SGD momentum
     momentum: float = 0.9
+    #: Nesterov momentum (on/off)
     nesterov: bool = True
+    #: L2 weight decay
     weight_decay: float = 5e-4
+    #: gradient-norm clipping threshold (None: off)
     grad_clip: float | None = None
+    #: label smoothing of the cross-entropy (probability mass)
     label_smoothing: float = 0.0
+    #: weight of the auxiliary head's loss (DARTS networks that have one)
     auxiliary_weight: float = 0.4
+    #: drop-path probability, raised linearly over training (DARTS networks)
     drop_path_prob: float = 0.0
+    #: random-crop padding (pixels; 0: no crop)
     crop_padding: int = 4
+    #: random horizontal flips (on/off)
     flip: bool = True
+    #: cutout square side (pixels; 0: off)
     cutout: int = 0
+    #: mixed precision: auto (bf16 autocast on CUDA) | bf16 | off
     amp: str = "auto"
+    #: channels-last memory format (GPU speed; on/off)
     channels_last: bool = False
     #: torch.compile mode: off | default | reduce-overhead (CUDA graphs on CUDA) | max-autotune
     compile: str = "off"
+    #: seed of the initialisation and the data order
     seed: int = 0
 
     PRESETS = {

@@ -94,6 +94,12 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch(self._post)
 
     def _dispatch(self, route: Any) -> None:
+        try:
+            self._answer(route)
+        except ConnectionError:  # the browser went away mid-answer (navigated on, closed the tab): no one to tell
+            log.debug("dashboard: %s: the client closed the connection", self.path)
+
+    def _answer(self, route: Any) -> None:
         path = unquote(urlsplit(self.path).path)
         try:
             route(path)
@@ -101,6 +107,8 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_FOUND, str(exc))
         except (PermissionError, ValueError) as exc:
             self._error(HTTPStatus.BAD_REQUEST, str(exc))
+        except ConnectionError:
+            raise
         except Exception as exc:  # the page shows the error; the server keeps serving
             log.exception("dashboard: %s failed", path)
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(exc).__name__}: {exc}")
@@ -230,9 +238,21 @@ def _relative(path: str, root: Path) -> str:
 def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050) -> ThreadingHTTPServer:
     """A server for ``dashboard`` bound to ``host:port`` (port 0: a free one; see ``server.server_port``)."""
     handler = type("DashboardHandler", (Handler,), {"dashboard": dashboard})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = QuietServer((host, port), handler)
     server.daemon_threads = True
     return server
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A connection the browser dropped is not an error (no traceback on stderr); anything else still is."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("dashboard: %s closed the connection", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 def serve_in_background(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:

@@ -33,7 +33,7 @@ def _rounds(state: dict[str, Any], run_dir: Path | None) -> list[dict[str, Any]]
 
 def overview(pool: Pool, run_dir: Path | None = None) -> dict[str, Any]:
     """The pool page's header and charts: the search's round and phase, the NOSH pyramid per round, the
-    best validation so far against epochs spent, the ranker's admission Kendall τ per round."""
+    best validation so far against epochs spent, the ranker's admission Kendall τ per admission."""
     state = search_state(pool) or {}
     config = state.get("config") or {}
     lease = pool.lease(SEARCH_KEY)
@@ -69,6 +69,9 @@ def overview(pool: Pool, run_dir: Path | None = None) -> dict[str, Any]:
             }
             for r in _rounds(state, run_dir)
         ],
+        # every admission's τ, as soon as its level-1 accuracies exist (a round the budget cut short too)
+        "ranker_tau": state.get("ranker_tau")
+        or [{"round": r["round"], "tau": r.get("admission_tau")} for r in _rounds(state, run_dir)],
         "updated": time.time(),
     }
 

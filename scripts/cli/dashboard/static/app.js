@@ -135,8 +135,8 @@ function poolPage() {
     const levels = [...new Set(ov.rounds.flatMap((r) => Object.keys(r.pyramid)))].sort((a, b) => a - b);
     plot("pyramid", levels.map((l) => ({ type: "bar", name: l === "0" ? "level 0 (proxy only)" : `level ${l}`, x: ov.rounds.map((r) => r.round), y: ov.rounds.map((r) => r.pyramid[l] || 0) })),
       layout("NOSH pyramid after each round", { barmode: "group", xaxis: { title: { text: "round" }, dtick: 1 }, yaxis: { title: { text: "candidates (log)" }, type: "log" }, margin: { l: 50, r: 15, t: 35, b: 90 } }));
-    plot("tau", [{ x: ov.rounds.map((r) => r.round), y: ov.rounds.map((r) => r.admission_tau), mode: "lines+markers", name: "τ" }],
-      layout("ranker τ: admission order vs level-1 validation", { xaxis: { title: { text: "round" }, dtick: 1 }, yaxis: { range: [-1, 1] } }));
+    plot("tau", [{ x: ov.ranker_tau.map((t) => t.round), y: ov.ranker_tau.map((t) => t.tau), text: ov.ranker_tau.map((t) => t.ranked_by || ""), mode: "lines+markers", name: "τ" }],
+      layout("ranker τ per admission: its order vs level-1 validation", { xaxis: { title: { text: "round (0: by proxy)" }, dtick: 1 }, yaxis: { range: [-1, 1] } }));
     plot("lineage", [{ type: "bar", x: Object.keys(ov.lineage), y: Object.values(ov.lineage) }], layout("candidates by lineage"));
 
     const known = new Set([...level.options].map((o) => o.value));
