@@ -21,3 +21,12 @@ def test_ci_runs_the_readme_test_command():
     assert "pytest" in test_command
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci
+
+
+def test_every_torch_pin_the_readme_states_is_pyprojects():
+    """The README's CPU-only install line must install the versions the package pins, or pip replaces them."""
+    pins = dict(re.findall(r'"(torch|torchvision)==([\d.]+)"', (ROOT / "pyproject.toml").read_text()))
+    assert set(pins) == {"torch", "torchvision"}
+    stated = re.findall(r"\b(torch|torchvision)==([\d.]+)", (ROOT / "README.md").read_text())
+    assert stated and all(pins[name] == version for name, version in stated)
+    assert "download.pytorch.org/whl/cpu" in (ROOT / "README.md").read_text()
