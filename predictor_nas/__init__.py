@@ -31,6 +31,10 @@ _API = {
     "PipelineConfig": "predictor_nas.pipeline",
     "FinalTraining": "predictor_nas.pipeline",
     "load_hybrid_config": "predictor_nas.hybrid",
+    **{
+        name: "predictor_nas.strategies"
+        for name in ("RandomSearch", "REA", "TPE", "TPEHyperband", "ASHA", "get_strategy", "STRATEGIES")
+    },
 }
 __all__ = sorted(_API)
 

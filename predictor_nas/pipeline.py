@@ -31,11 +31,10 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from predictor_nas.backends import PoolTrainingEvaluator
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.stats import summarize, verdict, welch
 from predictor_nas.study import CandidateTraining, Study, search_preset
@@ -76,12 +75,16 @@ class PipelineConfig:
     training: CandidateTraining = field(default_factory=CandidateTraining)
     final: FinalTraining = field(default_factory=FinalTraining)
     references: tuple[str, ...] = REFERENCES
+    #: the run's one seed: both searches (RANK-NOSH's ``search.seed`` is set to it), their pools' data split
+    #: and the first retraining seed
     seed: int = 0
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.references) - set(REFERENCES))
         if unknown:
             raise ValueError(f"unknown reference points {unknown}; known: {list(REFERENCES)}")
+        if self.search.seed != self.seed:
+            self.search = replace(self.search, seed=self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,17 +94,13 @@ Phase = Callable[[str, int, int], None]  # (name, total, done so far)
 
 
 def _random_search(config: PipelineConfig, out: Path, on_progress: Any = None) -> Any:
-    """Random search at the RANK-NOSH budget, observing the top budget, on its own real-training pool."""
-    from predictor_nas.baselines import random_search
+    """Random search at the RANK-NOSH budget, observing the top budget, on its own real-training pool: the
+    same Study surface with another strategy (the same seed: the same data split and candidate training)."""
+    from predictor_nas.strategies import RandomSearch
 
-    top = max(config.search.budgets)
-    # the same seed as the RANK-NOSH pool: the same data split and candidate training
-    study = Study.create(config.search, training=config.training, run_dir=out)
-    try:
-        evaluator = PoolTrainingEvaluator(study.pool, study.backend, on_progress=on_progress)
-        return random_search(evaluator, study.pool.space, config.search.budget_epochs, seed=config.seed, fidelity=top)
-    finally:
-        study.close()
+    strategy = RandomSearch(fidelity_epochs=max(config.search.budgets))
+    with Study.create(config.search, training=config.training, run_dir=out, strategy=strategy) as study:
+        return study.optimize(on_progress=on_progress)
 
 
 def retrain_final(

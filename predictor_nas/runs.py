@@ -93,6 +93,8 @@ def _run_summary(folder: Path) -> RunSummary:
         summary.best = result.get("best_arch") or result.get("genotype") or result.get("arch") or summary.best
         if "observed" in result:
             summary.best_valid = result["observed"]
+        if "n_evaluated" in result:  # another strategy (random, REA, TPE, ...): no RANK-NOSH rounds
+            summary.progress = f"{result['n_evaluated']} cells, {result['cost_epochs']} epochs"
         elif "train_config" in result:  # a retraining (`nas train`, a pipeline's final networks)
             summary.best_valid = result.get("valid_accuracy")  # None when every training image trained it
             summary.progress = f"epoch {len(result.get('history', []))}/{result['train_config'].get('epochs', '?')}"

@@ -34,6 +34,7 @@ from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
 from predictor_nas.incumbent import report
 from predictor_nas.proxies import PROXIES, ProxyScorer
 from predictor_nas.search import RankNosh, RankNoshConfig, SearchResult
+from predictor_nas.strategies import RankNoshStrategy, get_strategy
 from supernet.run_record import write_run_config
 
 log = logging.getLogger(__name__)
@@ -230,12 +231,15 @@ class Study:
         run_dir: str | Path | None = None,
         benchmark_dir: str | None = None,
         backend: Any = None,
+        strategy: Any = None,
     ):
         """``backend``: trains candidates in place of the pool's own (a simulation, a test double);
-        it has ``train(pool, candidates, epoch)``, ``resumes`` and ``charging``."""
+        it has ``train(pool, candidates, epoch)``, ``resumes`` and ``charging``. ``strategy``: how candidates
+        are chosen (:mod:`predictor_nas.strategies`; default RANK-NOSH)."""
         if (evaluator is None) == (training is None):
             raise ValueError("a study evaluates candidates on a tabular benchmark or by training, exactly one")
         self.pool, self.config, self.evaluator, self.training = pool, config, evaluator, training
+        self.strategy = strategy if strategy is not None else RankNoshStrategy()
         self.run_dir = Path(run_dir) if run_dir else None
         self.benchmark_dir = benchmark_dir
         self.supernet_epochs = 0  # the proposing supernets' epochs, as run
@@ -245,8 +249,8 @@ class Study:
         self._warm_source: Any = None
         self._result: SearchResult | None = None  # the search's, once optimize() returned
         self._baselines: dict[str, Any] = {}
-        if self.run_dir is not None:  # the same record `nas rank-nosh` writes (its own, written first, stays)
-            write_run_config(self.run_dir, "rank-nosh", self.settings(), keep=True)
+        if self.run_dir is not None:  # the record `nas rank-nosh` writes (its own, written first, stays)
+            write_run_config(self.run_dir, self.strategy.name, self.settings(), keep=True)
 
     @classmethod
     def create(
@@ -262,6 +266,7 @@ class Study:
         discount_resume: bool = False,
         checkpoint_store: str | None = None,
         backend: Any = None,
+        strategy: Any = None,
     ) -> Study:
         """Create the study (or open it again: same arguments, same pool).
 
@@ -272,7 +277,10 @@ class Study:
         ``search_preset("quick")`` with training. ``discount_resume`` (tabular only): charge a 12 -> 200
         promotion 188 epochs (a simulation artefact; results are labelled so). ``checkpoint_store``: where a
         new pool keeps checkpoints (needed on PostgreSQL: a shared folder, ``optuna-fs:///path``, ``s3://``).
-        ``backend`` (training studies): trains the candidates in place of the pool's own runner."""
+        ``backend`` (training studies): trains the candidates in place of the pool's own runner.
+        ``strategy``: how candidates are chosen, RANK-NOSH by default, or any of
+        :data:`predictor_nas.strategies.STRATEGIES` (``REA()``, ``RandomSearch()``, ``get_strategy("asha")``,
+        ...) on the same backend: the table, in-process training or ``nas worker`` processes."""
         if benchmark is not None and training is not None:
             raise ValueError("give a tabular benchmark or a training setup, not both")
         config = config or search_preset("tabular" if benchmark else "quick")
@@ -291,13 +299,15 @@ class Study:
             evaluator = TabularNB201Evaluator(dataset or "cifar10", benchmark_dir, discount_resume)
             bound = PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}", checkpoint_store=checkpoint_store)
             opened = Pool.create(pool, bound, exist_ok=True)
-            return cls(opened, config, evaluator=evaluator, run_dir=run_dir, benchmark_dir=benchmark_dir)
+            return cls(
+                opened, config, evaluator=evaluator, run_dir=run_dir, benchmark_dir=benchmark_dir, strategy=strategy
+            )
         if discount_resume:
             raise ValueError("discount_resume is for tabular benchmarks; real training resumes for real")
         training = training or CandidateTraining()
         bound = training.pool_config(space, max(config.budgets), config.seed, checkpoint_store)
         opened = Pool.create(pool, bound, exist_ok=True)
-        return cls(opened, config, training=training, run_dir=run_dir, backend=backend)
+        return cls(opened, config, training=training, run_dir=run_dir, backend=backend, strategy=strategy)
 
     # -- what it evaluates with -----------------------------------------------------------------
     @property
@@ -461,16 +471,30 @@ class Study:
         pretrain: tuple[Sequence[Any], Sequence[float]] | None = None,
         charge_supernets: bool = True,
         progress: bool = False,
-    ) -> SearchResult:
-        """Run (or resume) RANK-NOSH until ``config.budget_epochs`` is spent; returns what it found from
-        validation only (``result.test_accuracy`` stays ``None`` until :meth:`report`).
+    ) -> Any:
+        """Run (or resume) the study's strategy (RANK-NOSH unless ``Study.create(strategy=...)`` named another)
+        until ``config.budget_epochs`` is spent, with ``config.seed``.
 
-        ``on_progress(epochs_spent, best_validation)`` after each charge. ``proxy_scorer`` replaces the
-        zero-cost proxies (e.g. :class:`supernet.proposals.OneShotScorer`; its ``names`` must match
-        ``config.proxies``). ``pretrain``: (architectures, scores) the ranker is pre-trained on.
-        ``charge_supernets``: the proposing supernets' cost (:attr:`supernet_charge`, child epochs) counts
-        against the budget. ``progress``: a
-        tqdm bar while proxies are computed."""
+        Args:
+            on_progress: ``on_progress(epochs_spent, best_validation)`` after each charge.
+            proxy_scorer: RANK-NOSH: replaces the zero-cost proxies (e.g. :class:`supernet.proposals.OneShotScorer`;
+                its ``names`` must match ``config.proxies``).
+            pretrain: RANK-NOSH: (architectures, scores) the ranker is pre-trained on.
+            charge_supernets: RANK-NOSH: the proposing supernets' cost (:attr:`supernet_charge`, child epochs)
+                counts against the budget.
+            progress: a tqdm bar while proxies are computed.
+
+        Returns:
+            What the search found, from validation only (``result.test_accuracy`` stays ``None`` until
+            :meth:`report`): a :class:`SearchResult` for RANK-NOSH, a ``BaselineResult`` for the others.
+        """
+        if not isinstance(self.strategy, RankNoshStrategy):
+            if proxy_scorer is not None or pretrain is not None:
+                raise ValueError(
+                    f"proxy_scorer and pretrain are RANK-NOSH's; strategy {self.strategy.name!r} takes neither"
+                )
+            self._result = self.strategy.run(self, on_progress)
+            return self._result
         config = self.config
         if charge_supernets and self.supernet_charge:
             left = config.budget_epochs - self.supernet_charge
@@ -522,13 +546,14 @@ class Study:
             (self.run_dir / "result.json").write_text(json.dumps(found.to_dict(), indent=2))
         if baselines:
             (self.run_dir / "baselines.json").write_text(json.dumps({k: v.to_dict() for k, v in baselines.items()}))
-        runs = {"RANK-NOSH": found, **baselines} if found is not None else dict(baselines)
+        label = "RANK-NOSH" if isinstance(self.strategy, RankNoshStrategy) else self.strategy.name
+        runs = {label: found, **baselines} if found is not None else dict(baselines)
         if self.tabular:  # the incumbents' test accuracies, read after the searches returned
             curves = {name: r.test_curve for name, r in runs.items() if r.test_accuracy is not None}
             plot_curves(curves, self.run_dir / "curve.png", title=self.pool.config.dataset, optimum=self.optimum())
         elif found is not None:
             plot_curves(
-                {"RANK-NOSH": found.curve},
+                {label: found.curve},
                 self.run_dir / "curve.png",
                 title=self.pool.config.dataset,
                 ylabel="incumbent's validation accuracy (%)",
@@ -545,14 +570,15 @@ class Study:
     def baseline(self, name: str, seed: int | None = None) -> Any:
         """A non-predictor baseline (``random``, ``rea``, ``tpe``, ``tpe+hyperband``) on the same tabular
         benchmark and budget (validation only until :meth:`report`)."""
-        from predictor_nas.baselines import BASELINES
-
         if not self.tabular:
-            raise ValueError("baselines run on a tabular benchmark only (Study.create(benchmark=...))")
-        if name not in BASELINES:
-            raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
-        seed = self.config.seed if seed is None else seed
-        result = BASELINES[name](self.evaluator, self.pool.space, self.config.budget_epochs, seed=seed)
+            raise ValueError(
+                "a baseline beside RANK-NOSH shares a tabular benchmark only; on real training give it a study "
+                f"(and pool) of its own: Study.create(..., strategy=get_strategy({name!r}))"
+            )
+        if name == "rank-nosh":
+            raise ValueError("rank-nosh is this study's own search (optimize); baselines: random, rea, tpe, ...")
+        strategy = get_strategy(name)
+        result = strategy.run(self, seed=self.config.seed if seed is None else seed)
         self._baselines[name] = result  # into the run directory's baselines.json at report()
         return result
 
@@ -600,6 +626,7 @@ class Study:
     def settings(self) -> dict[str, Any]:
         """What the study was made with (for a run directory's config.json)."""
         return {
+            "strategy": {"name": self.strategy.name, **asdict(self.strategy)},
             "search": asdict(self.config),
             "pool": self.pool.url,
             "benchmark": f"nb201:{self.evaluator.dataset}" if self.evaluator else None,
