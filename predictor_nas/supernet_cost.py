@@ -87,8 +87,8 @@ def measure_cost_ratio(config: Any, runner: Any, seed: int, cells: int = 3) -> d
         supernet.append(supernet_epoch_seconds(search))
         child.append(child_epoch_seconds(runner, arch))
     return {
-        "supernet_epoch_seconds": round(sum(supernet) / len(supernet), 3),
-        "child_epoch_seconds": round(sum(child) / len(child), 3),
+        "supernet_epoch_seconds": round(sum(supernet) / len(supernet), 6),
+        "child_epoch_seconds": round(sum(child) / len(child), 6),
         "ratio": sum(supernet) / sum(child),
         "clock": "wall (synchronised)" if search.device.type == "cuda" else "process CPU time",
         "source": "measured",
