@@ -31,7 +31,7 @@ def run_suite(extra: list[str]) -> dict[str, object]:
     if done.returncode != 0:
         raise SystemExit(f"the suite failed ({' '.join(command)}):\n{done.stdout[-3000:]}")
     counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|skipped|failed)", summary)}
-    return {"command": "python3 -m pytest " + " ".join(extra), "wall_seconds": round(seconds, 1), **counts}
+    return {"command": " ".join(["python3 -m pytest", *extra]), "wall_seconds": round(seconds, 1), **counts}
 
 
 def main() -> None:
