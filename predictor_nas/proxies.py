@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from supernet.registry import Registry
 from supernet.spaces import SearchSpace
 
 ProxyFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
@@ -47,12 +48,13 @@ class Proxy:
     higher_is_better: bool = True
 
 
-PROXIES: dict[str, Proxy] = {}
+#: every zero-cost proxy by name; ``@register_proxy(name, needs_data)`` adds one
+PROXIES: Registry[Proxy] = Registry("proxy", "proxies")
 
 
 def register_proxy(name: str, needs_data: bool, higher_is_better: bool = True) -> Callable[[ProxyFn], ProxyFn]:
     def decorator(fn: ProxyFn) -> ProxyFn:
-        PROXIES[name] = Proxy(fn, needs_data, higher_is_better)
+        PROXIES.add(name, Proxy(fn, needs_data, higher_is_better))
         return fn
 
     return decorator

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from predictor_nas import baselines
+from supernet.registry import Registry
 
 Progress = Callable[[int, float | None], None] | None
 
@@ -139,18 +140,11 @@ class ASHA(TPEHyperband):
 
 
 #: every strategy by name; each makes one from keyword options
-STRATEGIES: dict[str, Callable[..., Any]] = {
-    "rank-nosh": RankNoshStrategy,
-    "random": RandomSearch,
-    "rea": REA,
-    "tpe": TPE,
-    "tpe+hyperband": TPEHyperband,
-    "asha": ASHA,
-}
+STRATEGIES: Registry[Callable[..., Any]] = Registry("strategy", "strategies")
+for _strategy in (RankNoshStrategy, RandomSearch, REA, TPE, TPEHyperband, ASHA):
+    STRATEGIES.add(_strategy.name, _strategy)
 
 
 def get_strategy(name: str, **options: Any) -> Any:
     """The strategy called ``name`` with ``options``; an unknown name is an error listing the known ones."""
-    if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
-    return STRATEGIES[name](**options)
+    return STRATEGIES.get(name)(**options)

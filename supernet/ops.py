@@ -23,37 +23,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from supernet.registry import Registry
+
 OpBuilder = Callable[[int, int, int, bool], nn.Module]
 
-_OPS: dict[str, OpBuilder] = {}
+#: every operation by name (``build_op``); ``register_op`` adds one
+OPS: Registry[OpBuilder] = Registry("operation")
 
 
 def register_op(name: str) -> Callable[[OpBuilder], OpBuilder]:
     """Register ``builder(C_in, C_out, stride, affine) -> nn.Module`` under ``name``."""
-
-    def decorator(builder: OpBuilder) -> OpBuilder:
-        if name in _OPS:
-            raise ValueError(f"operation {name!r} is already registered")
-        _OPS[name] = builder
-        return builder
-
-    return decorator
+    return OPS.register(name)
 
 
 def op_names() -> list[str]:
     """All registered operation names, sorted."""
-    return sorted(_OPS)
+    return OPS.names()
 
 
 def build_op(name: str, C_in: int, C_out: int, stride: int = 1, affine: bool = True) -> nn.Module:
-    """Build the operation ``name``; unknown names raise ``KeyError`` listing the known ones."""
-    if name not in _OPS:
-        raise KeyError(f"unknown operation {name!r}; known operations: {', '.join(op_names())}")
+    """Build the operation ``name``; an unknown name raises an error listing the known ones."""
+    builder = OPS.get(name)
     if stride not in (1, 2):
         raise ValueError(f"stride must be 1 or 2, got {stride!r}")
     if C_in <= 0 or C_out <= 0:
         raise ValueError(f"channel counts must be positive, got C_in={C_in}, C_out={C_out}")
-    return _OPS[name](C_in, C_out, stride, affine)
+    return builder(C_in, C_out, stride, affine)
 
 
 # --------------------------------------------------------------------------- building blocks

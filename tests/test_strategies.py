@@ -17,7 +17,7 @@ def tiny_training(**overrides) -> CandidateTraining:
 
 
 def test_an_unknown_strategy_names_the_known_ones():
-    with pytest.raises(ValueError, match="unknown strategy 'bohb'; known: rank-nosh, random, rea, tpe"):
+    with pytest.raises(ValueError, match="unknown strategy 'bohb'; known strategies: asha, random, rank-nosh, rea"):
         get_strategy("bohb")
 
 

@@ -20,11 +20,14 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from supernet.registry import Registry
 
 DEFAULT_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _FASHION_FILES = (
@@ -92,27 +95,51 @@ class Splits:
         return self.train.shape
 
 
-DATASETS = ("fashion-mnist", "cifar10", "cifar100", "imagefolder", "digits")
+Loader = Callable[[Path | None, int], tuple[ImageData, ImageData]]
+#: every dataset by name: ``loader(root or None, image_size) -> (train, test)``; ``DATASETS.add`` adds one
+DATASETS: Registry[Loader] = Registry("dataset")
+
+
+def _root(root: Path | None, name: str) -> Path:
+    """``root``, which CIFAR cannot do without (it cannot be downloaded here)."""
+    if root is None:
+        raise DatasetNotFoundError(
+            f"{name}: give the folder holding the official python-format files (--data-root); it cannot be "
+            "downloaded here"
+        )
+    return root
+
+
+@DATASETS.register("fashion-mnist")
+def _load_fashion_mnist(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
+    return _fashion_mnist(root or Path(os.environ.get("NAS_FASHION_MNIST", DEFAULT_FASHION_MNIST)))
+
+
+@DATASETS.register("cifar10")
+def _load_cifar10(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
+    return _cifar(_root(root, "cifar10"), "cifar10")
+
+
+@DATASETS.register("cifar100")
+def _load_cifar100(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
+    return _cifar(_root(root, "cifar100"), "cifar100")
+
+
+@DATASETS.register("imagefolder")
+def _load_image_folder(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
+    if root is None:
+        raise DatasetNotFoundError("imagefolder: give --data-root with train/ and test/ (or val/) subfolders")
+    return _image_folder(root, image_size)
+
+
+@DATASETS.register("digits")
+def _load_digits(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
+    return _digits()
 
 
 def load_dataset(name: str, root: str | Path | None = None, image_size: int = 32) -> tuple[ImageData, ImageData]:
-    """``(train, test)`` of dataset ``name`` read from ``root`` (each dataset has a default)."""
-    if name == "fashion-mnist":
-        return _fashion_mnist(Path(root) if root else Path(os.environ.get("NAS_FASHION_MNIST", DEFAULT_FASHION_MNIST)))
-    if name in ("cifar10", "cifar100"):
-        if root is None:
-            raise DatasetNotFoundError(
-                f"{name}: give the folder holding the official python-format files "
-                f"(--data-root); it cannot be downloaded here"
-            )
-        return _cifar(Path(root), name)
-    if name == "imagefolder":
-        if root is None:
-            raise DatasetNotFoundError("imagefolder: give --data-root with train/ and test/ (or val/) subfolders")
-        return _image_folder(Path(root), image_size)
-    if name == "digits":
-        return _digits()
-    raise KeyError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+    """``(train, test)`` of dataset ``name`` (:data:`DATASETS`) read from ``root`` (each dataset has a default)."""
+    return DATASETS.get(name)(Path(root) if root else None, image_size)
 
 
 def _held_out(n: int, fraction: float) -> int:

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from supernet import distributed
+from supernet.registry import Registry
 from supernet.selection import magnitude_select
 from supernet.supernet import Supernet, Weights
 
@@ -229,25 +230,21 @@ class Method:
         pass
 
 
-_METHODS: dict[str, type[Method]] = {}
+#: every differentiable method by name (``get_method``); ``@register_method("name")`` adds one
+METHODS: Registry[type[Method]] = Registry("method")
 
 
 def register_method(name: str) -> Callable[[type[Method]], type[Method]]:
     def decorator(cls: type[Method]) -> type[Method]:
-        if name in _METHODS:
-            raise ValueError(f"method {name!r} is already registered")
         cls.name = name
-        _METHODS[name] = cls
-        return cls
+        return METHODS.add(name, cls)
 
     return decorator
 
 
 def method_names() -> list[str]:
-    return sorted(_METHODS)
+    return METHODS.names()
 
 
 def get_method(name: str) -> type[Method]:
-    if name not in _METHODS:
-        raise KeyError(f"unknown method {name!r}; known methods: {', '.join(method_names())}")
-    return _METHODS[name]
+    return METHODS.get(name)

@@ -4,30 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from supernet.registry import Registry
 from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
 from supernet.spaces.darts import VARIANTS, DartsSpace, Genotype
 from supernet.spaces.nb201 import NB201Cell, NB201Space
 
-_SPACES: dict[str, Callable[[], SearchSpace]] = {"nb201": NB201Space}
-_SPACES.update({variant: (lambda v=variant: DartsSpace(v)) for variant in VARIANTS})
+#: every search space by name, as a factory (``get_space``); ``register_space`` adds one
+SPACES: Registry[Callable[[], SearchSpace]] = Registry("search space", "spaces")
+SPACES.add("nb201", NB201Space)
+for _variant in VARIANTS:
+    SPACES.add(_variant, lambda v=_variant: DartsSpace(v))
 
 
 def register_space(name: str, factory: Callable[[], SearchSpace]) -> None:
     """Make ``get_space(name)`` return ``factory()``."""
-    if name in _SPACES:
-        raise ValueError(f"search space {name!r} is already registered")
-    _SPACES[name] = factory
+    SPACES.add(name, factory)
 
 
 def space_names() -> list[str]:
-    return sorted(_SPACES)
+    return SPACES.names()
 
 
 def get_space(name: str) -> SearchSpace:
-    """The search space called ``name``; unknown names raise ``KeyError`` listing the known ones."""
-    if name not in _SPACES:
-        raise KeyError(f"unknown search space {name!r}; known spaces: {', '.join(space_names())}")
-    return _SPACES[name]()
+    """The search space called ``name``; an unknown name raises an error listing the known ones."""
+    return SPACES.get(name)()
 
 
 __all__ = [
