@@ -370,6 +370,7 @@ def paired_table(runs: list[dict[str, Any]]) -> dict[str, Any]:
         mine = [r for r in runs if r["arm"] == arm]
         if not mine:
             continue
+        wall = [run_seconds(r) for r in mine if whole(r)]  # a resumed run timed only its last part
         row = {
             "arm": arm,
             "letter": LETTERS[arm],
@@ -378,7 +379,8 @@ def paired_table(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "total_epochs": statistics.mean(r["total_epochs"] for r in mine),
             "total_epochs_1to1": statistics.mean(r["total_epochs_1to1"] for r in mine),
             "supernet_charged_epochs": statistics.mean(r["supernet_charged_epochs"] for r in mine),
-            "wall_minutes": statistics.mean((r["search_seconds"] or 0) + r["supernet_seconds"] for r in mine) / 60,
+            "wall_minutes": statistics.mean(wall) / 60 if wall else None,
+            "wall_runs": len(wall),
             "winner_lineages": sorted(r["lineage"] or "?" for r in mine),
             "winner_epochs": [r["found"]["epoch"] for r in sorted(mine, key=lambda r: r["seed"])],
         }
@@ -453,8 +455,18 @@ def lineage(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def whole(run: dict[str, Any]) -> bool:
+    """The run's search ran in one process: its wall seconds and timeline cover all of it."""
+    return not run.get("resumed_from_epochs")
+
+
+def run_seconds(run: dict[str, Any]) -> float:
+    return (run["search_seconds"] or 0) + run["supernet_seconds"]
+
+
 def plot(runs: list[dict[str, Any]], path: Path) -> None:
-    """Per budget: best-so-far validation against wall seconds (supernet time first), mean over seeds."""
+    """Per budget: best-so-far validation against wall seconds (supernet time first), mean over the seeds
+    whose runs ran whole (a resumed run's timeline starts where it resumed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -465,7 +477,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         return
     fig, axes = plt.subplots(1, len(budgets), figsize=(6.5 * len(budgets), 4.6), squeeze=False)
     for ax, budget in zip(axes[0], budgets):
-        mine = [r for r in runs if r["budget"] == budget and r["timeline"]]
+        mine = [r for r in runs if r["budget"] == budget and r["timeline"] and whole(r)]
         top = max(r["supernet_seconds"] + r["timeline"][-1][0] for r in mine) if mine else 1
         grid = [top * i / 200 for i in range(201)]
         for i, arm in enumerate(ARMS):
