@@ -330,7 +330,8 @@ def hybrid_table(budget: str) -> str:
                 f(row["total_epochs"], 0),
                 f(row["total_epochs_1to1"], 0),
                 f(row["supernet_charged_epochs"], 0),
-                f(row["wall_minutes"], 1),
+                f(row["wall_minutes"], 1)
+                + (f" ({row['wall_runs']} whole)" if row.get("wall_runs", 0) < len(row["seeds"]) else ""),
                 ci(d) if d else "—",
                 pval(d.get("p")),
                 pval(d.get("wilcoxon_p")),
