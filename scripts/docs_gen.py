@@ -41,7 +41,6 @@ def field_docs(cls: type) -> dict[str, str | None]:
     """Each dataclass field's meaning, from the source: its ``#:`` comment lines above, else the ``#``
     comment ending its line (the convention of Sphinx autodoc); None for an undocumented field."""
     import ast
-    import dataclasses
     import inspect
     import textwrap
 

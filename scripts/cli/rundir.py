@@ -32,11 +32,15 @@ def changed_settings(out: Path, config: dict[str, Any], ignore: tuple[str, ...])
 def has_trained(out: Path, pool_url: str | None = None) -> bool:
     """Whether the run in ``out`` trained anything: a result or a checkpoint under it, or an epoch in one of
     its pools (``pool.db`` files under it, and ``pool_url`` when the run's pool lives elsewhere)."""
-    if any(out.rglob("result.json")) or any(out.rglob("*.pt")) or any(out.rglob("progress.json")):
-        return True
+    databases = []
+    for path in out.rglob("*"):  # one walk of the folder
+        if path.name in ("result.json", "progress.json") or path.suffix == ".pt":
+            return True
+        if path.name == "pool.db":
+            databases.append(path)
     from pools import Pool, PoolError
 
-    urls = [f"sqlite:///{db.resolve()}" for db in out.rglob("pool.db")] + ([pool_url] if pool_url else [])
+    urls = [f"sqlite:///{db.resolve()}" for db in databases] + ([pool_url] if pool_url else [])
     for url in urls:
         try:
             pool = Pool.open(url)

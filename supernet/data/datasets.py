@@ -14,6 +14,7 @@ Sources:
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -100,29 +101,22 @@ Loader = Callable[[Path | None, int], tuple[ImageData, ImageData]]
 DATASETS: Registry[Loader] = Registry("dataset")
 
 
-def _root(root: Path | None, name: str) -> Path:
-    """``root``, which CIFAR cannot do without (it cannot be downloaded here)."""
-    if root is None:
-        raise DatasetNotFoundError(
-            f"{name}: give the folder holding the official python-format files (--data-root); it cannot be "
-            "downloaded here"
-        )
-    return root
-
-
 @DATASETS.register("fashion-mnist")
 def _load_fashion_mnist(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
     return _fashion_mnist(root or Path(os.environ.get("NAS_FASHION_MNIST", DEFAULT_FASHION_MNIST)))
 
 
-@DATASETS.register("cifar10")
-def _load_cifar10(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
-    return _cifar(_root(root, "cifar10"), "cifar10")
+def _load_cifar(root: Path | None, image_size: int, name: str) -> tuple[ImageData, ImageData]:
+    if root is None:
+        raise DatasetNotFoundError(
+            f"{name}: give the folder holding the official python-format files (--data-root); it cannot be "
+            "downloaded here"
+        )
+    return _cifar(root, name)
 
 
-@DATASETS.register("cifar100")
-def _load_cifar100(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
-    return _cifar(_root(root, "cifar100"), "cifar100")
+for _name in ("cifar10", "cifar100"):
+    DATASETS.add(_name, functools.partial(_load_cifar, name=_name))
 
 
 @DATASETS.register("imagefolder")
