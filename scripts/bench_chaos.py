@@ -35,7 +35,7 @@ def spawn(url: str, name: str, logs: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = ["worker", "--pool", url, "--name", name, "--device", "cpu", "--heartbeat-interval", "0.5"]
     return subprocess.Popen(
-        [sys.executable, "-m", "scripts.cli", *command, "--idle-timeout", "5"],
+        [sys.executable, "-m", "nas_cli", *command, "--idle-timeout", "5"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -6,6 +6,12 @@ tabular command, timed end to end as a new user runs it. Writes ``benchmarks/res
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import json
 import os
@@ -13,7 +19,6 @@ import shlex
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

@@ -12,6 +12,12 @@ case). Conditions alternate within each repeat so machine drift hits all of them
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import json
 import multiprocessing as mp
@@ -23,7 +29,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from scripts.bench_pool import run as run_workers
@@ -35,7 +40,7 @@ VIEWS = ("/api/overview", "/api/candidates", "/api/workers")
 @contextmanager
 def polling_dashboard(pool: Any, poll: float, stats: dict[str, list[float]]) -> Iterator[None]:
     """A dashboard server over ``pool`` and a client refreshing the pool page's views every ``poll`` s."""
-    from scripts.cli.dashboard.server import Dashboard, serve_in_background
+    from nas_cli.dashboard.server import Dashboard, serve_in_background
 
     server = serve_in_background(Dashboard(pool))
     stop = threading.Event()

@@ -40,6 +40,12 @@ difference with its 95 % interval, paired t and Wilcoxon p, Holm-adjusted over t
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import json
 import math
@@ -47,7 +53,6 @@ import platform
 import random
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 from filelock import FileLock

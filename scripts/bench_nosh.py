@@ -34,6 +34,12 @@ Benjamini-Hochberg adjusted), ``bench_nosh.png``
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import csv
 import gzip
@@ -44,7 +50,6 @@ import signal
 import statistics
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"

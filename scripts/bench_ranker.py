@@ -13,10 +13,15 @@ same run fits scikit-learn baselines (random forest and gradient boosting) on on
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau

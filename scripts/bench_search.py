@@ -17,6 +17,12 @@ seeds that are not reported here.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import json
 import os
@@ -24,7 +30,6 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 

@@ -18,6 +18,12 @@ size (off by default: more pixels per epoch).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import json
 import math
@@ -25,7 +31,6 @@ import platform
 import statistics
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"

@@ -7,13 +7,17 @@ PostgreSQL and Chromium required as CI requires them. Run it on an otherwise idl
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import json
 import os
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "bench_test_suite.json"

@@ -11,10 +11,15 @@ The tables are the functions below whose names end in ``_table``. Figures cited 
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import difflib
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from predictor_nas.stats import fmt_mean_sd, paired, summarize, welch

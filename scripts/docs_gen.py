@@ -9,10 +9,15 @@ published overrides -- from the code) and
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# run as `python scripts/NAME.py` from a checkout: its modules import each other as scripts.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import argparse
 import dataclasses
 import json
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "configuration.md"
@@ -130,9 +135,9 @@ def _method_row(name: str, method: object) -> str:
 
 
 def render() -> str:
+    from nas_cli import build_parser
+    from nas_cli.config_files import CONFIGURABLE
     from predictor_nas.hybrid import DEFAULTS
-    from scripts.cli import build_parser
-    from scripts.cli.config_files import CONFIGURABLE
     from supernet.methods import get_method, method_names
 
     parser = build_parser()

@@ -416,7 +416,7 @@ def test_dynamic_search_runs_games_on_per_node_op_sets(tmp_path):
 def test_cli_runs_the_dynamic_space_tournament_and_writes_its_games(tmp_path):
     import json
 
-    from scripts.cli import main
+    from nas_cli import main
 
     out = tmp_path / "run"
     argv = ["diff", "--method", "icdarts", "--space", "icdarts-dynamic", "--dataset", "digits"]
@@ -505,7 +505,7 @@ def test_concat_stem_repeats_the_input_up_to_the_stem_width_and_learns_nothing()
 def test_nas_train_rebuilds_the_template_the_search_used(tmp_path, capsys):
     import json
 
-    from scripts.cli import main
+    from nas_cli import main
 
     arch = get_space("darts-nozero").to_string(get_space("darts-nozero").sample(random.Random(1)))
     argv = ["train", "--arch", arch, "--space", "darts-nozero", "--dataset", "digits", "--epochs", "1"]

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from scripts.cli import main
+from nas_cli import main
 
 
 def test_help_and_spaces(capsys):
@@ -19,7 +19,7 @@ def test_help_and_spaces(capsys):
 
 
 def test_console_entry_point_is_installed():
-    out = subprocess.run([sys.executable, "-m", "scripts.cli", "spaces"], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "nas_cli", "spaces"], capture_output=True, text=True, check=True)
     assert "nb201" in out.stdout and "15625" in out.stdout
 
 
@@ -28,7 +28,7 @@ def test_parser_does_not_import_the_heavy_optional_libraries():
     torch-geometric, scipy.stats, torchvision, matplotlib and torch's C++-extension machinery (whose
     import logs a CUDA_HOME warning on machines with a CUDA toolkit and no GPU) load where they are used."""
     code = (
-        "import sys; from scripts.cli import build_parser; build_parser(); "
+        "import sys; from nas_cli import build_parser; build_parser(); "
         "heavy = ('torch_geometric', 'scipy.stats', 'torchvision', 'matplotlib', 'torch.utils.cpp_extension'); "
         "print([m for m in heavy if m in sys.modules])"
     )
@@ -146,7 +146,7 @@ def test_a_run_that_failed_before_training_takes_the_corrected_command(tmp_path,
 
 
 def test_report_of_a_run_that_has_not_finished(tmp_path, capsys):
-    from scripts.cli.rundir import prepare_run_dir
+    from nas_cli.rundir import prepare_run_dir
 
     run = prepare_run_dir(tmp_path / "half", "diff", {"method": "darts"})
     assert main(["report", str(run)]) == 0
@@ -196,7 +196,7 @@ def test_nas_train_resumes_reports_and_exports(tmp_path, capsys):
     full, part = tmp_path / "full", tmp_path / "part"
     assert main([*common, "--epochs", "2", "--out", str(full)]) == 0
     # an interrupted run: the same 2-epoch schedule stopped after epoch 1, then resumed
-    from scripts.cli import train_cmd
+    from nas_cli import train_cmd
     from supernet.training import Trainer
 
     original = Trainer.train_to
@@ -236,7 +236,7 @@ def test_speed_options_reach_the_pools_training_config(tmp_path):
 
 
 def test_config_files_set_defaults_that_flags_override(tmp_path, capsys, monkeypatch):
-    from scripts.cli import demo
+    from nas_cli import demo
 
     seen = {}
     monkeypatch.setattr(demo, "run", lambda args: seen.update(vars(args)))
@@ -295,7 +295,7 @@ def test_a_pool_password_never_reaches_an_error(url, capsys):
 
 
 def test_a_pool_password_never_reaches_the_run_directory(tmp_path):
-    from scripts.cli.rundir import prepare_run_dir
+    from nas_cli.rundir import prepare_run_dir
 
     out = prepare_run_dir(tmp_path / "run", "rank-nosh", {"args": {"pool": "postgresql://me:hunter2@db.local/pool"}})
     text = (out / "config.json").read_text()
@@ -332,7 +332,7 @@ def test_ctrl_c_is_one_line_saying_how_to_resume(monkeypatch, tmp_path, shared_d
 def test_nas_diff_sets_every_search_setting_from_the_config_dataclass():
     """Flags made from DiffSearchConfig's fields: the weight learning rate and α's betas are settable, an
     unset field keeps the method's paper default, and a bad value names the option."""
-    from scripts.cli import build_parser, diff_cmd
+    from nas_cli import build_parser, diff_cmd
 
     parser = build_parser()
     args = parser.parse_args(["diff", "--method", "pc-darts", "--w-lr", "0.05", "--a-betas", "0.6", "0.9"])

@@ -18,7 +18,7 @@ import pytest
 from pools import Pool, PoolConfig
 from pools.pool import EpochRecord
 from predictor_nas.runs import SEARCH_KEY, list_runs
-from scripts.cli.dashboard.server import Dashboard, serve_in_background
+from nas_cli.dashboard.server import Dashboard, serve_in_background
 
 ARCHS = [
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
@@ -164,8 +164,8 @@ def test_a_browser_that_leaves_mid_answer_is_no_error(server, capfd):
 
 def test_stopping_the_dashboard_says_stopped_not_resume(tmp_path, capsys, monkeypatch):
     from pools.interrupts import Interrupted
-    from scripts.cli import main
-    from scripts.cli.dashboard import server as server_module
+    from nas_cli import main
+    from nas_cli.dashboard import server as server_module
 
     class Stopped:
         server_address = ("127.0.0.1", 0)
@@ -183,7 +183,7 @@ def test_stopping_the_dashboard_says_stopped_not_resume(tmp_path, capsys, monkey
 
 
 def test_the_command_refuses_what_it_cannot_show(tmp_path, capsys, monkeypatch):
-    from scripts.cli import main
+    from nas_cli import main
 
     monkeypatch.delenv("NAS_POOL_URL", raising=False)
     assert main(["dashboard"]) == 2
@@ -246,7 +246,7 @@ def test_a_differentiable_run_is_followed_epoch_by_epoch(tmp_path):
 
 
 def test_list_runs_states_and_the_cli(pool, tmp_path, capsys):
-    from scripts.cli import main
+    from nas_cli import main
 
     p, _ = pool
     (tmp_path / "config.json").write_text(json.dumps({"command": "rank-nosh"}))
@@ -264,7 +264,7 @@ def test_list_runs_states_and_the_cli(pool, tmp_path, capsys):
 
 def test_pool_tables_as_dataframes_and_csv(pool, tmp_path, capsys):
     from pools.frames import candidates_dataframe, curves_dataframe
-    from scripts.cli import main
+    from nas_cli import main
 
     p, made = pool
     a = made["ids"][0]
@@ -314,7 +314,7 @@ def test_a_study_run_from_python_writes_the_same_run_record_as_the_cli(tmp_path,
     plots, listed by `nas runs` as the rank-nosh run it is, rendered by `nas report`; a retraining's folder
     is listed too (as `train`, never with a test accuracy)."""
     from predictor_nas import Study, search_preset
-    from scripts.cli import main
+    from nas_cli import main
     from supernet import retrain
 
     run = tmp_path / "lib"

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from scripts.cli import main
+from nas_cli import main
 from supernet.diff_search import DiffSearch, DiffSearchConfig
 from supernet.spaces import get_space
 

@@ -13,7 +13,7 @@ import torch
 def test_torchrun_keeps_alpha_and_weights_identical_across_ranks(method, tmp_path):
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    argv += ["-m", "scripts.cli", "diff", "--method", method, "--space", "nb201", "--dataset", "digits"]
+    argv += ["-m", "nas_cli", "diff", "--method", method, "--space", "nb201", "--dataset", "digits"]
     argv += ["--epochs", "2", "--max-train", "256", "--channels", "4", "--cells-per-stage", "1"]
     argv += ["--batch-size", "32", "--device", "cpu", "--out", str(out), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -32,7 +32,7 @@ def test_torchrun_runs_the_hierarchical_macro_phase_data_parallel(tmp_path):
     γ and S identical on both ranks (it used to run on rank 0 alone, outside the loop)."""
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    argv += ["-m", "scripts.cli", "diff", "--method", "darts", "--space", "darts", "--dataset", "digits"]
+    argv += ["-m", "nas_cli", "diff", "--method", "darts", "--space", "darts", "--dataset", "digits"]
     argv += ["--epochs", "1", "--max-train", "128", "--channels", "4", "--layers", "4", "--macro-epochs", "2"]
     argv += ["--batch-size", "32", "--device", "cpu", "--out", str(out), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from scripts.cli import main
+from nas_cli import main
 from supernet.diff_search import DiffSearchConfig
 from supernet.hierarchical import MacroSearch, SkipNetwork, default_skip, initial_gamma
 from supernet.networks.darts import DartsNetwork

@@ -115,8 +115,8 @@ def test_an_interrupt_in_each_phase_resumes_to_the_same_result(tmp_path, uninter
 
 
 def test_report_renders_every_section(tmp_path, uninterrupted):
-    from scripts.cli.pipeline import pipeline_plots, summary_table
-    from scripts.cli.report import write_report
+    from nas_cli.pipeline import pipeline_plots, summary_table
+    from nas_cli.report import write_report
 
     src, summary = uninterrupted
     out = tmp_path / "run"
@@ -146,7 +146,7 @@ def test_a_one_point_curve_is_drawn(tmp_path, monkeypatch):
 
 
 def test_nas_pipeline_command_writes_model_report_and_summary(tmp_path, capsys):
-    from scripts.cli import main
+    from nas_cli import main
 
     argv = ["pipeline", "--dataset", "digits", "--max-train", "256", "--search-channels", "4", "--budget-epochs", "8"]
     argv += ["--final-epochs", "1", "--final-channels", "4", "--final-seeds", "2"]

@@ -121,12 +121,23 @@ def test_opening_checks_the_binding(tmp_path):
         Pool.open(url, dataset="cifar10")
     with pytest.raises(PoolError, match="already exists"):
         make_pool(url)
-    assert Pool.create(url, PoolConfig(space="nb201", dataset="digits"), exist_ok=True).config.network == {
-        "C": 4,
-        "N": 1,
-    }
     with pytest.raises(PoolError, match="created for space"):
         Pool.create(url, PoolConfig(space="darts", dataset="digits"), exist_ok=True)
+
+
+def test_reopening_with_other_training_settings_is_refused_by_the_library(tmp_path):
+    """An API user who reopens a pool with other settings gets an error naming them, not the stored ones
+    silently; the same settings (whatever the data folder) reopen it, and Pool.open takes the pool's own."""
+    url = f"sqlite:///{tmp_path}/p.db"
+    make_pool(url).add_candidate("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|")
+    stored = Pool.open(url).config
+    other = PoolConfig(space="nb201", dataset="digits", network={"C": 8, "N": 1}, train=dict(stored.train, lr=0.1))
+    with pytest.raises(PoolError, match=r"network: \{'C': 4, 'N': 1\} -> \{'C': 8, 'N': 1\}; train: .*'lr': 0.1"):
+        Pool.create(url, other, exist_ok=True)
+    moved = PoolConfig(**{**vars(stored), "data_root": "/elsewhere", "heartbeat_timeout": 30.0})
+    reopened = Pool.create(url, moved, exist_ok=True)
+    assert reopened.config.network == {"C": 4, "N": 1} and len(reopened.candidates()) == 1
+    assert Pool.open(url).config == stored
 
 
 @pytest.mark.parametrize(
@@ -277,11 +288,11 @@ def test_a_postgresql_restart_is_waited_out_not_fatal(restartable_postgres, tmp_
 
 
 def test_a_database_that_stays_away_is_one_clear_error(restartable_postgres, tmp_path, monkeypatch):
-    from pools import pool as pool_module
+    from pools import storage as pool_storage
 
     pool = make_pool(restartable_postgres.url, checkpoint_store=str(tmp_path / "ckpt"))
     restartable_postgres.stop()
-    monkeypatch.setattr(pool_module, "RETRY_SECONDS", 1.0)
+    monkeypatch.setattr(pool_storage, "RETRY_SECONDS", 1.0)
     with pytest.raises(PoolError, match="stayed unreachable for 1 s"):
         pool.candidates()
 

@@ -18,7 +18,7 @@ from conftest import ROOT
 from pools import Pool, PoolConfig, PoolError
 from pools.runner import TrainingRunner
 from pools.worker import Worker
-from scripts.cli import main
+from nas_cli import main
 
 JOB_LINE = re.compile(r"worker (\S+): job (\d+) \(candidate (\d+) -> epoch (\d+), attempt (\d+)\)")
 
@@ -38,7 +38,7 @@ def tiny_config(**overrides) -> PoolConfig:
 def spawn_worker(url: str, name: str, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "scripts.cli", "worker", "--pool", url, "--name", name, "--device", "cpu", *extra],
+        [sys.executable, "-m", "nas_cli", "worker", "--pool", url, "--name", name, "--device", "cpu", *extra],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -123,7 +123,7 @@ def test_warm_started_candidates_train_from_the_inherited_weights(tmp_path):
 def test_hybrid_recipe_runs_end_to_end(tmp_path):
     import json
 
-    from scripts.cli import main
+    from nas_cli import main
 
     recipe = tmp_path / "hybrid.yaml"
     recipe.write_text(

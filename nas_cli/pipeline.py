@@ -18,9 +18,9 @@ from typing import Any
 
 from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
 from predictor_nas.study import CandidateTraining, search_preset
-from scripts.cli.bars import PhaseBars
-from scripts.cli.plots import plot_curves, search_plots
-from scripts.cli.rundir import prepare_run_dir
+from nas_cli.bars import PhaseBars
+from nas_cli.plots import plot_curves, search_plots
+from nas_cli.rundir import prepare_run_dir
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
         summary = run_pipeline(config, out, on_phase=bars.phase, on_progress=bars.progress, on_epoch=on_epoch)
     pipeline_plots(out, summary)
-    from scripts.cli.report import write_report
+    from nas_cli.report import write_report
 
     report = write_report(out)
     if getattr(args, "json", False):
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
 def pipeline_plots(out: Path, summary: dict[str, Any]) -> None:
     """The search curve, the search's pyramid and ranker τ, the winner's cell and the final training curves."""
-    from scripts.cli.plots import cell_edges, plot_cell, pyplot
+    from nas_cli.plots import cell_edges, plot_cell, pyplot
 
     search_dir = out / "search"
     plot_curves(

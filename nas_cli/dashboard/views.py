@@ -175,7 +175,7 @@ def candidate_detail(pool: Pool, candidate_id: int) -> dict[str, Any]:
 
 def cell_svg(space: str, arch: str) -> bytes:
     """The cell drawn as an SVG (NB201 cell or the normal and reduction cells of a DARTS genotype)."""
-    from scripts.cli.plots import cell_edges, plot_cell
+    from nas_cli.plots import cell_edges, plot_cell
     from supernet.spaces import get_space
 
     edges = cell_edges(get_space(space).parse(arch))

@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from scripts.cli.pool_cli import POOL_URL_ENV, add_pool_file_argument, pool_url
+from nas_cli.pool_cli import POOL_URL_ENV, add_pool_file_argument, pool_url
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pools import Pool
-    from scripts.cli.dashboard.server import Dashboard, make_server
+    from nas_cli.dashboard.server import Dashboard, make_server
 
     if args.refresh <= 0:
         raise ValueError(f"--refresh must be positive seconds, got {args.refresh}")

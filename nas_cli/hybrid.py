@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from predictor_nas.hybrid import load_config, run_hybrid
-from scripts.cli.bars import PhaseBars
-from scripts.cli.rundir import prepare_run_dir
+from nas_cli.bars import PhaseBars
+from nas_cli.rundir import prepare_run_dir
 
 
 def run_recipe(config: dict[str, Any], out: str | Path, progress: bool = False) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The dashboard's web server: the standard library's threaded HTTP server, pages from ``static/``, their
-data as JSON from :mod:`scripts.cli.dashboard.views`, charts drawn in the browser by plotly.js served
+data as JSON from :mod:`nas_cli.dashboard.views`, charts drawn in the browser by plotly.js served
 from the installed ``plotly`` package (nothing is fetched from the internet).
 
 Read-only unless started with ``allow_actions``; then ``POST /api/retry/ID`` makes a failed candidate
@@ -25,7 +25,7 @@ from pools import Pool
 from pools.frames import CANDIDATE_COLUMNS, CURVE_COLUMNS, candidate_rows, csv_text, curve_rows
 from pools.pool import PoolError
 from predictor_nas.runs import list_runs
-from scripts.cli.dashboard import views
+from nas_cli.dashboard import views
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 # torch-geometric still scripts a few helpers with the deprecated torch.jit.script; not our users' concern
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
-from scripts.cli.pool_cli import configure_logging  # noqa: E402
+from nas_cli.pool_cli import configure_logging  # noqa: E402
 from supernet.ops import op_names  # noqa: E402
 from supernet.spaces import get_space, space_names  # noqa: E402
 
@@ -31,7 +31,7 @@ def _cmd_spaces(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from scripts.cli.demo import run as run_demo
+    from nas_cli.demo import run as run_demo
 
     run_demo(args)
     return 0
@@ -46,7 +46,7 @@ def _version() -> str:
         return "(not installed)"
 
 
-#: subcommands with one module each under scripts/cli/ (add_arguments, run -> exit status)
+#: subcommands with one module each under nas_cli/ (add_arguments, run -> exit status)
 COMMANDS = (
     ("diff", "diff_cmd", "differentiable search (DARTS family) with magnitude or PT selection"),
     ("rank-nosh", "rank_nosh", "RANK-NOSH search (tabular NB201 benchmark or real training)"),
@@ -77,25 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_spaces)
 
-    import scripts.cli.demo as demo
+    import nas_cli.demo as demo
 
     p = sub.add_parser("demo", help="train a few sampled NAS-Bench-201 cells on Fashion-MNIST")
     demo.add_arguments(p)
     p.set_defaults(func=_cmd_demo)
 
-    from scripts.cli.pool_cli import add_pool_commands
+    from nas_cli.pool_cli import add_pool_commands
 
     add_pool_commands(sub)
 
     for name, module, summary in COMMANDS:
-        command = importlib.import_module(f"scripts.cli.{module}")
+        command = importlib.import_module(f"nas_cli.{module}")
         p = sub.add_parser(
             name, help=summary, description=command.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
         )
         command.add_arguments(p)
         p.set_defaults(func=command.run)
 
-    from scripts.cli.config_files import CONFIGURABLE, add_config_command, add_config_option
+    from nas_cli.config_files import CONFIGURABLE, add_config_command, add_config_option
 
     add_config_command(sub)
     for name in CONFIGURABLE:
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from scripts.cli.config_files import apply_config
+    from nas_cli.config_files import apply_config
 
     parser = build_parser()
     try:

@@ -8,7 +8,7 @@ accuracies are looked up when the tables are available (a transfer check, labell
 ``--retrain`` retrains it from scratch with the pipeline's final recipe and tests it once (without it, the
 ``nas train`` command that would is printed).
 
-Data parallel on several GPUs (or CPU processes): ``torchrun --nproc-per-node 4 -m scripts.cli diff ...``
+Data parallel on several GPUs (or CPU processes): ``torchrun --nproc-per-node 4 -m nas_cli diff ...``
 -- each process takes a slice of every batch, gradients are averaged, α stays identical on every rank
 (``result.json``'s history records the largest difference between ranks each epoch).
 """
@@ -25,10 +25,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from scripts.cli.dataclass_flags import add_dataclass_flags, given_dataclass_flags
-from scripts.cli.plots import diff_plots
-from scripts.cli.rundir import prepare_run_dir
-from scripts.cli.train_cmd import add_template_arguments
+from nas_cli.dataclass_flags import add_dataclass_flags, given_dataclass_flags
+from nas_cli.plots import diff_plots
+from nas_cli.rundir import prepare_run_dir
+from nas_cli.train_cmd import add_template_arguments
 from supernet import distributed
 from supernet.api import search_config
 from supernet.diff_search import SUPERNET_COMPILE_MODES, DiffSearch, DiffSearchConfig

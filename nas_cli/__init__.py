@@ -2,6 +2,6 @@
 run directories. No search is assembled here (``predictor_nas.study``, ``supernet.api``,
 ``supernet.training.retrain`` do that); the benchmarks beside this package call the API too."""
 
-from scripts.cli.app import build_parser, main
+from nas_cli.app import build_parser, main
 
 __all__ = ["build_parser", "main"]
