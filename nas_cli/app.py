@@ -15,8 +15,8 @@ from collections.abc import Sequence
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
 from nas_cli.pool_cli import configure_logging  # noqa: E402
-from supernet.ops import op_names  # noqa: E402
-from supernet.spaces import get_space, space_names  # noqa: E402
+from nas_core.ops import op_names  # noqa: E402
+from nas_core.spaces import get_space, space_names  # noqa: E402
 
 
 def _cmd_spaces(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from supernet.options import read_mapping, reject_unknown
+from nas_core.options import read_mapping, reject_unknown
 
 #: subcommands that take ``--config FILE`` (``nas hybrid --config`` is its own recipe format)
 CONFIGURABLE = ("demo", "diff", "rank-nosh", "proxies", "train", "pipeline")
@@ -56,7 +56,7 @@ def apply_config(parser: argparse.ArgumentParser, subparsers: dict[str, argparse
 
 def show_method(name: str) -> dict[str, Any]:
     """Resolved search settings and method options of a differentiable method, with its paper."""
-    from supernet.diff_search import DiffSearchConfig
+    from supernet.engine.diff_search import DiffSearchConfig
     from supernet.methods import get_method
 
     method = get_method(name)

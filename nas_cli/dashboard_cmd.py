@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pools import Pool
     from nas_cli.dashboard.server import Dashboard, make_server
+    from pools import Pool
 
     if args.refresh <= 0:
         raise ValueError(f"--refresh must be positive seconds, got {args.refresh}")

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from supernet.data import DeviceLoader, make_splits
-from supernet.spaces import get_space
-from supernet.training import TrainConfig, Trainer, resolve_device
+from nas_core.data import DeviceLoader, make_splits
+from nas_core.spaces import get_space
+from nas_core.training import TrainConfig, Trainer, resolve_device
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,6 @@ import argparse
 import ast
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,11 @@ from nas_cli.dataclass_flags import add_dataclass_flags, given_dataclass_flags
 from nas_cli.plots import diff_plots
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.train_cmd import add_template_arguments
-from supernet import distributed
+from nas_core.options import field_names
 from supernet.api import search_config
-from supernet.diff_search import SUPERNET_COMPILE_MODES, DiffSearch, DiffSearchConfig
+from supernet.engine import distributed
+from supernet.engine.diff_search import SUPERNET_COMPILE_MODES, DiffSearch, DiffSearchConfig
 from supernet.methods import get_method, method_names
-from supernet.options import field_names
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -288,7 +287,7 @@ def retrain_command(args: argparse.Namespace, config: DiffSearchConfig, out: Pat
 def retrain_found(args: argparse.Namespace, config: DiffSearchConfig, genotype: str, run_dir: Path) -> dict[str, Any]:
     """``--retrain``: the found NB201 cell trained from scratch with :func:`final_recipe` and tested once;
     resumed from ``run_dir`` like every retraining."""
-    from supernet.training.retrain import retrain
+    from nas_core.training.retrain import retrain
 
     if config.space != "nb201":
         raise ValueError(
@@ -317,78 +316,44 @@ def retrain_found(args: argparse.Namespace, config: DiffSearchConfig, genotype: 
 
 
 def run_dynamic(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> int:
-    """ICDARTS's tournament (Algorithm 2): 2^(T-1) + ... + 1 searches, each game in ``out/<game>/``."""
-    from supernet.dynamic_space import dynamic_search
+    """ICDARTS's tournament (Algorithm 2) with a progress bar over its games."""
+    from supernet.cdarts.api import dynamic_space_search
 
     games = 2**args.dynamic_tiers - 1
     bar = tqdm(total=games, unit="game", desc=f"{config.method} dynamic space", disable=args.quiet)
-    last: dict[str, Any] = {}
 
     def on_game(name: str, search: DiffSearch, result: Any) -> None:
         bar.update(1)
         bar.set_postfix(game=name)
-        last.update(search=search)
 
-    tour = dynamic_search(config, args.dynamic_tiers, args.o_max, str(out), on_game)
+    data, last = dynamic_space_search(config, args.dynamic_tiers, args.o_max, out, on_game)
     bar.close()
-    data = {
-        **tour.result.to_dict(),
-        "dynamic_space": {"tiers": args.dynamic_tiers, "o_max": args.o_max, "games": tour.games},
-    }
     (out / "result.json").write_text(json.dumps(data, indent=1))
-    diff_plots(out, last["search"], tour.result.genotype)
-    print(json.dumps({"genotype": tour.result.genotype, "games": games, "out": str(out)}, indent=2))
+    diff_plots(out, last, data["genotype"])
+    print(json.dumps({"genotype": data["genotype"], "games": games, "out": str(out)}, indent=2))
     return 0
 
 
-def run_phase(
-    args: argparse.Namespace,
-    config: DiffSearchConfig,
-    name: str,
-    epochs: int,
-    make: Callable[..., Any],
-    run_dir: Path,
-) -> dict[str, Any]:
-    """One hierarchical-ICDARTS phase (``make(phase_config, on_epoch=..., run_dir=...)``) for ``epochs``
-    with a progress bar, resumed from ``run_dir``; its result as a dict."""
-    from dataclasses import asdict, replace
-
-    phase_config = replace(config, epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs - 1))
-    quiet = args.quiet or not distributed.is_main()
-    with tqdm(total=epochs, unit="epoch", desc=name, disable=quiet) as bar:
-        phase = make(phase_config, on_epoch=lambda entry: bar.update(1), run_dir=run_dir)
-        return asdict(phase.run())
-
-
 def run_macro(args: argparse.Namespace, config: DiffSearchConfig, genotype: str, out: Path) -> dict[str, Any]:
-    """Hierarchical ICDARTS version 1 (ch. 6): the skip-input search over the found cells (``out/macro``)."""
-    from supernet.hierarchical import MacroSearch
+    """Hierarchical ICDARTS version 1 (``out/macro``) with a progress bar."""
+    from supernet.cdarts.api import macro_search
 
-    def make(cfg: DiffSearchConfig, **kw: Any) -> Any:
-        return MacroSearch(genotype, cfg, **kw)
-
-    return run_phase(args, config, "macro (skip) search", args.macro_epochs, make, out / "macro")
+    quiet = args.quiet or not distributed.is_main()
+    with tqdm(total=args.macro_epochs, unit="epoch", desc="macro (skip) search", disable=quiet) as bar:
+        return macro_search(config, genotype, args.macro_epochs, out / "macro", lambda entry: bar.update(1))
 
 
 def run_hierarchical_v2(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> int:
-    """Hierarchical ICDARTS version 2 (ch. 6): four cell types (micro), then their placement (macro)."""
-    from supernet.hierarchical_v2 import PlacementSearch, TypedCellSearch
+    """Hierarchical ICDARTS version 2 with a progress bar over both phases' epochs."""
+    from supernet.cdarts.api import hierarchical_v2_search
 
-    micro = run_phase(args, config, "micro (4 cell types)", config.epochs, TypedCellSearch, out / "micro")
-
-    def make(cfg: DiffSearchConfig, **kw: Any) -> Any:
-        return PlacementSearch(micro["architecture"], cfg, **kw)
-
-    macro = run_phase(args, config, "macro (placement)", args.macro_epochs, make, out / "macro")
+    quiet = args.quiet or not distributed.is_main()
+    total = config.epochs + args.macro_epochs
+    with tqdm(total=total, unit="epoch", desc="ICDARTS v2 (micro, macro)", disable=quiet) as bar:
+        data = hierarchical_v2_search(config, args.macro_epochs, out, lambda phase, entry: bar.update(1))
     if not distributed.is_main():
         return 0
-    data = {
-        "method": "icdarts-hierarchical-v2",
-        "genotype": macro["architecture"],  # `nas train --arch @result.json` retrains it
-        "initial_architecture": micro["architecture"],
-        "micro": micro,
-        "macro": macro,
-    }
-    (out / "result.json").write_text(json.dumps(data, indent=1))
+    (out / "result.json").write_text(json.dumps(data, indent=1))  # `nas train --arch @result.json` retrains it
+    macro = data["macro"]
     print(json.dumps({"placement": macro["placement"], "types": macro["types"], "out": str(out)}, indent=2))
     return 0

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from predictor_nas.hybrid import load_config, run_hybrid
 from nas_cli.bars import PhaseBars
 from nas_cli.rundir import prepare_run_dir
+from predictor_nas.hybrid import load_config, run_hybrid
 
 
 def run_recipe(config: dict[str, Any], out: str | Path, progress: bool = False) -> dict[str, Any]:

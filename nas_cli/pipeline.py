@@ -16,11 +16,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
-from predictor_nas.study import CandidateTraining, search_preset
 from nas_cli.bars import PhaseBars
 from nas_cli.plots import plot_curves, search_plots
 from nas_cli.rundir import prepare_run_dir
+from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
+from predictor_nas.study import CandidateTraining, search_preset
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -130,7 +130,7 @@ def pipeline_plots(out: Path, summary: dict[str, Any]) -> None:
     for path in search_plots(search_dir):
         if path.exists():
             path.replace(out / path.name)
-    from supernet.spaces import get_space
+    from nas_core.spaces import get_space
 
     for ct, edges in cell_edges(get_space("nb201").parse(summary["search"]["best_arch"])).items():
         plot_cell(edges, out / f"cell_{ct}.png", title=f"the winner's cell ({ct})")

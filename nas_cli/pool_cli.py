@@ -215,7 +215,7 @@ def _worker_processes(args: argparse.Namespace) -> int:
 
 
 def _worker_child(args: argparse.Namespace, log_level: int) -> None:
-    from supernet.training import share_cpu_cores
+    from nas_core.training import share_cpu_cores
 
     configure_logging(log_level)
     share_cpu_cores(args.processes)  # on the CPU, N workers of all cores each would oversubscribe them

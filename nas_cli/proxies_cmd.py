@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from nas_core.data import DeviceLoader, make_splits
+from nas_core.spaces import get_space
+from nas_core.training import resolve_device
 from predictor_nas.proxies import PROXIES, compute_proxies
-from supernet.data import DeviceLoader, make_splits
-from supernet.spaces import get_space
-from supernet.training import resolve_device
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

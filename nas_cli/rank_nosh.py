@@ -14,14 +14,14 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from predictor_nas.proxies import PROXIES
-from predictor_nas.ranker import RankerConfig
-from predictor_nas.search import RankNoshConfig
-from predictor_nas.study import CandidateTraining, Study, search_preset
 from nas_cli.bars import PhaseBars
 from nas_cli.pool_cli import add_pool_file_argument, pool_url
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.train_cmd import add_speed_arguments, speed_settings
+from predictor_nas.proxies import PROXIES
+from predictor_nas.ranker import RankerConfig
+from predictor_nas.search import RankNoshConfig
+from predictor_nas.study import CandidateTraining, Study, search_preset
 
 #: ``--preset``: the RANK-NOSH settings (predictor_nas.study.SEARCH_PRESETS) and, for real training,
 #: the candidates' size and data (CandidateTraining.PRESETS; quick is its defaults)

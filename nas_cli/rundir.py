@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from supernet.run_record import write_run_config
+from nas_core.run_record import write_run_config
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

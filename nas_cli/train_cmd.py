@@ -20,10 +20,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from supernet.networks.darts import REDUCE_CELLS, STEMS
-from supernet.training import TrainConfig
-from supernet.training.retrain import parse_architecture, retrain
-from supernet.training.trainer import COMPILE_MODES
+from nas_core.networks.darts import REDUCE_CELLS, STEMS
+from nas_core.training import TrainConfig
+from nas_core.training.retrain import parse_architecture, retrain
+from nas_core.training.trainer import COMPILE_MODES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

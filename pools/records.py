@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from supernet.spaces import get_space
+from nas_core.spaces import get_space
 
 LINEAGES_BUILTIN = ("random", "mutation", "ranker", "proxy", "seed")
 URL_HELP = "expected sqlite:///path/to/pool.db or postgresql://user:password@host[:port]/database"

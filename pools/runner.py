@@ -16,9 +16,9 @@ from typing import Protocol
 
 import torch
 
+from nas_core.data import make_splits, split_loaders
+from nas_core.training import CheckpointError, TrainConfig, Trainer, resolve_device
 from pools.pool import Candidate, EpochRecord, Job, Pool
-from supernet.data import make_splits, split_loaders
-from supernet.training import CheckpointError, TrainConfig, Trainer, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def init_seed(pool_seed: int, arch_hash: str) -> int:
 
 
 class TrainingRunner:
-    """Trains pool candidates for real with :class:`supernet.training.Trainer`."""
+    """Trains pool candidates for real with :class:`nas_core.training.Trainer`."""
 
     def __init__(self, pool: Pool, device: str = "auto", data_root: str | None = None):
         self.pool = pool
@@ -75,7 +75,7 @@ class TrainingRunner:
         torch.manual_seed(seed)
         net = self.network(candidate.arch)
         init = (candidate.info or {}).get("init")
-        if init:  # a warm start: weights inherited from a supernet (supernet.proposals.save_warm_start)
+        if init:  # a warm start: weights inherited from a supernet (supernet.engine.proposals.save_warm_start)
             try:
                 inherited = self.pool.store.load(init)["model"]
             except CheckpointError as exc:

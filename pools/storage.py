@@ -23,10 +23,10 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, InterfaceError, OperationalError
 
 import pools.schema as S
+from nas_core.spaces import SearchSpace, get_space
 from pools.interrupts import uninterrupted
 from pools.records import URL_HELP, PoolConfig, PoolError, redact
 from pools.store import CheckpointStore, open_store
-from supernet.spaces import SearchSpace, get_space
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

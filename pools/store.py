@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from supernet.training.checkpoint import CheckpointError, atomic_write_bytes, load_checkpoint
+from nas_core.training.checkpoint import CheckpointError, atomic_write_bytes, load_checkpoint
 
 
 class CheckpointStore(Protocol):

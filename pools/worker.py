@@ -16,10 +16,10 @@ import time
 import uuid
 from typing import Protocol
 
+from nas_core.spaces import ArchitectureError
+from nas_core.training import TrainingDivergedError
 from pools.interrupts import INTERRUPTS
 from pools.pool import Job, LostLeaseError, Pool, PoolError
-from supernet.spaces import ArchitectureError
-from supernet.training import TrainingDivergedError
 
 log = logging.getLogger(__name__)
 

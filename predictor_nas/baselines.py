@@ -22,9 +22,9 @@ from typing import Any
 
 import optuna
 
+from nas_core.spaces import SearchSpace
 from predictor_nas.evaluators import CostLedger
 from predictor_nas.incumbent import best, incumbent_key, trajectory_point, validation_curve
-from supernet.spaces import SearchSpace
 
 
 class BudgetExhaustedError(Exception):
@@ -142,7 +142,7 @@ def regularized_evolution(
 
 def _suggest(trial: optuna.Trial, space: SearchSpace) -> Any:
     """An NB201 cell from one categorical choice per edge (TPE's native encoding)."""
-    from supernet.spaces.nb201 import EDGES, NB201Cell
+    from nas_core.spaces.nb201 import EDGES, NB201Cell
 
     if space.name != "nb201":
         raise ValueError(f"the Optuna baselines are defined on the nb201 space, not {space.name!r}")

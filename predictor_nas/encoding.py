@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from supernet.spaces import SearchSpace
+from nas_core.spaces import SearchSpace
 
 if TYPE_CHECKING:  # torch-geometric is imported where graphs are built: ~2 s that most commands never need
     from torch_geometric.data import Batch, Data

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from nas_core.spaces import get_space
 from predictor_nas.tables import load_test, load_validation
-from supernet.spaces import get_space
 
 
 def epochs_charged(trained_to: int, epoch: int, resumes: bool) -> int:

@@ -66,13 +66,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+from nas_core.options import read_mapping, reject_unknown
+from nas_core.run_record import write_run_config
 from predictor_nas.plots import plot_curves
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study
 from supernet.api import differentiable_search
-from supernet.options import read_mapping, reject_unknown
-from supernet.proposals import OneShotScorer
-from supernet.run_record import write_run_config
+from supernet.engine.proposals import OneShotScorer
 
 DEFAULTS: dict[str, Any] = {
     "dataset": "fashion-mnist",

@@ -117,7 +117,7 @@ def retrain_final(
     protocol on every training image with ``seed`` and test it once; resumed from ``out/final/NAME/seed_S``,
     and a finished one is read back, not re-tested -- unless it retrained another network (a longer search's
     new winner, or a plain CNN sized to it): that folder is moved aside to ``seed_S.superseded-TIME``."""
-    from supernet.training.retrain import retrain, train_network
+    from nas_core.training.retrain import retrain, train_network
 
     run_dir = out / "final" / name / f"seed_{seed}"
     target = {"arch": arch, "params": params}
@@ -150,7 +150,7 @@ def retrain_final(
             arch, space="nb201", protocol="nb201", network={"C": final.channels, "N": final.cells_per_stage}, **common
         )
     else:
-        from supernet.networks.reference import size_matched_cnn
+        from nas_core.networks.reference import size_matched_cnn
 
         def build(num_classes: int, in_channels: int) -> Any:
             return size_matched_cnn(params or 0, num_classes, in_channels)

@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from supernet.registry import Registry
-from supernet.spaces import SearchSpace
+from nas_core.registry import Registry
+from nas_core.spaces import SearchSpace
 
 ProxyFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
 
@@ -359,7 +359,7 @@ class ProxyScorer:
         import json
         import os
 
-        from supernet.training.checkpoint import atomic_write_bytes
+        from nas_core.training.checkpoint import atomic_write_bytes
 
         os.makedirs(os.path.dirname(os.path.abspath(self.cache_path)), exist_ok=True)
         atomic_write_bytes(self.cache_path, json.dumps(self.cache).encode())

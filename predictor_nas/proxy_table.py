@@ -37,7 +37,7 @@ def load_proxy_table(path: Path = TABLE_PATH) -> dict[str, dict[str, float]]:
     """Architecture string -> {proxy: score} for every cell of the table ({} if it is absent)."""
     if not path.exists():
         return {}
-    from supernet.spaces.nb201 import official_order
+    from nas_core.spaces.nb201 import official_order
 
     order = official_order()
     with gzip.open(path, "rt", newline="") as fh:

@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas_core.options import require_at_least
+from nas_core.spaces import SearchSpace
 from predictor_nas.encoding import GraphEncoder
-from supernet.options import require_at_least
-from supernet.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
 LOSSES = ("hinge", "logistic", "mse")

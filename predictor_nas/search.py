@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from nas_core.options import dataclass_from_dict
 from pools import Candidate, Pool
 from predictor_nas.backends import Backend
 from predictor_nas.encoding import GraphEncoder
@@ -49,7 +50,6 @@ from predictor_nas.incumbent import best, trajectory_point, validation_curve
 from predictor_nas.nosh import NoshConfig, Pyramid, promotion_count, select_top
 from predictor_nas.proxies import ProxyScorer
 from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations
-from supernet.options import dataclass_from_dict
 
 log = logging.getLogger(__name__)
 #: settings a saved search may be resumed with other values of: more budget continues a finished search

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nas_core.registry import Registry
 from predictor_nas import baselines
-from supernet.registry import Registry
 
 Progress = Callable[[int, float | None], None] | None
 

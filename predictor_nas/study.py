@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from nas_core.run_record import write_run_config
 from pools import Pool, PoolConfig
 from predictor_nas.backends import PoolTestReporter, PoolTrainingBackend, TabularBackend
 from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
@@ -35,7 +36,6 @@ from predictor_nas.incumbent import report
 from predictor_nas.proxies import PROXIES, ProxyScorer
 from predictor_nas.search import RankNosh, RankNoshConfig, SearchResult
 from predictor_nas.strategies import RankNoshStrategy, get_strategy
-from supernet.run_record import write_run_config
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class CandidateTraining:
 
     ``network`` size: ``channels`` (C), ``cells_per_stage`` (N, nb201) and ``layers`` (the cell count of
     DARTS spaces) -- the names ``nas diff`` and ``nas train`` use too. ``train``: further
-    :class:`supernet.training.TrainConfig` fields (e.g. ``weight_decay``). The defaults are the ``quick``
+    :class:`nas_core.training.TrainConfig` fields (e.g. ``weight_decay``). The defaults are the ``quick``
     preset (a few CPU minutes); :meth:`preset` gives the others."""
 
     #: fashion-mnist | cifar10 | cifar100 | imagefolder | digits
@@ -395,7 +395,7 @@ class Study:
             The ids of the new candidates. ``run.supernet_epochs x cost_ratio`` child epochs count against the
             study's budget (:meth:`optimize`); ``searches[-1]`` records both figures and how the ratio was got.
         """
-        from supernet.proposals import add_proposals
+        from supernet.engine.proposals import add_proposals
 
         proposals = run.proposals(samples=samples, seed=self.config.seed + len(self.searches) if seed is None else seed)
         partial = run.supernet.partial_k != 1
@@ -459,7 +459,7 @@ class Study:
         return record
 
     def _inherit(self, candidate: Any) -> str:
-        from supernet.proposals import save_warm_start
+        from supernet.engine.proposals import save_warm_start
 
         return save_warm_start(self.pool, self._warm_source, self.pool.space.parse(candidate.arch))
 
@@ -477,8 +477,8 @@ class Study:
 
         Args:
             on_progress: ``on_progress(epochs_spent, best_validation)`` after each charge.
-            proxy_scorer: RANK-NOSH: replaces the zero-cost proxies (e.g. :class:`supernet.proposals.OneShotScorer`;
-                its ``names`` must match ``config.proxies``).
+            proxy_scorer: RANK-NOSH: replaces the zero-cost proxies (e.g.
+                :class:`supernet.engine.proposals.OneShotScorer`; its ``names`` must match ``config.proxies``).
             pretrain: RANK-NOSH: (architectures, scores) the ranker is pre-trained on.
             charge_supernets: RANK-NOSH: the proposing supernets' cost (:attr:`supernet_charge`, child epochs)
                 counts against the budget.

@@ -5,7 +5,7 @@ on the other half of the data); a child epoch runs one cell on the pool's traini
 the other undercharges the hybrid (the withdrawn hybrid results measured ~5x). :func:`measure_cost_ratio`
 times epochs of each, interleaved in one process on the same device: a fresh supernet built from the
 search's own configuration (its weight step, its architecture step and its per-epoch evaluation, as
-:meth:`supernet.diff_search.DiffSearch.run` does each epoch) and fresh child networks of a few cells of the
+:meth:`supernet.engine.diff_search.DiffSearch.run` does each epoch) and fresh child networks of a few cells of the
 pool's space, each trained one epoch on the pool's data with the pool's recipe (training and its validation
 pass); several random cells, not the search's selected one (a collapsed search's all-skip cell would make a
 cheap child and an inflated ratio; the pool trains all kinds). On a CPU the clock is the process's CPU time,
@@ -48,7 +48,7 @@ class _Clock:
 
 def supernet_epoch_seconds(search: Any) -> float:
     """Seconds (:class:`_Clock`) of one search epoch of ``search`` (a fresh, throwaway
-    :class:`~supernet.diff_search.DiffSearch`): the weight and architecture steps and the epoch's evaluation."""
+    :class:`~supernet.engine.diff_search.DiffSearch`): the weight and architecture steps and the epoch's evaluation."""
     with _Clock(search.device) as clock:
         search.train_epoch(update_arch=True)
         search.evaluate(batches=search.config.diag_batches)
@@ -59,7 +59,7 @@ def supernet_epoch_seconds(search: Any) -> float:
 def child_epoch_seconds(runner: Any, arch: Any) -> float:
     """Seconds (:class:`_Clock`) of one training epoch and its validation pass of a fresh ``arch`` network with
     the pool's data and recipe (``runner``: a :class:`pools.runner.TrainingRunner`)."""
-    from supernet.training import Trainer
+    from nas_core.training import Trainer
 
     trainer = Trainer(
         runner.network(arch), replace(runner.train_config, seed=0), runner.train_loader, runner.valid_loader
@@ -74,7 +74,7 @@ def measure_cost_ratio(config: Any, runner: Any, seed: int, cells: int = 3) -> d
     cells of ``runner``'s pool (drawn with ``seed``; supernet, child, supernet, child, ...), so that both sides
     see the same conditions: ``{"supernet_epoch_seconds", "child_epoch_seconds" (means), "ratio", "clock",
     "source"}``."""
-    from supernet.diff_search import DiffSearch
+    from supernet.engine.diff_search import DiffSearch
 
     if cells < 1:
         raise ValueError(f"measure_cost_ratio needs at least one child cell to time, got cells={cells!r}")

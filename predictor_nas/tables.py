@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from supernet.spaces.nb201 import official_order
+from nas_core.spaces.nb201 import official_order
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 MINI_BENCH = "mini_bench_12ep_val_test.csv"

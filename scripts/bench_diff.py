@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from nas_core.spaces import get_space
 from predictor_nas.evaluators import NB201TestReporter
-from supernet.diff_search import DiffSearch, DiffSearchConfig
+from supernet.engine.diff_search import DiffSearch, DiffSearchConfig
 from supernet.methods import method_names
-from supernet.spaces import get_space
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 DEFAULT_RUNS = [
@@ -241,7 +241,7 @@ def cyclic(args: argparse.Namespace) -> None:
 
 def retrain(genotype: str, space: str, run_dir: Path, args: argparse.Namespace, size: dict, seed: int) -> dict:
     """A found architecture retrained for ``--retrain-epochs`` (darts-eval protocol; CPU: on 4,000 images)."""
-    from supernet.training.retrain import retrain as retrain_arch
+    from nas_core.training.retrain import retrain as retrain_arch
 
     return retrain_arch(
         genotype,
@@ -302,7 +302,7 @@ def cyclic_result(
 def hierarchical_v2_rows(args: argparse.Namespace, size: dict, seed: int) -> list[dict]:
     """Hierarchical ICDARTS v2: the micro phase's network (four types alternating, Table 6.2's "initial")
     and the macro phase's placement ("intermediate"), each retrained the same way; ``--epochs`` each phase."""
-    from supernet.hierarchical_v2 import PlacementSearch, TypedCellSearch
+    from supernet.cdarts.hierarchical_v2 import PlacementSearch, TypedCellSearch
 
     config = cyclic_config("icdarts", args, size, seed, {})
     start = time.time()
@@ -325,9 +325,9 @@ def remeasure_latency(rows: list[dict], size: dict, device: str, rounds: int = 5
 
     import torch
 
-    from supernet.hierarchical_v2 import PlacedCells, placed_network
-    from supernet.training import resolve_device
-    from supernet.training.retrain import latency_ms
+    from nas_core.networks.placed import PlacedCells, placed_network
+    from nas_core.training import resolve_device
+    from nas_core.training.retrain import latency_ms
 
     dev = resolve_device(device)
     space = get_space("darts")

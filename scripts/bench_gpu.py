@@ -55,7 +55,7 @@ def sizes(cuda: bool) -> dict[str, Any]:
 
 
 def synthetic(n: int, seed: int = 0):
-    from supernet.data.datasets import ImageData
+    from nas_core.data.datasets import ImageData
 
     g = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
@@ -87,7 +87,7 @@ class _TorchvisionDataset(torch.utils.data.Dataset):
 
 def batches(reference: bool, split, batch: int, device: torch.device, workers: int, channels_last: bool):
     """An endless stream of (x, y) on ``device``: the reference DataLoader or our DeviceLoader."""
-    from supernet.data.loader import Augment, DeviceLoader
+    from nas_core.data.loader import Augment, DeviceLoader
 
     if reference:
         loader = torch.utils.data.DataLoader(
@@ -187,11 +187,11 @@ def supernet_throughput(
 ) -> dict[str, float]:
     """A DARTS first-order search step as ``DiffSearch`` runs it (``channels_last`` as its
     ``--channels-last``); the reference in fp32 on the DataLoader."""
+    from nas_core.spaces import get_space
+    from nas_core.training.trainer import autocast_dtype
+    from supernet.engine.supernet import Supernet
     from supernet.methods import get_method
     from supernet.methods.base import StepContext
-    from supernet.spaces import get_space
-    from supernet.supernet import Supernet
-    from supernet.training.trainer import autocast_dtype
 
     s = sizes(device.type == "cuda")
     torch.manual_seed(0)
@@ -279,7 +279,7 @@ def _reference_candidate(device: torch.device, steps: int, workers: int, seed: i
 def _candidate_network(s: dict[str, int], seed: int):
     import random
 
-    from supernet.spaces import get_space
+    from nas_core.spaces import get_space
 
     space = get_space("nb201")
     torch.manual_seed(seed)  # every candidate trains the same cell (from its own initialisation): rates comparable
@@ -294,8 +294,8 @@ def _candidate_worker(args: tuple) -> tuple[float, float, float, float]:
     ``channels_last`` / ``compile``. Epoch 1 (``steps`` batches) warms up -- compilation included --
     and epoch 2 is timed, its closing loss read-back included."""
     mode, channels_last, device_name, steps, workers, seed, barrier = args
-    from supernet.data.loader import DeviceLoader
-    from supernet.training import TrainConfig, Trainer
+    from nas_core.data.loader import DeviceLoader
+    from nas_core.training import TrainConfig, Trainer
 
     torch.set_num_threads(1 if device_name == "cpu" else torch.get_num_threads())
     device = torch.device(device_name)
@@ -414,7 +414,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    from supernet.training import resolve_device
+    from nas_core.training import resolve_device
 
     device = resolve_device(args.device)
     cuda = device.type == "cuda"

@@ -280,10 +280,10 @@ def warm_study(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     as many random cells, each trained ``--warm-epochs`` from scratch and from inherited weights with the same
     data order (one pool seed; only the initial weights differ). Per cell both curves; ``reached``: the first
     epoch the warm run matches the cold run's final accuracy (None: censored, never within the epochs)."""
+    from nas_core.spaces import get_space
     from predictor_nas.study import Study
     from supernet.api import differentiable_search
-    from supernet.proposals import save_warm_start
-    from supernet.spaces import get_space
+    from supernet.engine.proposals import save_warm_start
 
     ratio = cost_ratio(args, "drnas", seed)
     settings = supernet_settings(args, "drnas", seed, args.warm_supernet_epochs)

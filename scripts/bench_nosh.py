@@ -169,8 +169,8 @@ def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, 
     :func:`earlier_final`), also when two runs at once find it (the second waits for the first's result)."""
     from filelock import FileLock
 
+    from nas_core.spaces import get_space
     from predictor_nas.pipeline import FinalTraining, PipelineConfig, retrain_final
-    from supernet.spaces import get_space
 
     earlier = earlier_final(args, arch, seed)
     if earlier is not None:
@@ -430,7 +430,7 @@ def run_tasks(fn: Any, tasks: list[Any], processes: int, name: Any) -> None:
         return
     from concurrent.futures import as_completed
 
-    from supernet.training import spawned_process_pool
+    from nas_core.training import spawned_process_pool
 
     signal.signal(signal.SIGTERM, stop_with_children)
     with spawned_process_pool(processes) as pool:

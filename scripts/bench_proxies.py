@@ -23,12 +23,12 @@ from pathlib import Path
 
 from scipy.stats import spearmanr
 
+from nas_core.data import DeviceLoader, make_splits
+from nas_core.spaces import get_space
 from predictor_nas.evaluators import NB201TestReporter
 from predictor_nas.proxies import PROXIES, compute_proxies
 from predictor_nas.proxy_table import load_proxy_table
 from predictor_nas.tables import default_table_dir
-from supernet.data import DeviceLoader, make_splits
-from supernet.spaces import get_space
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")

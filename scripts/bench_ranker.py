@@ -27,11 +27,11 @@ import numpy as np
 from scipy.stats import kendalltau
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 
+from nas_core.spaces import get_space
+from nas_core.spaces.nb201 import official_order
 from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_scores
 from predictor_nas.stats import fmt_mean_sd
 from predictor_nas.tables import load_test, load_validation
-from supernet.spaces import get_space
-from supernet.spaces.nb201 import official_order
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

@@ -52,8 +52,8 @@ def rank_nosh_config(method: str, seed: int, budget: float):
 def run_search(method: str, evaluator, budget: float, seed: int, overrides: dict | None = None):
     """One search on ``evaluator`` (validation only); returns its result before any test is read.
     ``overrides``: RANK-NOSH options replacing the preset's (for tuning)."""
+    from nas_core.spaces import get_space
     from predictor_nas.baselines import BASELINES
-    from supernet.spaces import get_space
 
     if method in BASELINE_METHODS:
         return BASELINES[method](evaluator, get_space("nb201"), budget, seed=seed)
@@ -314,8 +314,8 @@ def final_choices(runs: list[dict], args: argparse.Namespace) -> dict:
 def validation_argmax(dataset: str) -> dict:
     """The cell with the highest 200-epoch validation accuracy in NB201 v1_0 for ``dataset``: its index,
     string, validation and test accuracy (the test read for the report only)."""
+    from nas_core.spaces import get_space
     from predictor_nas.tables import load_test, load_validation
-    from supernet.spaces import get_space
 
     space, val200 = get_space("nb201"), load_validation(dataset).val200
     i = int(np.argmax(val200))

@@ -93,7 +93,7 @@ def transfer(genotype: str) -> dict[str, float] | None:
 
 def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
     from supernet.api import differentiable_search
-    from supernet.signatures import edge_entropy, magnitude_vs_strength, parameter_free_ops
+    from supernet.engine.signatures import edge_entropy, magnitude_vs_strength, parameter_free_ops
 
     start = time.time()
     # the search checkpoints every epoch: a chunk killed mid-run resumes there (the JSON is written at the end)
@@ -311,7 +311,7 @@ def main() -> None:
         if not (args.out / f"{method}_s{seed}.json").exists()  # finished in an earlier chunk
     ]
     if args.processes > 1:
-        from supernet.training import spawned_process_pool
+        from nas_core.training import spawned_process_pool
 
         with spawned_process_pool(args.processes) as pool:  # GPU runs: many searches on one device
             for row in pool.map(run_and_write, tasks):

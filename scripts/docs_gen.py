@@ -83,13 +83,13 @@ def _preset_table(cls: type, presets: dict[str, object], prefix: str = "") -> li
 
 def presets() -> list[str]:
     """Every field of every preset, with its meaning (from the code's field comments) and value."""
+    from nas_core.training.trainer import TrainConfig
     from predictor_nas.pipeline import FinalTraining
     from predictor_nas.ranker import RankerConfig
     from predictor_nas.search import RankNoshConfig
     from predictor_nas.study import SEARCH_PRESETS, CandidateTraining, search_preset
     from supernet.api import PRESETS, search_config
-    from supernet.diff_search import DiffSearchConfig
-    from supernet.training.trainer import TrainConfig
+    from supernet.engine.diff_search import DiffSearchConfig
 
     searches = {name: search_preset(name) for name in SEARCH_PRESETS}
     return [

@@ -34,9 +34,9 @@ def score_chunk(task: tuple[list[int], tuple[str, ...]]) -> dict[int, dict[str, 
     import torch
 
     torch.set_num_threads(1)
+    from nas_core.spaces import get_space
     from predictor_nas.proxies import compute_proxies
     from predictor_nas.proxy_table import TABULAR_SETTINGS
-    from supernet.spaces import get_space
 
     indices, names = task
     space = get_space("nb201")

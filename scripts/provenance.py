@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from supernet.run_record import git_commit
+from nas_core.run_record import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def machine() -> dict[str, Any]:
     """CPU model, usable cores, GPU (if any), torch and Python versions of this machine."""
     import torch
 
-    from supernet.training import usable_cpu_cores
+    from nas_core.training import usable_cpu_cores
 
     return {
         "host": platform.node(),

@@ -11,19 +11,19 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-#: public name -> the module that defines it (imported on first use: ``import supernet.ops`` stays light)
+#: public name -> the module that defines it (imported on first use: ``import nas_core.ops`` stays light)
 _API = {
     "differentiable_search": "supernet.api",
     "search_config": "supernet.api",
     "DifferentiableRun": "supernet.api",
-    "DiffSearchConfig": "supernet.diff_search",
+    "DiffSearchConfig": "supernet.engine.diff_search",
     "method_names": "supernet.methods",
     "register_method": "supernet.methods",
     "Method": "supernet.methods",
-    "retrain": "supernet.training.retrain",
-    "RetrainResult": "supernet.training.retrain",
-    "export_model": "supernet.training.retrain",
-    "get_space": "supernet.spaces",
+    "retrain": "nas_core.training.retrain",
+    "RetrainResult": "nas_core.training.retrain",
+    "export_model": "nas_core.training.retrain",
+    "get_space": "nas_core.spaces",
 }
 __all__ = sorted(_API)
 

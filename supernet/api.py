@@ -1,7 +1,7 @@
 """The differentiable search in one call: ``differentiable_search("darts", selection="pt", ...)``.
 
-A thin, typed front to :class:`supernet.diff_search.DiffSearch`: the settings are
-:class:`~supernet.diff_search.DiffSearchConfig`'s fields (defaults: DARTS's published CIFAR-10 search,
+A thin, typed front to :class:`supernet.engine.diff_search.DiffSearch`: the settings are
+:class:`~supernet.engine.diff_search.DiffSearchConfig`'s fields (defaults: DARTS's published CIFAR-10 search,
 then the method's own paper overrides, then what you pass), the result carries the genotype, the per-epoch
 α history and the trained supernet, and the proposals a RANK-NOSH pool takes from it
 (:meth:`predictor_nas.study.Study.propose`).
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supernet.diff_search import DiffSearch, DiffSearchConfig, DiffSearchResult
+from supernet.engine.diff_search import DiffSearch, DiffSearchConfig, DiffSearchResult
 from supernet.methods import Method, get_method
 
 #: ``preset="quick"``: a CPU-sized search (minutes on 2 cores); each method adds its ``quick_options``
@@ -54,8 +54,8 @@ class DifferentiableRun:
 
     def proposals(self, samples: int = 10, seed: int = 0) -> list[Any]:
         """Architectures for a RANK-NOSH pool: the selected cell, ``samples`` draws from the learned
-        distribution and the PT runner-ups (:func:`supernet.proposals.proposals_from_search`)."""
-        from supernet.proposals import proposals_from_search
+        distribution and the PT runner-ups (:func:`supernet.engine.proposals.proposals_from_search`)."""
+        from supernet.engine.proposals import proposals_from_search
 
         return proposals_from_search(self.search, self.result, samples=samples, seed=seed)
 

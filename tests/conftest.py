@@ -46,7 +46,7 @@ def fashion_mnist_root() -> Path:
 
 @pytest.fixture(scope="session")
 def digits_splits():
-    from supernet.data import make_splits
+    from nas_core.data import make_splits
 
     return make_splits("digits", valid_fraction=0.25, seed=0)
 

@@ -8,17 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from supernet.diff_search import DiffSearch, DiffSearchConfig
-from supernet.dynamic_space import edge_ops_of, merge, random_op_sets, survivors, tournament
-from supernet.latency import PAPER_LATENCY_WEIGHTS, expected_latency, latency_vector
+from nas_core.ops import build_op
+from nas_core.ops_icdarts import OP_SPACES, UniformNoise
+from nas_core.spaces import get_space
+from nas_core.spaces.darts import STEPS, edge_index
+from supernet.cdarts.dynamic_space import edge_ops_of, merge, random_op_sets, survivors, tournament
+from supernet.cdarts.latency import PAPER_LATENCY_WEIGHTS, expected_latency, latency_vector
+from supernet.cdarts.method import distillation_loss
+from supernet.engine.diff_search import DiffSearch, DiffSearchConfig
+from supernet.engine.selection import node_select, node_weights
+from supernet.engine.supernet import Supernet
 from supernet.methods import StepContext
-from supernet.methods.cdarts import distillation_loss
-from supernet.ops import build_op
-from supernet.ops_icdarts import OP_SPACES, UniformNoise
-from supernet.selection import node_select, node_weights
-from supernet.spaces import get_space
-from supernet.spaces.darts import STEPS, edge_index
-from supernet.supernet import Supernet
 
 
 def config(**kw):
@@ -403,7 +403,7 @@ def test_tournament_helpers():
 
 
 def test_dynamic_search_runs_games_on_per_node_op_sets(tmp_path):
-    from supernet.dynamic_space import dynamic_search
+    from supernet.cdarts.dynamic_space import dynamic_search
 
     cfg = config(space="icdarts-dynamic", epochs=2, max_train=96, method_options={"heads": False})
     result = dynamic_search(cfg, tiers=2, o_max=4, run_dir=str(tmp_path))
@@ -472,7 +472,7 @@ def test_excluded_ops_leave_every_edge_and_are_never_selected():
     ("stem", "reduce_cells"), [("identity", "avg_pool"), ("conv1x1", "conv1x1"), ("conv3x3", "max_pool")]
 )
 def test_template_ablations_reach_s_e_and_the_retrained_network(stem, reduce_cells):
-    from supernet.networks.darts import FixedReduction
+    from nas_core.networks.darts import FixedReduction
 
     search = DiffSearch(config(method="icdarts", stem=stem, reduce_cells=reduce_cells, epochs=2))
     result = search.run()
@@ -488,7 +488,7 @@ def test_template_ablations_reach_s_e_and_the_retrained_network(stem, reduce_cel
 
 
 def test_concat_stem_repeats_the_input_up_to_the_stem_width_and_learns_nothing():
-    from supernet.networks.darts import ConcatInputs, DartsNetwork
+    from nas_core.networks.darts import ConcatInputs, DartsNetwork
 
     x = torch.randn(2, 3, 8, 8)
     y = ConcatInputs(8)(x)

@@ -197,7 +197,7 @@ def test_nas_train_resumes_reports_and_exports(tmp_path, capsys):
     assert main([*common, "--epochs", "2", "--out", str(full)]) == 0
     # an interrupted run: the same 2-epoch schedule stopped after epoch 1, then resumed
     from nas_cli import train_cmd
-    from supernet.training import Trainer
+    from nas_core.training import Trainer
 
     original = Trainer.train_to
     Trainer.train_to = lambda self, epoch, on_epoch=None: original(self, 1, on_epoch)
@@ -364,7 +364,7 @@ def test_depth_flags_mean_the_same_in_every_command(tmp_path, capsys):
 
 
 def test_proxies_command_scores_each_space_at_its_own_size(tmp_path, capsys):
-    from supernet.spaces import get_space
+    from nas_core.spaces import get_space
 
     archs = tmp_path / "archs.txt"
     out = tmp_path / "scores.json"

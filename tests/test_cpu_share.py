@@ -5,8 +5,8 @@ import os
 import pytest
 import torch
 
-import supernet.training as training
-from supernet.training import share_cpu_cores, usable_cpu_cores
+import nas_core.training as training
+from nas_core.training import share_cpu_cores, usable_cpu_cores
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_each_process_gets_its_share_and_never_more_than_torch_allows(monkeypatc
 
 
 def test_a_spawned_pool_gives_each_worker_its_share(monkeypatch):
-    from supernet.training import spawned_process_pool
+    from nas_core.training import spawned_process_pool
 
     monkeypatch.setenv("OMP_NUM_THREADS", "8")  # the workers would start with 8 threads each
     with spawned_process_pool(2) as pool:

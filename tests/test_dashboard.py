@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from nas_cli.dashboard.server import Dashboard, serve_in_background
 from pools import Pool, PoolConfig
 from pools.pool import EpochRecord
 from predictor_nas.runs import SEARCH_KEY, list_runs
-from nas_cli.dashboard.server import Dashboard, serve_in_background
 
 ARCHS = [
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
@@ -163,9 +163,9 @@ def test_a_browser_that_leaves_mid_answer_is_no_error(server, capfd):
 
 
 def test_stopping_the_dashboard_says_stopped_not_resume(tmp_path, capsys, monkeypatch):
-    from pools.interrupts import Interrupted
     from nas_cli import main
     from nas_cli.dashboard import server as server_module
+    from pools.interrupts import Interrupted
 
     class Stopped:
         server_address = ("127.0.0.1", 0)
@@ -215,7 +215,7 @@ def test_retry_needs_allow_actions_and_the_pages_header(pool, tmp_path):
 
 
 def test_a_differentiable_run_is_followed_epoch_by_epoch(tmp_path):
-    from supernet.diff_search import PROGRESS_FILE, DiffSearch, DiffSearchConfig
+    from supernet.engine.diff_search import PROGRESS_FILE, DiffSearch, DiffSearchConfig
 
     run_dir = tmp_path / "darts"
     seen = []
@@ -263,8 +263,8 @@ def test_list_runs_states_and_the_cli(pool, tmp_path, capsys):
 
 
 def test_pool_tables_as_dataframes_and_csv(pool, tmp_path, capsys):
-    from pools.frames import candidates_dataframe, curves_dataframe
     from nas_cli import main
+    from pools.frames import candidates_dataframe, curves_dataframe
 
     p, made = pool
     a = made["ids"][0]
@@ -313,8 +313,8 @@ def test_a_study_run_from_python_writes_the_same_run_record_as_the_cli(tmp_path,
     """A library run is not second-class: config.json, result.json with the test figure, baselines and
     plots, listed by `nas runs` as the rank-nosh run it is, rendered by `nas report`; a retraining's folder
     is listed too (as `train`, never with a test accuracy)."""
-    from predictor_nas import Study, search_preset
     from nas_cli import main
+    from predictor_nas import Study, search_preset
     from supernet import retrain
 
     run = tmp_path / "lib"

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from supernet.data import Augment, DatasetNotFoundError, DeviceLoader, ImageData, load_dataset, make_splits
-from supernet.data.loader import cutout, random_crop
+from nas_core.data import Augment, DatasetNotFoundError, DeviceLoader, ImageData, load_dataset, make_splits
+from nas_core.data.loader import cutout, random_crop
 
 
 def test_fashion_mnist_loads_from_debian(fashion_mnist_root):

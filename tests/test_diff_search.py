@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from nas_cli import main
-from supernet.diff_search import DiffSearch, DiffSearchConfig
-from supernet.spaces import get_space
+from nas_core.spaces import get_space
+from supernet.engine.diff_search import DiffSearch, DiffSearchConfig
 
 
 def tiny(method="darts", **kw) -> DiffSearchConfig:

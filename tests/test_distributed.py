@@ -45,7 +45,7 @@ def test_torchrun_runs_the_hierarchical_macro_phase_data_parallel(tmp_path):
 
 
 def test_shard_splits_a_global_batch_and_rejects_tiny_ones(monkeypatch):
-    from supernet import distributed
+    from supernet.engine import distributed
 
     x, y = torch.arange(10).float().view(10, 1), torch.arange(10)
     assert distributed.shard((x, y))[1].tolist() == list(range(10))  # alone: the whole batch

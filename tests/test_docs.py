@@ -63,13 +63,13 @@ def test_a_hand_edited_figure_is_caught(tmp_path, monkeypatch):
 
 def test_every_preset_field_has_a_meaning_in_the_code():
     """docs/configuration.md's preset tables take each field's meaning from its comment: none is blank."""
+    from nas_core.training.trainer import TrainConfig
     from predictor_nas.pipeline import FinalTraining
     from predictor_nas.ranker import RankerConfig
     from predictor_nas.search import RankNoshConfig
     from predictor_nas.study import CandidateTraining
     from scripts.docs_gen import field_docs
-    from supernet.diff_search import DiffSearchConfig
-    from supernet.training.trainer import TrainConfig
+    from supernet.engine.diff_search import DiffSearchConfig
 
     for cls in (RankNoshConfig, RankerConfig, CandidateTraining, FinalTraining, TrainConfig, DiffSearchConfig):
         blank = [name for name, doc in field_docs(cls).items() if not doc]

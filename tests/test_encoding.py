@@ -1,7 +1,7 @@
 import torch
 
+from nas_core.spaces import get_space
 from predictor_nas.encoding import GraphEncoder
-from supernet.spaces import get_space
 
 
 def test_nb201_encoding_of_a_known_cell():

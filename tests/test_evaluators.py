@@ -4,6 +4,7 @@ import types
 
 import pytest
 
+from nas_core.spaces import ArchitectureError
 from predictor_nas.evaluators import (
     CostLedger,
     NatsBenchEvaluator,
@@ -13,7 +14,6 @@ from predictor_nas.evaluators import (
     epochs_charged,
 )
 from predictor_nas.tables import load_validation
-from supernet.spaces import ArchitectureError
 
 
 def test_tabular_evaluator_observes_validation_and_only_the_reporter_sees_test(shared_data):

@@ -53,8 +53,8 @@ def test_mixing_example_proposes_optimizes_retrains_and_exports(tmp_path, monkey
 
 def test_cli_and_api_find_the_same_architecture(tmp_path, shared_data, capsys):
     """``nas rank-nosh --benchmark ...`` is parse -> config -> Study: same seed, same search, same report."""
-    from predictor_nas import Study, search_preset
     from nas_cli import main
+    from predictor_nas import Study, search_preset
 
     argv = ["rank-nosh", "--benchmark", "nb201:cifar10", "--benchmark-dir", str(shared_data / "nb201"), "--seed", "3"]
     argv += ["--budget-epochs", "500", "--level0-samples", "200", "--out", str(tmp_path / "cli"), "--json"]

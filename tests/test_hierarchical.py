@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from nas_cli import main
-from supernet.diff_search import DiffSearchConfig
-from supernet.hierarchical import MacroSearch, SkipNetwork, default_skip, initial_gamma
-from supernet.networks.darts import DartsNetwork
-from supernet.spaces import get_space
+from nas_core.networks.darts import DartsNetwork
+from nas_core.spaces import get_space
+from supernet.cdarts.hierarchical import MacroSearch, SkipNetwork, default_skip, initial_gamma
+from supernet.engine.diff_search import DiffSearchConfig
 
 GENOTYPE = get_space("darts").sample(__import__("random").Random(0))
 

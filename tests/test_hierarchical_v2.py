@@ -6,22 +6,19 @@ import pytest
 import torch
 
 from nas_cli import main
-from supernet.diff_search import DiffSearchConfig
-from supernet.hierarchical_v2 import (
+from nas_core.networks.placed import (
     N_TYPES,
     PlacedCells,
-    PlacementSearch,
-    PlacementSearchNetwork,
-    TypedCellSearch,
-    TypedSearchNetwork,
     placed_network,
     stretch_placement,
     template_placement,
     type_genotype,
 )
-from supernet.ops import DilConv, SepConv
-from supernet.spaces import get_space
-from supernet.spaces.darts import STEPS
+from nas_core.ops import DilConv, SepConv
+from nas_core.spaces import get_space
+from nas_core.spaces.darts import STEPS
+from supernet.cdarts.hierarchical_v2 import PlacementSearch, PlacementSearchNetwork, TypedCellSearch, TypedSearchNetwork
+from supernet.engine.diff_search import DiffSearchConfig
 
 OPS = ("sep_conv_3x3", "max_pool_3x3", "dil_conv_3x3", "skip_connect")
 

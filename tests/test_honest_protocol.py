@@ -13,13 +13,13 @@ import random
 import pytest
 from test_search import scorer, small_config
 
+from nas_core.spaces import get_space
 from pools import Pool, PoolConfig
 from predictor_nas.backends import TabularBackend
 from predictor_nas.baselines import BASELINES
 from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
 from predictor_nas.incumbent import report
 from predictor_nas.search import RankNosh
-from supernet.spaces import get_space
 
 
 def poison(src, dst) -> None:

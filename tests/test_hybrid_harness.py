@@ -5,6 +5,7 @@ proposals are trained, and the ranker never compares a warm-started accuracy wit
 import pytest
 import torch
 
+from nas_core.spaces import get_space
 from pools import Pool, PoolConfig
 from pools.runner import TrainingRunner
 from predictor_nas.baselines import BudgetedEvaluator
@@ -12,8 +13,7 @@ from predictor_nas.ranker import pairs_from_observations
 from predictor_nas.search import RankNosh, RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study
 from supernet.api import differentiable_search
-from supernet.diff_search import DiffSearchConfig, search_loaders
-from supernet.spaces import get_space
+from supernet.engine.diff_search import DiffSearchConfig, search_loaders
 
 A = "|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 A_ISOMORPH = "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|skip_connect~2|"

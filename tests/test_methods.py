@@ -5,11 +5,11 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from nas_core.spaces import get_space
+from supernet.engine.supernet import Supernet
 from supernet.methods import StepContext, get_method, method_names
 from supernet.methods.rdarts import es_trigger
 from supernet.methods.spdarts import information_entropy_sum
-from supernet.spaces import get_space
-from supernet.supernet import Supernet
 
 
 def tiny_supernet(dtype=torch.float32) -> Supernet:
@@ -351,7 +351,7 @@ def test_p_darts_keeps_at_most_two_skips_dropping_the_weakest():
         a[:, conv] = 1.0
         for e, strength in zip(range(4), (3.0, 2.0, 4.0, 1.5)):  # skips win on edges 0-3
             a[e, skip] = strength
-    from supernet.selection import magnitude_select
+    from supernet.engine.selection import magnitude_select
 
     assert sum(op == "skip_connect" for op in magnitude_select(sn, method.probabilities()).ops) == 4
     cell = magnitude_select(sn, method.selection_weights())
@@ -388,7 +388,7 @@ def test_allegronas_gradient_is_the_unrolled_gradient_of_val_plus_chi_train():
 def test_neca_schedule_matches_the_corrected_equation_8():
     import math
 
-    from supernet.diff_search import neca_lr
+    from supernet.engine.diff_search import neca_lr
 
     assert neca_lr(0, 90, 0.025, 0.001) == pytest.approx(0.025)
     assert neca_lr(90, 90, 0.025, 0.001) == pytest.approx(0.001)
@@ -399,7 +399,7 @@ def test_neca_schedule_matches_the_corrected_equation_8():
 
 
 def test_allegro_ops_keep_shapes_and_are_wider_than_darts():
-    from supernet.ops import build_op
+    from nas_core.ops import build_op
 
     x = torch.randn(2, 8, 16, 16)
     for name in ("allegro_sep_conv_3x3", "allegro_sep_conv_5x5", "allegro_dil_conv_3x3", "allegro_dil_conv_5x5"):

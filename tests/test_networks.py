@@ -3,7 +3,7 @@ import random
 import pytest
 import torch
 
-from supernet.spaces import get_space
+from nas_core.spaces import get_space
 
 NB201 = get_space("nb201")
 
@@ -51,7 +51,7 @@ def test_darts_network_auxiliary_and_drop_path(size):
 
 
 def test_drop_path_drops_whole_samples():
-    from supernet.ops import DropPath
+    from nas_core.ops import DropPath
 
     torch.manual_seed(0)
     drop = DropPath()

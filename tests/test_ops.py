@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from supernet.ops import DARTS_OPS, NB201_OPS, build_op, op_names
-from supernet.ops_icdarts import OP_SPACES
+from nas_core.ops import DARTS_OPS, NB201_OPS, build_op, op_names
+from nas_core.ops_icdarts import OP_SPACES
 
 ICDARTS_OPS = sorted({op for ops in OP_SPACES.values() for op in ops} | {"dw_conv_3x3", "dw_conv_5x5"})
 
@@ -53,7 +53,7 @@ def test_unknown_op_lists_known_names():
 def test_cpu_average_pooling_by_convolution_equals_torch_pooling():
     import torch.nn.functional as F
 
-    from supernet.ops import avg_pool_3x3_by_conv
+    from nas_core.ops import avg_pool_3x3_by_conv
 
     for shape, stride in (((2, 4, 8, 8), 1), ((2, 4, 8, 8), 2), ((1, 3, 7, 5), 2)):
         x = torch.randn(*shape, requires_grad=True)

@@ -57,7 +57,7 @@ def test_pipeline_writes_the_run_directory_and_compares_the_reference_points(uni
 
 
 def test_exported_model_reproduces_the_eager_logits(tmp_path):
-    from supernet.training.retrain import retrain
+    from nas_core.training.retrain import retrain
 
     result = retrain(
         "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
@@ -187,8 +187,8 @@ def test_onnx_export_gives_the_exported_programs_logits(tmp_path):
     pytest.importorskip("onnxscript", reason="the export extra (onnx, onnxscript) is not installed")
     from onnx.reference import ReferenceEvaluator
 
+    from nas_core.training.retrain import retrain
     from predictor_nas.pipeline import _export
-    from supernet.training.retrain import retrain
 
     result = retrain(
         "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
+from nas_core.spaces import ArchitectureError
+from nas_core.training import CheckpointError
 from pools import EpochRecord, LostLeaseError, Pool, PoolConfig, PoolError
 from pools.store import open_store
-from supernet.spaces import ArchitectureError
-from supernet.training import CheckpointError
 
 
 def make_pool(url, **overrides):
@@ -204,8 +204,8 @@ def test_unwritable_checkpoint_folder_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("key", ["/etc/passwd", "../outside.pt", "sub/../../outside.pt"])
 def test_checkpoint_keys_stay_inside_the_store(tmp_path, key):
+    from nas_core.training import CheckpointError
     from pools.store import FileCheckpointStore
-    from supernet.training import CheckpointError
 
     (tmp_path / "outside.pt").write_bytes(b"not yours")
     store = FileCheckpointStore(tmp_path / "store")

@@ -15,10 +15,10 @@ import pytest
 import torch
 from conftest import ROOT
 
+from nas_cli import main
 from pools import Pool, PoolConfig, PoolError
 from pools.runner import TrainingRunner
 from pools.worker import Worker
-from nas_cli import main
 
 JOB_LINE = re.compile(r"worker (\S+): job (\d+) \(candidate (\d+) -> epoch (\d+), attempt (\d+)\)")
 
@@ -312,7 +312,7 @@ def test_a_signal_inside_a_pool_transaction_interrupts_after_it_commits(tmp_path
 
 
 def test_a_missing_warm_start_file_says_so(tmp_path):
-    from supernet.training import CheckpointError
+    from nas_core.training import CheckpointError
 
     pool = Pool.create(f"sqlite:///{tmp_path}/p.db", tiny_config())
     cid, _ = pool.add_candidate(pool.space.from_index(5), lineage="darts", info={"init": "init_gone.pt"})

@@ -6,11 +6,11 @@ import random
 import pytest
 import torch
 
+from nas_core.spaces import get_space
 from pools import Pool, PoolConfig
-from supernet.diff_search import DiffSearch, DiffSearchConfig
-from supernet.proposals import add_proposals, proposals_from_search, sample_architecture
-from supernet.spaces import get_space
-from supernet.supernet import Supernet
+from supernet.engine.diff_search import DiffSearch, DiffSearchConfig
+from supernet.engine.proposals import add_proposals, proposals_from_search, sample_architecture
+from supernet.engine.supernet import Supernet
 
 
 def test_samples_follow_the_probabilities_and_never_use_none():
@@ -80,7 +80,7 @@ def test_one_shot_weights_make_the_supernet_compute_the_child():
     arch = get_space("nb201").parse(
         "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"
     )
-    from supernet.proposals import OneShotScorer, one_hot_weights
+    from supernet.engine.proposals import OneShotScorer, one_hot_weights
 
     sn = search.supernet.eval()
     x = torch.randn(4, 1, 8, 8)
@@ -114,7 +114,7 @@ def test_warm_started_candidates_train_from_the_inherited_weights(tmp_path):
     )
     (cid,) = add_proposals(wrong, proposals[:1], "darts", supernet=search.supernet)
 
-    from supernet.training import CheckpointError
+    from nas_core.training import CheckpointError
 
     with pytest.raises(CheckpointError, match="do not fit"):
         TrainingRunner(wrong, device="cpu").trainer(wrong.candidate(cid))

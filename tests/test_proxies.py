@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
+from nas_core.spaces import get_space
 from predictor_nas.proxies import PROXIES, compute_proxies, flops, params, synflow
-from supernet.spaces import get_space
 
 
 def tiny_linear_net() -> nn.Module:

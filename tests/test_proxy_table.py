@@ -8,12 +8,12 @@ import random
 import pytest
 from scipy.stats import spearmanr
 
+from nas_core.spaces import get_space
+from nas_core.spaces.nb201 import official_order
 from predictor_nas import proxies as proxies_module
 from predictor_nas.proxies import ProxyScorer, compute_proxies
 from predictor_nas.proxy_table import DATA_FREE_PROXIES, TABLE_PATH, TABULAR_SETTINGS, load_proxy_table
 from scripts.bench_proxies import load_naslib
-from supernet.spaces import get_space
-from supernet.spaces.nb201 import official_order
 
 
 @pytest.fixture(scope="module")

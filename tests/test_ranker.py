@@ -5,8 +5,8 @@ import pytest
 import torch
 from scipy.stats import kendalltau
 
+from nas_core.spaces import get_space
 from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations, pairs_from_scores, pairwise_loss
-from supernet.spaces import get_space
 
 
 def test_hinge_loss_is_zero_only_for_correct_margin_separated_pairs():
@@ -83,8 +83,8 @@ def test_regression_ablation_and_features():
 def test_fine_tuning_starts_from_the_pretrained_models():
     import random
 
+    from nas_core.spaces import get_space
     from predictor_nas.ranker import Ranker, RankerConfig, pairs_from_observations
-    from supernet.spaces import get_space
 
     space = get_space("nb201")
     rng = random.Random(0)

@@ -1,16 +1,16 @@
-"""One registry shape (supernet.registry) for operations, spaces, methods, proxies, strategies and datasets."""
+"""One registry shape (nas_core.registry) for operations, spaces, methods, proxies, strategies and datasets."""
 
 from __future__ import annotations
 
 import pytest
 
+from nas_core.data import DATASETS
+from nas_core.ops import OPS
+from nas_core.registry import Registry, UnknownNameError
+from nas_core.spaces import SPACES
 from predictor_nas.proxies import PROXIES
 from predictor_nas.strategies import STRATEGIES
-from supernet.data import DATASETS
 from supernet.methods.base import METHODS
-from supernet.ops import OPS
-from supernet.registry import Registry, UnknownNameError
-from supernet.spaces import SPACES
 
 
 def test_a_registry_adds_lists_finds_and_names_the_known_on_a_miss():

@@ -2,9 +2,9 @@
 
 import torch
 
-from supernet.selection import magnitude_select, perturbation_select
-from supernet.spaces import get_space
-from supernet.supernet import Supernet
+from nas_core.spaces import get_space
+from supernet.engine.selection import magnitude_select, perturbation_select
+from supernet.engine.supernet import Supernet
 
 
 def nb201_supernet() -> Supernet:

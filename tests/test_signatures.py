@@ -7,20 +7,20 @@ import math
 import torch
 import torch.nn.functional as F
 
-from supernet.signatures import (
+from nas_core.spaces import get_space
+from supernet.engine.signatures import (
     dominant_eigenvalue,
     edge_entropy,
     exact_hessian,
     magnitude_vs_strength,
     parameter_free_ops,
 )
-from supernet.spaces import get_space
 
 
 def test_power_iteration_finds_the_exact_hessians_top_eigenvalue_of_a_tiny_supernet():
     """∇²_α L_valid of a tiny NB201 supernet in float64: the estimate equals the eigenvalue of largest
     magnitude of the full Hessian (autograd)."""
-    from supernet.supernet import Supernet
+    from supernet.engine.supernet import Supernet
 
     torch.manual_seed(0)
     space = get_space("nb201")

@@ -3,8 +3,8 @@ import random
 import pytest
 import torch
 
-from supernet.spaces import ArchitectureError, get_space
-from supernet.spaces.darts import NUM_EDGES, edge_index
+from nas_core.spaces import ArchitectureError, get_space
+from nas_core.spaces.darts import NUM_EDGES, edge_index
 
 DARTS_V2 = (
     "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "

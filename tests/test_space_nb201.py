@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from supernet.spaces import ArchitectureError, get_space
-from supernet.spaces.nb201 import official_order
+from nas_core.spaces import ArchitectureError, get_space
+from nas_core.spaces.nb201 import official_order
 
 SPACE = get_space("nb201")
 

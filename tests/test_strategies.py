@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from nas_core.spaces import get_space
 from predictor_nas import CandidateTraining, Study, search_preset
 from predictor_nas.baselines import regularized_evolution
 from predictor_nas.evaluators import TabularNB201Evaluator
 from predictor_nas.strategies import REA, STRATEGIES, RandomSearch, get_strategy
-from supernet.spaces import get_space
 
 
 def tiny_training(**overrides) -> CandidateTraining:

@@ -3,8 +3,8 @@ import random
 import pytest
 import torch
 
-from supernet.spaces import get_space
-from supernet.supernet import Supernet
+from nas_core.spaces import get_space
+from supernet.engine.supernet import Supernet
 
 
 def tiny(space: str, **kw) -> Supernet:
@@ -47,7 +47,7 @@ def test_inherited_weights_equal_the_supernet_for_every_op_of_the_child(space):
                         assert torch.equal(value, source)
                         mapped += 1
     else:
-        from supernet.spaces.darts import edge_index
+        from nas_core.spaces.darts import edge_index
 
         layers = len(child.cells)
         for i, cell in enumerate(child.cells):
@@ -97,7 +97,7 @@ def test_masked_ops_are_not_run():
 
 @pytest.mark.parametrize("space", ["darts", "nb201"])
 def test_checkpointed_cells_give_the_same_gradients(space, monkeypatch):
-    import supernet.supernet as module
+    import supernet.engine.supernet as module
 
     calls = []
     real = module.checkpoint

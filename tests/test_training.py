@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from supernet.data import DeviceLoader
-from supernet.spaces import get_space
-from supernet.training import (
+from nas_core.data import DeviceLoader
+from nas_core.spaces import get_space
+from nas_core.training import (
     CheckpointError,
     TrainConfig,
     Trainer,

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from nas_cli.dashboard import views
 from pools import Pool
 from pools.frames import CANDIDATE_COLUMNS, CURVE_COLUMNS, candidate_rows, csv_text, curve_rows
 from pools.pool import PoolError
 from predictor_nas.runs import list_runs
-from nas_cli.dashboard import views
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"

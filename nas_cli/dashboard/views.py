@@ -176,7 +176,7 @@ def candidate_detail(pool: Pool, candidate_id: int) -> dict[str, Any]:
 def cell_svg(space: str, arch: str) -> bytes:
     """The cell drawn as an SVG (NB201 cell or the normal and reduction cells of a DARTS genotype)."""
     from nas_cli.plots import cell_edges, plot_cell
-    from supernet.spaces import get_space
+    from nas_core.spaces import get_space
 
     edges = cell_edges(get_space(space).parse(arch))
     buffer = io.BytesIO()
@@ -194,7 +194,7 @@ def _tagged(edges: list[tuple[str, str, str]], cell_type: str, tag: bool) -> lis
 def diff_run(run_dir: Path) -> dict[str, Any]:
     """A differentiable search (running or finished): per epoch the mixing weights of every edge, the skip
     connections of the argmax cell, validation accuracy and the Hessian eigenvalue when recorded."""
-    from supernet.diff_search import PROGRESS_FILE
+    from supernet.engine.diff_search import PROGRESS_FILE
 
     progress = run_dir / PROGRESS_FILE
     result = run_dir / "result.json"
@@ -234,8 +234,8 @@ def diff_run(run_dir: Path) -> dict[str, Any]:
 def _op_labels(space: str | None, probabilities: dict[str, list[list[float]]]) -> dict[str, list[list[str]]]:
     """Per cell type and edge, the op names of its mixing-weight row (``op k`` where the row's length does
     not match the space's candidates, e.g. after P-DARTS pruned it)."""
-    from supernet.spaces import get_space
-    from supernet.supernet import edge_infos
+    from nas_core.spaces import get_space
+    from supernet.engine.supernet import edge_infos
 
     infos = {(e.cell_type, e.index): e.ops for e in edge_infos(get_space(space))} if space else {}
     out = {}

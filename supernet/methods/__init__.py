@@ -1,8 +1,8 @@
 """Differentiable search methods, registered by name (``get_method("darts-2nd")``)."""
 
+from supernet.cdarts import method as cdarts  # noqa: F401  (registration: CDARTS / ICDARTS)
 from supernet.methods import (  # noqa: F401  (registration)
     allegronas,
-    cdarts,
     darts,
     dartsplus,
     drnas,

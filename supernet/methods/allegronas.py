@@ -9,7 +9,7 @@ unrolled weights ω* (Eq. 4-5, the notes' reconstruction of the garbled last lin
 each Hessian-vector product H(v) = ∇²_{α,ω} L_train(ω, α) v by central differences with its own
 radius σ = 0.01 / ||v|| (Eq. 5's ω_1..ω_4). χ follows Eq. 6, clipped after the ramp:
 ``χ(τ) = χ_min + (χ_max - χ_min) min(τ / H, 1)`` with H = 25, χ_max = 0.1, χ_min = 0.
-Search defaults: the ``allegro`` space (DARTS's ops with Allegro convolutions, ``supernet.ops``),
+Search defaults: the ``allegro`` space (DARTS's ops with Allegro convolutions, ``nas_core.ops``),
 NECA learning rate (``lr_schedule="neca"``) with period E = 90 over a 50-epoch search (the notes'
 reading A7.5). Not implemented: the AutoAugment policy of Sec. 3.5.1 (its policy and phase are
 unspecified) -- searches use the standard crop/flip augmentation.

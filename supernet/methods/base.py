@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from supernet import distributed
-from supernet.registry import Registry
-from supernet.selection import magnitude_select
-from supernet.supernet import Supernet, Weights
+from nas_core.registry import Registry
+from supernet.engine import distributed
+from supernet.engine.selection import magnitude_select
+from supernet.engine.supernet import Supernet, Weights
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -59,7 +59,7 @@ class SearchData:
 
 
 #: α's Adam settings (DARTS, Liu et al. 2019: lr 3e-4, betas (0.5, 0.999), weight decay 1e-3); declared once,
-#: here, for the methods and :class:`supernet.diff_search.DiffSearchConfig`
+#: here, for the methods and :class:`supernet.engine.diff_search.DiffSearchConfig`
 A_LR = 3e-4
 A_BETAS = (0.5, 0.999)
 A_WEIGHT_DECAY = 1e-3

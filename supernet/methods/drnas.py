@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Dirichlet, kl_divergence
 
+from supernet.engine.supernet import Weights
 from supernet.methods.base import Method, register_method
-from supernet.supernet import Weights
 
 REG_TYPES = ("l2", "kl", "weight_decay")
 

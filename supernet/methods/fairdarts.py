@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
+from supernet.engine.supernet import Weights
 from supernet.methods.base import Method, register_method
-from supernet.supernet import Weights
 
 
 def zero_one_loss(alphas: list[torch.Tensor]) -> torch.Tensor:

@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
-from supernet import distributed
+from supernet.engine import distributed
+from supernet.engine.supernet import Weights
 from supernet.methods.base import Batch, Method, StepContext, register_method
-from supernet.supernet import Weights
 
 
 @register_method("gaea")

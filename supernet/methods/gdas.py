@@ -18,8 +18,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from supernet.engine.supernet import Weights
 from supernet.methods.base import Method, register_method
-from supernet.supernet import Weights
 
 
 def gumbel_noise(like: torch.Tensor) -> torch.Tensor:

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from supernet.engine.supernet import Weights
 from supernet.methods.base import Method, register_method
-from supernet.supernet import Weights
 
 
 @register_method("pc-darts")

@@ -21,9 +21,9 @@ from typing import Any
 
 import torch
 
+from supernet.engine.selection import magnitude_select
+from supernet.engine.supernet import Weights
 from supernet.methods.base import Method, register_method
-from supernet.selection import magnitude_select
-from supernet.supernet import Weights
 
 DARTS_STAGES = ((25, 5, 8, 0.1), (25, 11, 5, 0.4), (25, 17, 3, 0.7))
 NB201_STAGES = ((25, 1, 5, 0.1), (25, 3, 4, 0.4), (25, 5, 3, 0.7))

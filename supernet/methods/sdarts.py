@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from supernet.engine.supernet import Weights
 from supernet.methods.base import Batch, Method, StepContext, register_method
-from supernet.supernet import Weights
 
 
 def project_to_ball_simplex(v: torch.Tensor, center: torch.Tensor, eps: float, iters: int = 40) -> torch.Tensor:

@@ -20,9 +20,9 @@ from typing import Any
 
 import torch.nn.functional as F
 
+from supernet.engine.supernet import Weights
 from supernet.methods.base import Method, register_method
 from supernet.methods.gdas import gumbel_noise
-from supernet.supernet import Weights
 
 
 @register_method("snas")

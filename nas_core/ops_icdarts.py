@@ -30,7 +30,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from supernet.ops import DARTS_OPS, FactorizedReduce, Pool, ReLUConvBN, register_op
+from nas_core.ops import DARTS_OPS, FactorizedReduce, Pool, ReLUConvBN, register_op
 
 
 class UniformNoise(nn.Module):

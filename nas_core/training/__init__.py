@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from supernet.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from supernet.training.trainer import EpochMetrics, TrainConfig, Trainer, TrainingDivergedError
+from nas_core.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from nas_core.training.trainer import EpochMetrics, TrainConfig, Trainer, TrainingDivergedError
 
 
 def resolve_device(device: str | None = "auto") -> torch.device:

@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from supernet.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
-from supernet.spaces.darts import CELL_TYPES, STEPS, edge_index
-from supernet.supernet import Supernet, Weights
+from nas_core.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
+from nas_core.spaces.darts import CELL_TYPES, STEPS, edge_index
+from supernet.engine.supernet import Supernet, Weights
 
 Evaluate = Callable[[Weights], float]
 Tune = Callable[[], None]

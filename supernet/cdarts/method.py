@@ -39,12 +39,12 @@ and 20/8 the cells of S (``eval_width``, ``eval_depth``), E's op weights kept ac
 Search settings of §3.4.2: 30 epochs after 2 of pre-training, weights SGD lr 0.08 wd 3e-4 cosine,
 α Adam 3e-4 with weight decay 0. Data-parallel search is not supported for these methods.
 
-Expected-latency penalty (§4.3): ``latency_weight`` δ > 0 adds δ·P(α) (``supernet.latency``) to the α
+Expected-latency penalty (§4.3): ``latency_weight`` δ > 0 adds δ·P(α) (``supernet.cdarts.latency``) to the α
 loss -- Eq. 4.1 writes it into the w_S objective, where it has no gradient; the notes' reading puts
 it where it can act. ``latency_table``: ``"measured"`` (default; this device, §4.3's procedure),
 ``"paper"`` (Table 4.6) or a dict op -> weight; ``latency_batch`` is the measured batch size (64).
 
-The hierarchical (macro) search of ch. 6, version 1, is ``supernet.hierarchical``; version 2 is not
+The hierarchical (macro) search of ch. 6, version 1, is ``supernet.cdarts.hierarchical``; version 2 is not
 implemented.
 """
 
@@ -57,21 +57,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from supernet import distributed
-from supernet.latency import (
+from nas_core.networks.darts import AuxiliaryHead, reduction_indices
+from nas_core.networks.nb201 import ResNetBasicBlock
+from nas_core.spaces import DartsSpace, Genotype, NB201Cell
+from nas_core.spaces.nb201 import EDGES as NB201_EDGES
+from supernet.cdarts.latency import (
     PAPER_LATENCY_WEIGHTS,
     edge_to_node_weights,
     expected_latency,
     latency_vector,
     measure_op_latencies,
 )
+from supernet.engine import distributed
+from supernet.engine.selection import node_select, node_weights
+from supernet.engine.supernet import Supernet, Weights
 from supernet.methods.base import Batch, Method, SearchData, StepContext, register_method
-from supernet.networks.darts import AuxiliaryHead, reduction_indices
-from supernet.networks.nb201 import ResNetBasicBlock
-from supernet.selection import node_select, node_weights
-from supernet.spaces import DartsSpace, Genotype, NB201Cell
-from supernet.spaces.nb201 import EDGES as NB201_EDGES
-from supernet.supernet import Supernet, Weights
 
 ZERO_OPS = ("V0", "V1", "V2", "V3", "V4")
 ROUTES = {  # Table 3.6: (ws_kd, we_kd, we_split)

@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from supernet.spaces.darts import STEPS, Genotype, edge_index
-from supernet.spaces.nb201 import NB201Cell
-from supernet.supernet import Supernet, Weights
+from nas_core.spaces.darts import STEPS, Genotype, edge_index
+from nas_core.spaces.nb201 import NB201Cell
+from supernet.engine.supernet import Supernet, Weights
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def pt_runner_ups(selected: Any, selection_log: list[dict[str, Any]]) -> list[An
 
 
 def proposals_from_search(search: Any, result: Any, samples: int = 10, seed: int = 0) -> list[Proposal]:
-    """The proposals of a finished :class:`supernet.diff_search.DiffSearch` and its result."""
+    """The proposals of a finished :class:`supernet.engine.diff_search.DiffSearch` and its result."""
     space = search.supernet.space
     selected = space.parse(result.genotype)
     rng = random.Random(seed)

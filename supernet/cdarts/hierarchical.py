@@ -14,7 +14,7 @@ Choices the dissertation leaves open (its Figs. 6.2-6.4 are missing from the tex
 is adapted like DARTS's cell inputs (ReLU-1x1-BN at the same resolution, FactorizedReduce across one
 reduction, a 2x2 average pool first for each further one); the macro networks have no auxiliary-head
 ensemble; the stated macro learning rate 3e-3 is used for γ's Adam (the weights keep the search's SGD
-settings). Version 2 (four normal cell types placed per depth) is in ``supernet.hierarchical_v2``.
+settings). Version 2 (four normal cell types placed per depth) is in ``supernet.cdarts.hierarchical_v2``.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from supernet import distributed
-from supernet.diff_search import DiffSearch, DiffSearchConfig, search_loaders
-from supernet.methods.cdarts import distillation_loss
-from supernet.networks.darts import CellSlot, DartsCell, darts_layout, make_stem
-from supernet.ops import FactorizedReduce, ReLUConvBN
-from supernet.spaces import Genotype, get_space
-from supernet.training import resolve_device
-from supernet.training.trainer import autocast_dtype
+from nas_core.networks.darts import CellSlot, DartsCell, darts_layout, make_stem
+from nas_core.ops import FactorizedReduce, ReLUConvBN
+from nas_core.spaces import Genotype, get_space
+from nas_core.training import resolve_device
+from nas_core.training.trainer import autocast_dtype
+from supernet.cdarts.method import distillation_loss
+from supernet.engine import distributed
+from supernet.engine.diff_search import DiffSearch, DiffSearchConfig, search_loaders
 
 
 def default_skip(cell: int) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from supernet.registry import Registry
-from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
-from supernet.spaces.darts import VARIANTS, DartsSpace, Genotype
-from supernet.spaces.nb201 import NB201Cell, NB201Space
+from nas_core.registry import Registry
+from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
+from nas_core.spaces.darts import VARIANTS, DartsSpace, Genotype
+from nas_core.spaces.nb201 import NB201Cell, NB201Space
 
 #: every search space by name, as a factory (``get_space``); ``register_space`` adds one
 SPACES: Registry[Callable[[], SearchSpace]] = Registry("search space", "spaces")

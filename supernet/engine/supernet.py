@@ -10,7 +10,7 @@ supernet, a BN after pooling ops, 1e-3-scaled Gaussian α initialisation (in the
 channel connections (PC-DARTS, Xu et al. 2020; used by DrNAS' progressive learning) send only
 ``1/k`` of the channels through the mixed op; the rest bypass it and a channel shuffle follows.
 
-Layouts come from :mod:`supernet.networks`, so a discrete child (:meth:`Supernet.export_child`)
+Layouts come from :mod:`nas_core.networks`, so a discrete child (:meth:`Supernet.export_child`)
 has exactly the supernet's skeleton and can inherit its weights.
 """
 
@@ -25,12 +25,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from supernet.networks.darts import CellSlot, DartsNetwork, preprocess_inputs, reduction_indices
-from supernet.networks.nb201 import NB201Network, ResNetBasicBlock
-from supernet.ops import DropPath, Identity, Zero, build_op
-from supernet.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
-from supernet.spaces.darts import CELL_TYPES, STEPS
-from supernet.spaces.nb201 import EDGES as NB201_EDGES
+from nas_core.networks.darts import CellSlot, DartsNetwork, preprocess_inputs, reduction_indices
+from nas_core.networks.nb201 import NB201Network, ResNetBasicBlock
+from nas_core.ops import DropPath, Identity, Zero, build_op
+from nas_core.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
+from nas_core.spaces.darts import CELL_TYPES, STEPS
+from nas_core.spaces.nb201 import EDGES as NB201_EDGES
 
 Weights = dict[str, torch.Tensor]
 
@@ -192,7 +192,7 @@ class Supernet(nn.Module):
         template: dict[str, str] | None = None,
     ):
         super().__init__()
-        #: DARTS network template ablations (``stem``, ``reduce_cells``; see supernet.networks.darts)
+        #: DARTS network template ablations (``stem``, ``reduce_cells``; see nas_core.networks.darts)
         self.template = dict(template or {})
         if self.template and not isinstance(space, DartsSpace):
             raise ValueError(f"template options {self.template} need a DARTS-family space, got {space.name!r}")

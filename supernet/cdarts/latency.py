@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from supernet.ops import build_op
-from supernet.spaces.darts import STEPS, edge_index
+from nas_core.ops import build_op
+from nas_core.spaces.darts import STEPS, edge_index
 
 #: Table 4.6 (normalised; no entry for ``none`` / ``random``, which cost nothing here)
 PAPER_LATENCY_WEIGHTS: dict[str, float] = {

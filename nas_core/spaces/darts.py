@@ -12,7 +12,7 @@ Edges of the search cell are numbered node by node: node 2 has edges 0-1 (inputs
 edges 2-4, node 4 edges 5-8, node 5 edges 9-13 (14 edges). S1-S4 restrict the candidate operations
 per edge (RobustDARTS ``src/spaces.py``): S1 a different pair per edge, S2 {skip, sep3x3},
 S3 {none, skip, sep3x3}, S4 {noise, sep3x3}. Derived genotypes never contain ``none`` (DARTS
-derivation excludes it), so sampling excludes it too. ICDARTS's op spaces (``supernet.ops_icdarts``)
+derivation excludes it), so sampling excludes it too. ICDARTS's op spaces (``nas_core.ops_icdarts``)
 are variants too; in ``darts-random`` (zero-op configurations V2-V4) a genotype may hold ``none``
 where the search's ``random`` op is retrained as zero.
 """
@@ -26,10 +26,10 @@ from typing import Any
 
 from torch import nn
 
-from supernet.cells import CELL_TYPES, NUM_EDGES, STEPS, Edge, Genotype, edge_index
-from supernet.ops import ALLEGRO_OPS, DARTS_OPS, op_names
-from supernet.ops_icdarts import OP_SPACES
-from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
+from nas_core.cells import CELL_TYPES, NUM_EDGES, STEPS, Edge, Genotype, edge_index
+from nas_core.ops import ALLEGRO_OPS, DARTS_OPS, op_names
+from nas_core.ops_icdarts import OP_SPACES
+from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
 
 # RobustDARTS S1 (facts from the paper's released space definition): per edge, its two candidates.
 _S1_NORMAL = (
@@ -235,7 +235,7 @@ class DartsSpace(SearchSpace[Genotype]):
         layers: int = 20,
         **config: Any,
     ) -> nn.Module:
-        from supernet.networks.darts import DartsNetwork
+        from nas_core.networks.darts import DartsNetwork
 
         return DartsNetwork(
             self.parse(arch), C=C, layers=layers, num_classes=num_classes, in_channels=in_channels, **config

@@ -22,9 +22,9 @@ from typing import Any
 
 from torch import nn
 
-from supernet.cells import EDGES, NUM_NODES, NB201Cell
-from supernet.ops import NB201_OPS
-from supernet.spaces.base import ArchitectureError, CellGraph, SearchSpace
+from nas_core.cells import EDGES, NUM_NODES, NB201Cell
+from nas_core.ops import NB201_OPS
+from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
 
 _NODE_RE = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 
@@ -145,7 +145,7 @@ class NB201Space(SearchSpace[NB201Cell]):
     def build_network(
         self, arch: NB201Cell | str, *, num_classes: int, in_channels: int = 3, C: int = 16, N: int = 5, **config: Any
     ) -> nn.Module:
-        from supernet.networks.nb201 import NB201Network
+        from nas_core.networks.nb201 import NB201Network
 
         return NB201Network(self.parse(arch), C=C, N=N, num_classes=num_classes, in_channels=in_channels, **config)
 

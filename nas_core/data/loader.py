@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from supernet.data.datasets import ImageData, Splits
+from nas_core.data.datasets import ImageData, Splits
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from supernet.data.loader import Augment, DeviceLoader
-from supernet.options import dataclass_from_dict
+from nas_core.data.loader import Augment, DeviceLoader
+from nas_core.options import dataclass_from_dict
 
 log = logging.getLogger(__name__)
 

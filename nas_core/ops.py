@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from supernet.registry import Registry
+from nas_core.registry import Registry
 
 OpBuilder = Callable[[int, int, int, bool], nn.Module]
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from supernet.cells import EDGES, NUM_NODES, NB201Cell
-from supernet.ops import ReLUConvBN, build_op
+from nas_core.cells import EDGES, NUM_NODES, NB201Cell
+from nas_core.ops import ReLUConvBN, build_op
 
 CellFactory = Callable[[int, int], nn.Module]
 

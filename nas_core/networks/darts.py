@@ -15,7 +15,7 @@ channels, BN) in place of the searched reduction cells. The dissertation does no
 
 Drop-path follows DARTS: each non-identity op output in a cell is dropped per sample with
 probability ``drop_path_prob`` (the trainer scales it linearly with the epoch), through
-``supernet.ops.DropPath`` (a compiled network keeps its graph as the probability changes).
+``nas_core.ops.DropPath`` (a compiled network keeps its graph as the probability changes).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from supernet.cells import Genotype
-from supernet.ops import DropPath, FactorizedReduce, Identity, ReLUConvBN, build_op
+from nas_core.cells import Genotype
+from nas_core.ops import DropPath, FactorizedReduce, Identity, ReLUConvBN, build_op
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from supernet.registry import Registry
+from nas_core.registry import Registry
 
 DEFAULT_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 _FASHION_FILES = (

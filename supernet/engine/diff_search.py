@@ -27,18 +27,18 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from supernet import distributed
-from supernet.data import Augment, DeviceLoader, make_splits
+from nas_core.data import Augment, DeviceLoader, make_splits
+from nas_core.networks.darts import REDUCE_CELLS, STEMS
+from nas_core.options import field_names, reject_unknown, require_at_least
+from nas_core.spaces import get_space
+from nas_core.training import load_checkpoint, resolve_device, save_checkpoint
+from nas_core.training.checkpoint import atomic_write_bytes
+from nas_core.training.trainer import COMPILE_MODES, autocast_dtype
+from supernet.engine import distributed
+from supernet.engine.selection import perturbation_select
+from supernet.engine.supernet import Supernet, Weights, edge_infos
 from supernet.methods import SearchData, StepContext, get_method
 from supernet.methods.base import A_BETAS, A_LR, A_WEIGHT_DECAY
-from supernet.networks.darts import REDUCE_CELLS, STEMS
-from supernet.options import field_names, reject_unknown, require_at_least
-from supernet.selection import perturbation_select
-from supernet.spaces import get_space
-from supernet.supernet import Supernet, Weights, edge_infos
-from supernet.training import load_checkpoint, resolve_device, save_checkpoint
-from supernet.training.checkpoint import atomic_write_bytes
-from supernet.training.trainer import COMPILE_MODES, autocast_dtype
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def neca_lr(epoch: float, period: int, lr_max: float, lr_min: float) -> float:
 
 @dataclass
 class DiffSearchConfig:
-    #: search space: nb201 | darts | s1-s4 | allegro | icdarts-dynamic (supernet.spaces)
+    #: search space: nb201 | darts | s1-s4 | allegro | icdarts-dynamic (nas_core.spaces)
     space: str = "nb201"
     #: differentiable method (supernet.methods.method_names())
     method: str = "darts"
@@ -77,7 +77,7 @@ class DiffSearchConfig:
     train_portion: float = 0.5
     #: share of the seeded training subset left out of the search (both halves): a supernet proposing for a
     #: pool passes the pool's valid_fraction (same seed, same max_train), so it never trains on the images
-    #: its proposals are validated on (supernet.data.make_splits)
+    #: its proposals are validated on (nas_core.data.make_splits)
     reserve_fraction: float = 0.0
     #: zero-pad images to this side (pixels; None: as stored)
     pad_to: int | None = None
@@ -138,7 +138,7 @@ class DiffSearchConfig:
     compile: str = "off"
     checkpoint_cells: bool = False  # gradient checkpointing per search cell (memory for big supernets)
     #: DARTS template ablations (ICDARTS Table 3.4): stem conv3x3 | conv1x1 | identity; reduction
-    #: cells searched | avg_pool | max_pool | conv1x1 (supernet.networks.darts)
+    #: cells searched | avg_pool | max_pool | conv1x1 (nas_core.networks.darts)
     stem: str = "conv3x3"
     #: DARTS template ablation (ICDARTS Table 3.4): reduction cells searched | avg_pool | max_pool | conv1x1
     reduce_cells: str = "searched"
@@ -398,7 +398,7 @@ class DiffSearch:
         """Dominant eigenvalue of ∇²_α L_val on one validation batch, by power iteration."""
         self.supernet.eval()
         x, y = self.valid_eval.sample_batch(min(256, len(self.valid_eval.labels)), seed=0)
-        from supernet.signatures import dominant_eigenvalue
+        from supernet.engine.signatures import dominant_eigenvalue
 
         loss = F.cross_entropy(self.method.forward(x, "eval"), y)
         g = torch.Generator().manual_seed(self.config.seed * 1000 + self.epoch)

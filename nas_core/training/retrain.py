@@ -20,11 +20,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from supernet.data import make_splits, split_loaders
-from supernet.run_record import write_run_config
-from supernet.spaces import get_space
-from supernet.training.checkpoint import load_checkpoint, save_checkpoint
-from supernet.training.trainer import EpochMetrics, TrainConfig, Trainer
+from nas_core.data import make_splits, split_loaders
+from nas_core.run_record import write_run_config
+from nas_core.spaces import get_space
+from nas_core.training.checkpoint import load_checkpoint, save_checkpoint
+from nas_core.training.trainer import EpochMetrics, TrainConfig, Trainer
 
 #: network sizes of each protocol (the published ones)
 PROTOCOL_NETWORK: dict[str, dict[str, int]] = {"nb201": {"C": 16, "N": 5}, "darts-eval": {"C": 36, "layers": 20}}
@@ -116,7 +116,7 @@ def parse_architecture(text: str, space: str) -> tuple[Any, bool]:
     placed = text.lstrip().startswith("{") and '"placement"' in text
     try:
         if placed:
-            from supernet.hierarchical_v2 import PlacedCells
+            from nas_core.networks.placed import PlacedCells
 
             return PlacedCells.parse(text, get_space(space)), True
         return get_space(space).parse(text), False
@@ -146,7 +146,7 @@ def retrain(
     def build(num_classes: int, in_channels: int) -> nn.Module:
         shape_kw = dict(num_classes=num_classes, in_channels=in_channels, **size)
         if placed:
-            from supernet.hierarchical_v2 import placed_network
+            from nas_core.networks.placed import placed_network
 
             return placed_network(parsed, **shape_kw)
         return get_space(space).build_network(parsed, **shape_kw)
@@ -182,7 +182,7 @@ def train_network(
     ``model.pt2`` beside its ``config.json`` record. Checkpoints every epoch into ``run_dir``; the same call
     again resumes.
     ``on_epoch(metrics, total_epochs)`` after each epoch. Any network: a searched cell, a reference CNN."""
-    from supernet.training import resolve_device
+    from nas_core.training import resolve_device
 
     config = TrainConfig.preset(protocol, seed=seed, **{k: v for k, v in train.items() if v is not None})
     dev = resolve_device(device)

@@ -12,7 +12,7 @@ separately for the normal and the reduction cell; an op's score at a node is its
 over the node's edges; a merged set that is smaller than ``o_max`` (the two games kept the same op)
 is topped up with random unused ops of the master set, so every edge keeps ``o_max`` candidates
 (``o_max`` even, so two halves make a whole). O_max itself is not given (default 8, the DARTS op
-count). ``dynamic_search`` plays the games with :class:`~supernet.diff_search.DiffSearch`.
+count). ``dynamic_search`` plays the games with :class:`~supernet.engine.diff_search.DiffSearch`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from supernet.spaces.darts import CELL_TYPES, STEPS, edge_index
+from nas_core.spaces.darts import CELL_TYPES, STEPS, edge_index
 
 Node = tuple[str, int]  # (cell type, intermediate node 0..3)
 OpSets = dict[Node, tuple[str, ...]]
@@ -116,8 +116,8 @@ def dynamic_search(
     from dataclasses import replace
     from pathlib import Path
 
-    from supernet.diff_search import DiffSearch
-    from supernet.spaces import get_space
+    from nas_core.spaces import get_space
+    from supernet.engine.diff_search import DiffSearch
 
     master = get_space(config.space).ops
 
