@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -67,7 +68,7 @@ def _make_engine(url: sa.URL) -> Engine:
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
@@ -80,6 +81,21 @@ def _make_engine(url: sa.URL) -> Engine:
             f"a PostgreSQL pool needs the psycopg driver, which is not installed ({exc}): "
             "pip install 'nas-suite[postgres]' (or pip install 'psycopg[binary]')"
         ) from None
+
+
+def _switch_to_wal(cursor: Any, tries: int = 100) -> None:
+    """``PRAGMA journal_mode=WAL``, retried: on a new file the switch needs an exclusive lock, and SQLite
+    answers "database is locked" at once, without its busy timeout, while another process creating the
+    same pool holds the write lock (waiting could deadlock). Once one process has switched, the others' is
+    a no-op."""
+    for attempt in range(tries):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05 * (1 + attempt % 10))
 
 
 #: how long a pool method keeps retrying a PostgreSQL connection that dropped (a server restart, a

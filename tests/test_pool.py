@@ -325,3 +325,23 @@ def test_a_database_of_another_program_is_refused_untouched(tmp_path):
     with sqlite3.connect(path) as db:
         assert [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")] == ["users"]
         assert db.execute("SELECT name FROM users").fetchall() == [("ada",)]
+
+
+def test_switching_a_new_pool_file_to_wal_waits_for_a_creator_holding_the_write_lock(tmp_path):
+    """SQLite answers the switch to WAL with "database is locked" at once (no busy timeout) while another
+    process creating the pool holds its write lock: the switch is retried until the lock is released."""
+    import sqlite3
+    import threading
+
+    from pools.storage import _switch_to_wal
+
+    path = tmp_path / "new.db"
+    creator = sqlite3.connect(path, timeout=120, isolation_level=None, check_same_thread=False)
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("CREATE TABLE t (x)")
+    joiner = sqlite3.connect(path, timeout=120, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        joiner.execute("PRAGMA journal_mode=WAL")  # what an unretried switch meets
+    threading.Timer(0.3, lambda: creator.execute("COMMIT")).start()
+    _switch_to_wal(joiner.cursor())
+    assert joiner.execute("PRAGMA journal_mode").fetchone() == ("wal",)
