@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:  # PoolError is a RuntimeError
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        from pools.pool import redact
+        from pools.records import redact
 
         print(f"nas {args.command}: error: {redact(str(message))}", file=sys.stderr)
         return 2

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from nas_cli.bars import PhaseBars
-from nas_cli.plots import plot_curves, search_plots
 from nas_cli.rundir import prepare_run_dir
 from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
+from predictor_nas.plots import plot_curves, search_plots
 from predictor_nas.study import CandidateTraining, search_preset
 
 

@@ -13,9 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from predictor_nas.plots import plot_curves, pyplot, search_plots
-
-__all__ = ["plot_curves", "search_plots"]  # the search plots, for the commands that draw them
+from predictor_nas.plots import pyplot
 
 
 def plot_weight_evolution(

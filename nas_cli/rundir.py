@@ -70,7 +70,7 @@ def prepare_run_dir(
     files (made with the old settings, holding nothing trained) are moved aside, and it says so."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    from pools.pool import redact
+    from pools.records import redact
 
     if resume_ignores is not None:
         changed = changed_settings(out, json.loads(redact(json.dumps(config, default=str))), resume_ignores)

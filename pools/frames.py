@@ -13,7 +13,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from pools.pool import EpochRecord, Pool
+from pools.pool import Pool
+from pools.records import EpochRecord
 
 CANDIDATE_COLUMNS = (
     "id",

@@ -20,33 +20,6 @@ import sqlalchemy as sa
 import pools.schema as S
 from pools.candidates import CandidateRecords
 from pools.queue import JobQueue
-from pools.records import (
-    LINEAGES_BUILTIN,
-    URL_HELP,
-    Candidate,
-    EpochRecord,
-    Job,
-    LostLeaseError,
-    PoolConfig,
-    PoolError,
-    redact,
-)
-from pools.storage import RETRY_SECONDS, parse_pool_url
-
-__all__ = [
-    "LINEAGES_BUILTIN",
-    "RETRY_SECONDS",
-    "URL_HELP",
-    "Candidate",
-    "EpochRecord",
-    "Job",
-    "LostLeaseError",
-    "Pool",
-    "PoolConfig",
-    "PoolError",
-    "parse_pool_url",
-    "redact",
-]
 
 
 class Pool(CandidateRecords, JobQueue):

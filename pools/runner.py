@@ -18,7 +18,8 @@ import torch
 
 from nas_core.data import make_splits, split_loaders
 from nas_core.training import CheckpointError, TrainConfig, Trainer, resolve_device
-from pools.pool import Candidate, EpochRecord, Job, Pool
+from pools.pool import Pool
+from pools.records import Candidate, EpochRecord, Job
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from typing import Protocol
 from nas_core.spaces import ArchitectureError
 from nas_core.training import TrainingDivergedError
 from pools.interrupts import INTERRUPTS
-from pools.pool import Job, LostLeaseError, Pool, PoolError
+from pools.pool import Pool
+from pools.records import Job, LostLeaseError, PoolError
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ the study's ``budget_epochs`` unless ``optimize(charge_supernets=False)``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -536,8 +537,6 @@ class Study:
         return result
 
     def _write_run_files(self) -> None:
-        import json
-
         from predictor_nas.plots import plot_curves, search_plots
 
         assert self.run_dir is not None

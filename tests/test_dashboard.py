@@ -17,7 +17,7 @@ import pytest
 
 from nas_cli.dashboard.server import Dashboard, serve_in_background
 from pools import Pool, PoolConfig
-from pools.pool import EpochRecord
+from pools.records import EpochRecord
 from predictor_nas.runs import SEARCH_KEY, list_runs
 
 ARCHS = [

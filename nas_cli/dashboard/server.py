@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 from nas_cli.dashboard import views
 from pools import Pool
 from pools.frames import CANDIDATE_COLUMNS, CURVE_COLUMNS, candidate_rows, csv_text, curve_rows
-from pools.pool import PoolError
+from pools.records import PoolError
 from predictor_nas.runs import list_runs
 
 log = logging.getLogger(__name__)

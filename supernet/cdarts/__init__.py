@@ -2,4 +2,5 @@
 (``method``: the cyclic search/evaluation networks with distillation), hierarchical ICDARTS version 1
 (``hierarchical``: the skip-input macro search) and version 2 (``hierarchical_v2``: four cell types and
 their placement), the tournament-style dynamic op space (``dynamic_space``) and the latency penalty
-(``latency``). The entry point is :func:`supernet.cdarts.api.icdarts_search`."""
+(``latency``). The entry points beyond one cell search are in :mod:`supernet.cdarts.api`
+(``dynamic_space_search``, ``macro_search``, ``hierarchical_v2_search``)."""
