@@ -10,10 +10,15 @@ the largest α -- and shows where the two rules disagree.
 
 import sys
 
+from nas_core import NetworkSize
 from supernet import differentiable_search
 
 tiny = "--tiny" in sys.argv
-size = dict(epochs=1, max_train=256, C=4, batch_size=32, pt_eval_batches=1) if tiny else dict(max_train=2000)
+size = (
+    dict(epochs=1, max_train=256, network=NetworkSize(4, 1), batch_size=32, pt_eval_batches=1)
+    if tiny
+    else dict(max_train=2000)
+)
 
 run = differentiable_search(
     "darts",  # any name of supernet.method_names(): "sdarts-rs", "drnas", "gdas", ...

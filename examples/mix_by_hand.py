@@ -9,18 +9,21 @@ import sys
 
 import torch
 
+from nas_core import NETWORKS, NetworkSize
 from predictor_nas import CandidateTraining, Study, search_preset
 from supernet import differentiable_search, retrain
 
 tiny = "--tiny" in sys.argv
 if tiny:
-    training = CandidateTraining(dataset="digits", max_train=256, max_test=256, channels=4, batch_size=64)
+    training = CandidateTraining(
+        dataset="digits", max_train=256, max_test=256, network=NetworkSize(4, 1), batch_size=64
+    )
     config = search_preset("quick", budgets=(1, 2), k=2, initial=4, level0_samples=6, budget_epochs=40)
-    supernet_epochs, final_size = 1, dict(network={"C": 4, "N": 1}, epochs=1)
+    supernet_epochs, final_size = 1, dict(network=NetworkSize(4, 1), epochs=1)
 else:
     training = CandidateTraining(max_train=2000, max_test=2000)  # Fashion-MNIST, C=8, one cell per stage
     config = search_preset("quick", budget_epochs=150)
-    supernet_epochs, final_size = 4, dict(network={"C": 8, "N": 1}, epochs=3)
+    supernet_epochs, final_size = 4, dict(network=NETWORKS["quick"], epochs=3)
 
 out = "runs/examples/mix"
 study = Study.create(config, training=training, run_dir=f"{out}/pool")

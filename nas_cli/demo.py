@@ -14,7 +14,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_core.data import DeviceLoader, make_splits
+from nas_core.presets import NETWORKS
 from nas_core.spaces import get_space
 from nas_core.training import TrainConfig, Trainer, resolve_device
 
@@ -24,8 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--cells", type=int, default=3, help="how many cells to sample")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--channels", type=int, default=8, help="NB201 C")
-    parser.add_argument("--cells-per-stage", type=int, default=1, help="NB201 N")
+    add_size_arguments(parser, "the sampled cells' networks (default: quick, C=8 N=1)")
     parser.add_argument("--max-train", type=int, default=6000, help="training images used (subset)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -35,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> list[dict]:
     device = resolve_device(args.device)
     space = get_space("nb201")
+    size = size_from_args(args, NETWORKS["quick"])
     splits = make_splits(
         args.dataset, args.data_root, valid_fraction=0.2, seed=args.seed, max_train=args.max_train, max_test=2000
     )
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         cell = space.sample(rng)
         torch.manual_seed(args.seed + i)
         net = space.build_network(
-            cell, num_classes=splits.num_classes, in_channels=splits.shape[0], C=args.channels, N=args.cells_per_stage
+            cell, num_classes=splits.num_classes, in_channels=splits.shape[0], **space.size_kwargs(size)
         )
         trainer = Trainer(net, config, loaders["train"], loaders["valid"])
         history = trainer.train_to(args.epochs)

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from nas_cli.dataclass_flags import add_dataclass_flags, given_dataclass_flags
 from nas_cli.plots import diff_plots
 from nas_cli.rundir import prepare_run_dir
+from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_cli.train_cmd import add_template_arguments
 from nas_core.options import field_names
 from supernet.api import search_config
@@ -50,9 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--channels", type=int, default=None, help="supernet C")
-    p.add_argument("--cells-per-stage", type=int, default=None, help="NB201 N")
-    p.add_argument("--layers", type=int, default=None, help="DARTS supernet cells")
+    add_size_arguments(p, "the supernet (default: the preset's; paper: nb201 C=16 N=5, DARTS 8 cells C=16)")
     p.add_argument("--max-train", type=int, default=None)
     p.add_argument("--pad-to", type=int, default=None, help="zero-pad images to this size (e.g. 32)")
     p.add_argument("--hessian-every", type=int, default=None)
@@ -127,7 +126,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 #: DiffSearchConfig fields with a hand-written flag above (or set by another option)
 HAND_WRITTEN = {
     "space", "method", "method_options", "selection", "dataset", "data_root", "max_train", "pad_to", "epochs",
-    "batch_size", "C", "N", "layers", "hessian_every", "pt_tune_epochs", "amp", "channels_last", "compile",
+    "batch_size", "network", "hessian_every", "pt_tune_epochs", "amp", "channels_last", "compile",
     "checkpoint_cells", "stem", "reduce_cells", "exclude_ops", "edge_ops", "seed", "device",
 }  # fmt: skip
 
@@ -148,9 +147,7 @@ def settings(args: argparse.Namespace) -> DiffSearchConfig:
     given = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
-        "C": args.channels,
-        "N": args.cells_per_stage,
-        "layers": args.layers,
+        "network": size_from_args(args, None),
         "max_train": args.max_train,
         "pad_to": args.pad_to,
         "hessian_every": args.hessian_every,
@@ -264,7 +261,7 @@ def final_recipe(args: argparse.Namespace) -> dict[str, Any]:
     final = FinalTraining()
     return {
         "protocol": "nb201",
-        "network": {"C": final.channels, "N": final.cells_per_stage},
+        "network": final.network,
         "epochs": args.retrain_epochs or final.epochs,
         "batch_size": final.batch_size,
         "lr": final.lr,
@@ -279,7 +276,8 @@ def retrain_command(args: argparse.Namespace, config: DiffSearchConfig, out: Pat
     if config.space != "nb201":
         return f"{command} --out {out / 'retrain'}  (the {config.space} space's published protocol)"
     recipe = final_recipe(args)
-    command += f" --protocol nb201 --channels {recipe['network']['C']} --cells-per-stage {recipe['network']['N']}"
+    size = recipe["network"]
+    command += f" --protocol nb201 --channels {size.channels} --cells-per-stage {size.cells_per_stage}"
     command += f" --epochs {recipe['epochs']} --batch-size {recipe['batch_size']} --valid-fraction 0"
     return f"{command} --seed {config.seed} --out {out / 'retrain'}  (or add --retrain to this command)"
 
@@ -312,6 +310,7 @@ def retrain_found(args: argparse.Namespace, config: DiffSearchConfig, genotype: 
         file=sys.stderr,
     )
     keep = ("test_accuracy", "params_millions", "flops_millions", "latency_ms_batch1", "train_config", "network")
+    recipe = {**recipe, "network": recipe["network"].to_dict()}
     return {"recipe": recipe, "run_dir": str(run_dir), **{k: v for k, v in result.to_dict().items() if k in keep}}
 
 

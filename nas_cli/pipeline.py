@@ -18,6 +18,7 @@ from typing import Any
 
 from nas_cli.bars import PhaseBars
 from nas_cli.rundir import prepare_run_dir
+from nas_cli.size_flags import add_size_arguments, size_from_args
 from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
 from predictor_nas.plots import plot_curves, search_plots
 from predictor_nas.study import CandidateTraining, search_preset
@@ -30,11 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("search (RANK-NOSH, the quick preset)")
     g.add_argument("--budget-epochs", type=float, default=None, help="training epochs the search may spend")
     g.add_argument("--max-train", type=int, default=None, help="training images of the search's candidates")
-    g.add_argument("--search-channels", type=int, default=None, help="C of the search's candidates")
+    add_size_arguments(g, "the search's candidates (default: quick, C=8 N=1)", prefix="search-")
     g = p.add_argument_group("final training (NB201 protocol, shortened; every training image)")
     g.add_argument("--final-epochs", type=int, default=None)
-    g.add_argument("--final-channels", type=int, default=None, help="C of the retrained networks")
-    g.add_argument("--final-cells-per-stage", type=int, default=None, help="N of the retrained networks")
+    add_size_arguments(g, "the retrained networks (default: quick, C=8 N=1)", prefix="final-")
     g.add_argument(
         "--final-seeds",
         type=int,
@@ -55,11 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def config_of(args: argparse.Namespace) -> PipelineConfig:
     search = {"budget_epochs": args.budget_epochs, "seed": args.seed}
     training = {"dataset": args.dataset, "data_root": args.data_root, "device": args.device}
-    training.update(max_train=args.max_train, channels=args.search_channels)
+    training.update(max_train=args.max_train, network=size_from_args(args, None, prefix="search-"))
     final = {
         "epochs": args.final_epochs,
-        "channels": args.final_channels,
-        "cells_per_stage": args.final_cells_per_stage,
+        "network": size_from_args(args, None, prefix="final-"),
         "seeds": args.final_seeds,
     }
     refs = () if args.references.strip().lower() == "none" else tuple(r.strip() for r in args.references.split(","))

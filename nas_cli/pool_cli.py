@@ -8,6 +8,8 @@ import logging
 import os
 from pathlib import Path
 
+from nas_cli.size_flags import add_size_arguments, size_from_args
+from nas_core.presets import NETWORKS
 from pools import Pool, PoolConfig
 from pools.interrupts import INTERRUPTS, interrupt_on_signals
 from pools.report import format_summary, summary
@@ -63,8 +65,7 @@ def add_pool_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=12, help="length of each candidate's LR schedule")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--channels", type=int, default=16, help="network C")
-    p.add_argument("--cells-per-stage", type=int, default=5, help="NB201 N / DARTS layers")
+    add_size_arguments(p, "the candidates (default: nb201's C=16 N=5; DARTS's 8-cell search network)")
     p.add_argument("--max-train", type=int, default=None)
     p.add_argument("--checkpoint-store", default=None, help="folder, optuna-fs:///path, s3://bucket/prefix")
     p.add_argument("--heartbeat-timeout", type=float, default=120.0)
@@ -115,11 +116,7 @@ def add_pool_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    network = (
-        {"C": args.channels, "N": args.cells_per_stage}
-        if args.space == "nb201"
-        else {"C": args.channels, "layers": args.cells_per_stage}
-    )
+    network = size_from_args(args, NETWORKS["nb201" if args.space == "nb201" else "darts-search"])
     config = PoolConfig(
         space=args.space,
         dataset=args.dataset,

@@ -6,9 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
+from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_core.data import DeviceLoader, make_splits
+from nas_core.presets import NETWORKS
 from nas_core.spaces import get_space
 from nas_core.training import resolve_device
+from nas_core.vocabulary import NetworkSize
 from predictor_nas.proxies import PROXIES, compute_proxies
 
 
@@ -19,9 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="fashion-mnist", help="where data-dependent proxies take their batch")
     p.add_argument("--data-root", default=None)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--channels", type=int, default=16)
-    p.add_argument("--cells-per-stage", type=int, default=None, help="NB201 N (default 5)")
-    p.add_argument("--layers", type=int, default=None, help="DARTS cells (default 8, the search network's)")
+    add_size_arguments(p, "the scored networks (default: nb201's C=16 N=5, DARTS's 8-cell search network)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True)
@@ -37,16 +38,10 @@ def read_archs(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def network_size(args: argparse.Namespace) -> dict[str, int]:
-    """The scored network's size: N cells per stage on nb201, ``layers`` cells on DARTS spaces (the
-    names ``nas train`` and ``nas diff`` use); the other space's flag is refused, not silently reused."""
-    if args.space == "nb201":
-        if args.layers is not None:
-            raise ValueError("--layers is the DARTS cell count; on nb201 the size is --cells-per-stage (N)")
-        return {"C": args.channels, "N": 5 if args.cells_per_stage is None else args.cells_per_stage}
-    if args.cells_per_stage is not None:
-        raise ValueError(f"--cells-per-stage is NB201's N; on {args.space} the size is --layers (cells)")
-    return {"C": args.channels, "layers": 8 if args.layers is None else args.layers}
+def network_size(args: argparse.Namespace) -> NetworkSize:
+    """The scored networks' size: the flags given over NAS-Bench-201's network on nb201, DARTS's 8-cell
+    search network on DARTS spaces."""
+    return size_from_args(args, NETWORKS["nb201" if args.space == "nb201" else "darts-search"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 "space": args.space,
                 "dataset": args.dataset,
                 "proxies": names,
-                "network": network,
+                "network": network.to_dict(),
                 "scores": [{"arch": a, **s} for a, s in zip(archs, scores)],
             },
             indent=1,

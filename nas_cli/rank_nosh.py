@@ -17,6 +17,7 @@ from pathlib import Path
 from nas_cli.bars import PhaseBars
 from nas_cli.pool_cli import add_pool_file_argument, pool_url
 from nas_cli.rundir import prepare_run_dir
+from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_cli.train_cmd import add_speed_arguments, speed_settings
 from predictor_nas.proxies import PROXIES
 from predictor_nas.ranker import RankerConfig
@@ -42,7 +43,7 @@ SEARCH_KEYS = (
     "max_candidates",
     "seed",
 )
-TRAIN_KEYS = ("channels", "cells_per_stage", "layers", "max_train", "batch_size", "lr")
+TRAIN_KEYS = ("max_train", "batch_size", "lr")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -99,9 +100,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="tabular only: also run these (comma-separated: random,rea,tpe,tpe+hyperband) for curve.png",
     )
     t = p.add_argument_group("real training")
-    t.add_argument("--channels", type=int, default=None)
-    t.add_argument("--cells-per-stage", type=int, default=None, help="N: cells per stage of NB201 candidates")
-    t.add_argument("--layers", type=int, default=None, help="cells of DARTS-space candidates")
+    add_size_arguments(t, "the candidates (default: the preset's; quick C=8 N=1, gpu C=16 N=5)")
     t.add_argument("--max-train", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None)
@@ -140,13 +139,11 @@ def resolve(args: argparse.Namespace) -> tuple[str, RankNoshConfig, CandidateTra
             )
         return preset, config, None
     given = {k: getattr(args, k) for k in TRAIN_KEYS if getattr(args, k, None) is not None}
-    wrong = "layers" if args.space == "nb201" else "cells_per_stage"
-    if wrong in given:
-        right = "--cells-per-stage (N)" if args.space == "nb201" else "--layers (cells)"
-        raise ValueError(f"--{wrong.replace('_', '-')} does not apply to space {args.space!r}; its depth is {right}")
+    name = training_name or "quick"
     training = CandidateTraining.preset(
-        training_name or "quick",
+        name,
         **given,
+        network=size_from_args(args, CandidateTraining.preset(name).network),
         **speed_settings(args),
         dataset=args.dataset,
         data_root=args.data_root,

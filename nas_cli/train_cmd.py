@@ -3,10 +3,11 @@
     nas train --arch "|nor_conv_3x3~0|+|...|" --space nb201 --protocol nb201 --dataset cifar10 --out DIR
     nas train --arch @genotype.txt --space darts --protocol darts-eval --dataset cifar10 --out DIR
 
-Protocols (``TrainConfig.PRESETS``): ``nb201`` -- the NAS-Bench-201 200-epoch recipe (SGD 0.1
+Protocols (``nas_core.presets.PROTOCOLS``): ``nb201`` -- the NAS-Bench-201 200-epoch recipe (SGD 0.1
 Nesterov, cosine, wd 5e-4, batch 256; C=16, N=5); ``darts-eval`` -- DARTS's CIFAR-10 evaluation
 (600 epochs, batch 96, SGD 0.025 cosine, wd 3e-4, cutout 16, drop-path 0.2, auxiliary head 0.4;
-20 cells, 36 channels). Flags override sizes and epochs. The run checkpoints every epoch into DIR and
+20 cells, 36 channels, i.e. N=6). ``--network`` / ``--channels`` / ``--cells-per-stage`` override the
+size, other flags the epochs and batch. The run checkpoints every epoch into DIR and
 resumes when the same command runs again. At the end it writes ``DIR/result.json`` (test accuracy,
 parameters, FLOPs, latency, history), ``DIR/genotype.json`` and ``DIR/model.pt2`` (``torch.export``).
 """
@@ -20,9 +21,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_core.networks.darts import REDUCE_CELLS, STEMS
-from nas_core.training import TrainConfig
-from nas_core.training.retrain import parse_architecture, retrain
+from nas_core.presets import PROTOCOLS
+from nas_core.training.retrain import default_protocol, parse_architecture, retrain
 from nas_core.training.trainer import COMPILE_MODES
 
 
@@ -31,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", default="nb201")
     parser.add_argument(
         "--protocol",
-        choices=sorted(TrainConfig.PRESETS),
+        choices=PROTOCOLS.names(),
         default=None,
         help="default: nb201 for the nb201 space, darts-eval for DARTS spaces",
     )
@@ -40,9 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run directory (resumes from it)")
     parser.add_argument("--epochs", type=int, default=None, help="override the protocol's epochs")
     parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--channels", type=int, default=None, help="C (NB201 16, DARTS 36)")
-    parser.add_argument("--cells-per-stage", type=int, default=None, help="NB201 N")
-    parser.add_argument("--layers", type=int, default=None, help="DARTS cells")
+    add_size_arguments(parser, "the network (default: the protocol's, nb201 C=16 N=5, darts-eval C=36 N=6)")
     parser.add_argument("--max-train", type=int, default=None, help="use a seeded subset of the training images")
     parser.add_argument(
         "--valid-fraction",
@@ -112,13 +112,11 @@ def read_arch(text: str) -> str:
     raise ValueError(f"--arch {text}: {path} has none of the keys {list(ARCH_KEYS)}")
 
 
-def network_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The size flags the space takes (``--cells-per-stage`` is N on nb201, ``--layers`` cells on DARTS)."""
-    if args.space == "nb201":
-        if args.stem or args.reduce_cells:
-            raise ValueError("--stem / --reduce-cells are DARTS template options; the nb201 space has none")
-        return {"C": args.channels, "N": args.cells_per_stage}
-    return {"C": args.channels, "layers": args.layers, "stem": args.stem, "reduce_cells": args.reduce_cells}
+def template_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--stem`` / ``--reduce-cells`` (DARTS spaces only)."""
+    if args.space == "nb201" and (args.stem or args.reduce_cells):
+        raise ValueError("--stem / --reduce-cells are DARTS template options; the nb201 space has none")
+    return {"stem": args.stem, "reduce_cells": args.reduce_cells}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         data_root=args.data_root,
         run_dir=args.out,
-        network=network_overrides(args),
+        network=size_from_args(args, PROTOCOLS.get(args.protocol or default_protocol(args.space))["network"]),
+        template=template_options(args),
         max_train=args.max_train,
         valid_fraction=args.valid_fraction,
         pad_to=args.pad_to,

@@ -5,3 +5,8 @@ Nothing here searches. The differentiable search (:mod:`supernet`), RANK-NOSH an
 (:mod:`predictor_nas`), the candidate pool (:mod:`pools`) and the command line (:mod:`nas_cli`) all import
 from here, and this package imports none of them (``tests/test_layers.py`` checks it).
 """
+
+from nas_core.presets import NETWORKS, PROTOCOLS
+from nas_core.vocabulary import NetworkSize
+
+__all__ = ["NETWORKS", "PROTOCOLS", "NetworkSize"]

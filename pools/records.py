@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nas_core.spaces import get_space
+from nas_core.vocabulary import NetworkSize
 
 LINEAGES_BUILTIN = ("random", "mutation", "ranker", "proxy", "seed")
 URL_HELP = "expected sqlite:///path/to/pool.db or postgresql://user:password@host[:port]/database"
@@ -40,7 +41,8 @@ class PoolConfig:
     max_train: int | None = None
     max_test: int | None = None
     pad_to: int | None = None
-    network: dict[str, Any] = field(default_factory=dict)
+    #: the candidates' size (None: the space's default network, nb201 C=16 N=5 / DARTS 20 cells C=36)
+    network: NetworkSize | None = None
     train: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     checkpoint_store: str | None = None
@@ -50,6 +52,8 @@ class PoolConfig:
 
     def __post_init__(self) -> None:
         get_space(self.space)  # raises KeyError naming the known spaces
+        # a stored pool holds a mapping ({} or, written before NetworkSize, {C, N} / {C, layers})
+        self.network = NetworkSize.parse(self.network) if self.network else None
         if self.keep_checkpoints < 1 or self.max_attempts < 1 or self.heartbeat_timeout <= 0:
             raise ValueError(
                 f"keep_checkpoints and max_attempts must be >= 1 and heartbeat_timeout > 0, got "
@@ -57,6 +61,10 @@ class PoolConfig:
             )
         if not 0.0 < self.valid_fraction < 1.0:  # candidates are compared on validation: it cannot be empty
             raise ValueError(f"valid_fraction must be in (0, 1) for a pool, got {self.valid_fraction!r}")
+
+    def network_kwargs(self) -> dict[str, int]:
+        """The space's network constructor arguments for :attr:`network` ({}: the space's defaults)."""
+        return get_space(self.space).size_kwargs(self.network) if self.network else {}
 
     def differences(self, other: PoolConfig) -> list[str]:
         """``"name: ours -> other's"`` for each setting that decides how candidates train and differ between

@@ -67,7 +67,7 @@ class TrainingRunner:
         """A freshly initialised network of ``arch`` at the pool's size for its data (the global RNG's init)."""
         c, _, _ = self.splits.shape
         return self.pool.space.build_network(
-            arch, num_classes=self.splits.num_classes, in_channels=c, **self.pool.config.network
+            arch, num_classes=self.splits.num_classes, in_channels=c, **self.pool.config.network_kwargs()
         )
 
     def trainer(self, candidate: Candidate) -> Trainer:
@@ -88,7 +88,7 @@ class TrainingRunner:
             except RuntimeError as exc:
                 raise CheckpointError(
                     f"candidate {candidate.id}: inherited weights {init} do not fit the pool's network "
-                    f"{self.pool.config.network} (train the supernet with the same C/N): {exc}"
+                    f"{self.pool.config.network} (train the supernet with the same size): {exc}"
                 ) from exc
         return Trainer(net, replace(self.train_config, seed=seed), self.train_loader, self.valid_loader)
 

@@ -105,34 +105,43 @@ class PoolTestReporter:
         return self.runner.test_accuracy(candidate)
 
 
-class PoolTrainingEvaluator:
-    """The evaluator interface of the baselines (``observe(arch, epoch) -> validation accuracy``) over real
-    training in a pool: the architecture joins the pool (lineage ``lineage``) and trains to ``epoch``,
-    resumed from its checkpoint, so random search or REA cost real epochs. A rerun finds them trained."""
-
-    resumes = True
-    charging = "resumed"
+class PoolObserver:
+    """``observe(arch, epoch) -> validation accuracy`` through a study's backend: how the strategies that take one
+    architecture at a time (random search, REA, TPE, Hyperband, ASHA) train one. The architecture joins the pool
+    (lineage ``lineage``) and :meth:`Backend.train` -- the one "train to epoch e" interface, the call RANK-NOSH
+    makes -- brings it to ``epoch`` (a table looks it up and the records are committed here; training resumes
+    from the checkpoint and the workers commit); the accuracy is read back from the pool. So every strategy runs
+    on every backend, and a rerun finds its architectures trained. ``resumes`` and ``charging`` are the backend's.
+    """
 
     def __init__(
         self,
         pool: Pool,
-        backend: PoolTrainingBackend,
+        backend: Backend,
         lineage: str = "random",
         on_progress: Callable[[int, float | None], None] | None = None,
     ):
-        """``on_progress(epochs trained in the pool, best validation so far)`` after each observation."""
+        """``on_progress(epochs trained in the pool, best validation so far)`` after each observation of a
+        training backend (a lookup backend trains nothing: the strategy's own trajectory is its progress)."""
         self.pool, self.backend, self.lineage, self.on_progress = pool, backend, lineage, on_progress
+        self.resumes, self.charging = backend.resumes, backend.charging
         self.best: float | None = None
+
+    def _validation(self, cid: int, epoch: int) -> float | None:
+        record = next((r for r in self.pool.metrics(cid).get(cid, []) if r.epoch == epoch), None)
+        return None if record is None or record.valid_acc is None else float(record.valid_acc)
 
     def observe(self, arch: Any, epoch: int) -> float:
         ((cid, _),) = self.pool.add_candidates([arch], lineage=self.lineage)
-        candidate = self.pool.candidate(cid)
-        if candidate.epochs_trained < epoch:
-            self.backend.train(self.pool, [candidate], epoch)
-        record = next((r for r in self.pool.metrics(cid).get(cid, []) if r.epoch == epoch), None)
-        if record is None or record.valid_acc is None:
+        value = self._validation(cid, epoch)
+        if value is None:
+            records = self.backend.train(self.pool, [self.pool.candidate(cid)], epoch)
+            if records is not None:  # a lookup backend: its records are committed by the caller
+                self.pool.record_observations(records)
+            value = self._validation(cid, epoch)
+        if value is None:
             raise RuntimeError(f"candidate {cid} ({arch}) has no validation accuracy at epoch {epoch}")
-        self.best = max(self.best or 0.0, float(record.valid_acc))
-        if self.on_progress:
+        self.best = max(self.best or 0.0, value)
+        if self.on_progress and not getattr(self.backend, "incremental", False):
             self.on_progress(self.pool.total_epochs(), self.best)
-        return float(record.valid_acc)
+        return value

@@ -207,11 +207,3 @@ def tpe_hyperband(
                 break
         study.tell(trial, value if state == optuna.trial.TrialState.COMPLETE else None, state=state)
     return be.result(f"tpe+{pruner}")
-
-
-BASELINES: dict[str, Callable[..., BaselineResult]] = {
-    "random": random_search,
-    "rea": regularized_evolution,
-    "tpe": tpe,
-    "tpe+hyperband": tpe_hyperband,
-}

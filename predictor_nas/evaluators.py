@@ -1,9 +1,11 @@
-"""How a candidate is brought to an epoch budget (observed), and how a finished search is reported.
+"""The benchmark tables a lookup backend reads, and how a finished search is reported.
 
 Two kinds of object, kept apart by construction (the honest protocol of ``shared/data/README.md``):
 
-- an :class:`Evaluator` is what a search holds: it returns *validation* accuracy at an epoch budget
-  and says what that training costs. It has no way to return a test accuracy.
+- an :class:`Evaluator` is a table of *validation* accuracies at epoch budgets that says what reaching a
+  budget costs; it has no way to return a test accuracy. A search never holds one directly: it reaches it
+  through :class:`predictor_nas.backends.TabularBackend` (``Backend.train``, the one "train to epoch e"
+  interface, which real training implements too).
 - a :class:`TestReporter` returns the test accuracy of an architecture. Only the final report makes
   one, after the search has returned its architecture (:func:`predictor_nas.incumbent.report`).
 

@@ -67,7 +67,9 @@ from pathlib import Path
 from typing import Any
 
 from nas_core.options import read_mapping, reject_unknown
+from nas_core.presets import NETWORKS
 from nas_core.run_record import write_run_config
+from nas_core.vocabulary import NetworkSize
 from predictor_nas.plots import plot_curves
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study
@@ -80,7 +82,7 @@ DEFAULTS: dict[str, Any] = {
     "max_train": 6000,
     "max_test": 5000,
     "pad_to": None,
-    "network": {"C": 8, "N": 1},
+    "network": NETWORKS["quick"].to_dict(),  # a NetworkSize mapping or a preset name
     "train": {"batch_size": 128, "lr": 0.05},
     "diff": [
         {"method": "darts", "selection": "pt", "epochs": 10, "samples": 10},
@@ -119,15 +121,13 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 def candidate_training(config: dict[str, Any]) -> CandidateTraining:
     """The recipe's data, network size and training settings as a :class:`CandidateTraining`."""
     train = dict(config["train"])
-    network = config["network"]
     return CandidateTraining(
         dataset=config["dataset"],
         data_root=config["data_root"],
         max_train=config["max_train"],
         max_test=config["max_test"],
         pad_to=config["pad_to"],
-        channels=network.get("C", 16),
-        cells_per_stage=network.get("N", 5),
+        network=NetworkSize.parse(config["network"]),
         batch_size=train.pop("batch_size", 128),
         lr=train.pop("lr", 0.05),
         train=train,

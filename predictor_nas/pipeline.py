@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from nas_core.presets import NETWORKS
+from nas_core.vocabulary import NetworkSize
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.stats import summarize, verdict, welch
 from predictor_nas.study import CandidateTraining, Study, search_preset
@@ -51,10 +53,8 @@ class FinalTraining:
     The size and length (C=8, 5 epochs, batch 128) fit 2 CPU cores; the measurement that chose them was
     not kept, so they stand as a setting, not as a measured optimum."""
 
-    #: C of the retrained networks
-    channels: int = 8
-    #: N of the retrained networks
-    cells_per_stage: int = 1
+    #: size of the retrained networks (C channels, N cells per stage)
+    network: NetworkSize = NETWORKS["quick"]
     #: training epochs of each retraining (the NB201 protocol's 200, shortened)
     epochs: int = 5
     #: training batch size (images)
@@ -65,6 +65,7 @@ class FinalTraining:
     seeds: int = 3
 
     def __post_init__(self) -> None:
+        self.network = NetworkSize.parse(self.network)
         if self.seeds < 1:
             raise ValueError(f"FinalTraining.seeds must be >= 1, got {self.seeds}")
 
@@ -146,9 +147,7 @@ def retrain_final(
         lr=final.lr,
     )
     if arch is not None:
-        result = retrain(
-            arch, space="nb201", protocol="nb201", network={"C": final.channels, "N": final.cells_per_stage}, **common
-        )
+        result = retrain(arch, space="nb201", protocol="nb201", network=final.network, **common)
     else:
         from nas_core.networks.reference import size_matched_cnn
 

@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from nas_core.registry import Registry
 from nas_core.spaces import SearchSpace
+from nas_core.vocabulary import NetworkSize
 
 ProxyFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
 
@@ -263,14 +264,15 @@ def compute_proxies(
     num_classes: int,
     input_shape: tuple[int, int, int],
     batch: tuple[torch.Tensor, torch.Tensor] | None = None,
-    network: dict[str, Any] | None = None,
+    network: NetworkSize | Mapping[str, Any] | None = None,
     device: str | torch.device = "cpu",
     seed: int = 0,
     progress: bool = False,
 ) -> list[dict[str, float]]:
     """Scores of every proxy in ``names`` for every architecture (a fresh seeded network each).
 
-    ``batch`` is needed by data-dependent proxies; data-free ones use only ``input_shape``.
+    ``batch`` is needed by data-dependent proxies; data-free ones use only ``input_shape``. ``network``: the
+    scored networks' size (a :class:`NetworkSize` or its mapping; ``None``: the space's default network).
     """
     unknown = [n for n in names if n not in PROXIES]
     if unknown:
@@ -284,14 +286,13 @@ def compute_proxies(
         y = torch.zeros(2, dtype=torch.long, device=device)
     else:
         x, y = batch[0].to(device), batch[1].to(device)
+    size = space.size_kwargs(NetworkSize.parse(network)) if network is not None else {}
     results = []
     for arch in tqdm(archs, desc="proxies", unit="arch", disable=not progress):
         scores = {}
         for name in names:
             torch.manual_seed(seed)
-            net = space.build_network(arch, num_classes=num_classes, in_channels=input_shape[0], **(network or {})).to(
-                device
-            )
+            net = space.build_network(arch, num_classes=num_classes, in_channels=input_shape[0], **size).to(device)
             scores[name] = PROXIES[name].fn(net, x, y)
         results.append(scores)
     return results
@@ -314,7 +315,7 @@ class ProxyScorer:
         *,
         num_classes: int,
         input_shape: tuple[int, int, int],
-        network: dict[str, Any] | None = None,
+        network: NetworkSize | None = None,
         batch: tuple[torch.Tensor, torch.Tensor] | None = None,
         device: str | torch.device = "cpu",
         seed: int = 0,

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nas_core.presets import NETWORKS
+
 DATA_FREE_PROXIES = ("synflow", "params", "flops", "zen")
-TABULAR_SETTINGS: dict[str, Any] = dict(num_classes=10, input_shape=(3, 32, 32), network={"C": 16, "N": 5}, seed=0)
+TABULAR_SETTINGS: dict[str, Any] = dict(num_classes=10, input_shape=(3, 32, 32), network=NETWORKS["nb201"], seed=0)
 TABLE_PATH = Path(__file__).resolve().parent / "data" / "nb201_zero_cost_C16N5.csv.gz"
 
 

@@ -44,16 +44,11 @@ class RankNoshStrategy:
 
 @dataclass
 class _Baseline:
-    """A baseline of :mod:`predictor_nas.baselines` on the study's evaluator, budget and seed."""
+    """A baseline of :mod:`predictor_nas.baselines` on the study's backend, budget and seed: it observes each
+    architecture through a :class:`~predictor_nas.backends.PoolObserver` over ``study.backend``, the interface
+    RANK-NOSH trains through, on the table as with real training."""
 
     name = ""
-
-    def evaluator(self, study: Any, on_progress: Progress) -> Any:
-        if study.tabular:
-            return study.evaluator
-        from predictor_nas.backends import PoolTrainingEvaluator
-
-        return PoolTrainingEvaluator(study.pool, study.backend, lineage=self.name, on_progress=on_progress)
 
     def fidelity(self, study: Any, given: int | None) -> int:
         """``given``, else 12 epochs on the table, else the study's top budget (where NOSH ends)."""
@@ -61,11 +56,14 @@ class _Baseline:
             return given
         return TABULAR_FIDELITY if study.tabular else max(study.config.budgets)
 
-    def run(self, study: Any, on_progress: Progress = None, seed: int | None = None) -> Any:
-        """The search on ``study``'s evaluator, budget and seed (``seed`` overrides it)."""
-        evaluator = self.evaluator(study, on_progress)
+    def run(self, study: Any, on_progress: Progress = None, seed: int | None = None, pool: Any = None) -> Any:
+        """The search on ``study``'s backend, budget and seed (``seed`` overrides it); its architectures join
+        ``pool`` (default: the study's)."""
+        from predictor_nas.backends import PoolObserver
+
+        observer = PoolObserver(pool or study.pool, study.backend, lineage=self.name, on_progress=on_progress)
         seed = study.config.seed if seed is None else seed
-        return self.search(evaluator, study.pool.space, study.config.budget_epochs, seed, study)
+        return self.search(observer, study.pool.space, study.config.budget_epochs, seed, study)
 
     def search(self, evaluator: Any, space: Any, budget: float, seed: int, study: Any) -> Any:
         raise NotImplementedError

@@ -23,13 +23,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from nas_core.presets import NETWORKS
 from nas_core.run_record import write_run_config
+from nas_core.vocabulary import NetworkSize
 from pools import Pool, PoolConfig
 from predictor_nas.backends import PoolTestReporter, PoolTrainingBackend, TabularBackend
 from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
@@ -83,8 +86,8 @@ def ablation(config: RankNoshConfig, name: str) -> RankNoshConfig:
 class CandidateTraining:
     """How a real-training study trains its candidates: data, network size, optimiser settings.
 
-    ``network`` size: ``channels`` (C), ``cells_per_stage`` (N, nb201) and ``layers`` (the cell count of
-    DARTS spaces) -- the names ``nas diff`` and ``nas train`` use too. ``train``: further
+    ``network``: the candidates' :class:`~nas_core.vocabulary.NetworkSize` (channels C, cells per stage N; a
+    DARTS candidate has 3N + 2 cells), the vocabulary ``nas diff`` and ``nas train`` use too. ``train``: further
     :class:`nas_core.training.TrainConfig` fields (e.g. ``weight_decay``). The defaults are the ``quick``
     preset (a few CPU minutes); :meth:`preset` gives the others."""
 
@@ -98,12 +101,8 @@ class CandidateTraining:
     max_test: int | None = 2000
     #: zero-pad images to this side (pixels; None: as stored)
     pad_to: int | None = None
-    #: C: channels of the first stage of each candidate network
-    channels: int = 8
-    #: N: cells per stage of NB201 candidates
-    cells_per_stage: int = 1
-    #: cells of DARTS-space candidates
-    layers: int = 5
+    #: the candidates' size (C channels, N cells per stage; nas_core.presets.NETWORKS names some)
+    network: NetworkSize = NETWORKS["quick"]
     #: training batch size (images)
     batch_size: int = 128
     #: SGD learning rate at the start of each candidate's cosine schedule
@@ -123,21 +122,17 @@ class CandidateTraining:
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {},
-        "gpu": dict(channels=16, cells_per_stage=5, max_train=None, max_test=None, batch_size=256, lr=0.1),
+        "gpu": dict(network=NETWORKS["nb201"], max_train=None, max_test=None, batch_size=256, lr=0.1),
     }
+
+    def __post_init__(self) -> None:
+        self.network = NetworkSize.parse(self.network)  # YAML and JSON give a mapping or a preset name
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> CandidateTraining:
         if name not in cls.PRESETS:
             raise ValueError(f"unknown training preset {name!r}; known: {sorted(cls.PRESETS)}")
         return cls(**{**cls.PRESETS[name], **overrides})
-
-    def network(self, space: str) -> dict[str, int]:
-        return (
-            {"C": self.channels, "N": self.cells_per_stage}
-            if space == "nb201"
-            else {"C": self.channels, "layers": self.layers}
-        )
 
     def pool_config(self, space: str, top_budget: int, seed: int, checkpoint_store: str | None) -> PoolConfig:
         train = {
@@ -155,7 +150,7 @@ class CandidateTraining:
             max_train=self.max_train,
             max_test=self.max_test,
             pad_to=self.pad_to,
-            network=self.network(space),
+            network=self.network,
             train=train,
             seed=seed,
             split_seed=seed,  # the run's seed splits its data too: seeds differ in data as in everything else
@@ -177,7 +172,7 @@ class CandidateTraining:
             "pad_to": self.pad_to,
             "seed": seed,
             "device": self.device,
-            **self.network(space),
+            "network": self.network,
         }
 
 
@@ -212,7 +207,7 @@ def training_proxy_scorer(
         tuple(proxies),
         num_classes=splits.num_classes,
         input_shape=splits.shape,
-        network=dict(pool.config.network),
+        network=pool.config.network,
         batch=batch,
         device=backend.runner.device,
         cache_path=str(cache) if cache else None,
@@ -577,7 +572,12 @@ class Study:
         if name == "rank-nosh":
             raise ValueError("rank-nosh is this study's own search (optimize); baselines: random, rea, tpe, ...")
         strategy = get_strategy(name)
-        result = strategy.run(self, seed=self.config.seed if seed is None else seed)
+        with tempfile.TemporaryDirectory() as tmp:  # its cells stay out of RANK-NOSH's pool
+            side = Pool.create(f"sqlite:///{tmp}/side.db", PoolConfig(space="nb201", dataset=self.pool.config.dataset))
+            try:
+                result = strategy.run(self, seed=self.config.seed if seed is None else seed, pool=side)
+            finally:
+                side.close()
         self._baselines[name] = result  # into the run directory's baselines.json at report()
         return result
 

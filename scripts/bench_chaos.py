@@ -44,6 +44,7 @@ def spawn(url: str, name: str, logs: Path) -> subprocess.Popen:
 
 
 def fill(url: str, jobs: int, epochs: int, checkpoints: str):
+    from nas_core.vocabulary import NetworkSize
     from pools import Pool, PoolConfig
 
     pool = Pool.create(
@@ -51,7 +52,7 @@ def fill(url: str, jobs: int, epochs: int, checkpoints: str):
         PoolConfig(
             space="nb201",
             dataset="digits",
-            network={"C": 4, "N": 1},
+            network=NetworkSize(4, 1),
             valid_fraction=0.25,
             train={"epochs": epochs, "batch_size": 128, "lr": 0.05, "crop_padding": 1, "flip": False},
             heartbeat_timeout=3.0,

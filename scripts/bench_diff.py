@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nas_core.presets import NETWORKS
 from nas_core.spaces import get_space
+from nas_core.vocabulary import NetworkSize
 from predictor_nas.evaluators import NB201TestReporter
 from supernet.engine.diff_search import DiffSearch, DiffSearchConfig
 from supernet.methods import method_names
@@ -80,7 +82,9 @@ def main() -> None:
 
     transfer = NB201TestReporter("cifar10")  # reports the found cells; the searches see Fashion-MNIST only
     size = (
-        dict(C=16, N=5, max_train=None, batch_size=64) if args.full else dict(C=8, N=1, max_train=2000, batch_size=64)
+        dict(network=NETWORKS["nb201"], max_train=None, batch_size=64)
+        if args.full
+        else dict(network=NETWORKS["quick"], max_train=2000, batch_size=64)
     )
     rows = []
     for run in args.runs:
@@ -169,7 +173,7 @@ def main() -> None:
             "full": args.full,
             "data": "fashion-mnist padded to 32x32; accuracy = NB201 CIFAR-10 200-epoch test "
             "(transfer check, not the searched dataset)",
-            "size": size,
+            "size": {**size, "network": size["network"].to_dict()},
         },
         "summary": summary,
         "runs": rows,
@@ -247,7 +251,7 @@ def retrain(genotype: str, space: str, run_dir: Path, args: argparse.Namespace, 
         genotype,
         space=space,
         run_dir=run_dir,
-        network={"C": size["C"], "layers": size["layers"]},
+        network=NetworkSize.parse({"C": size["C"], "layers": size["layers"]}),
         max_train=None if args.full else 4000,
         seed=seed,
         device=args.device,
@@ -265,7 +269,8 @@ def cyclic_config(method: str, args: argparse.Namespace, size: dict, seed: int, 
         seed=seed,
         device=args.device,
         method_options=options,
-        **size,
+        network=NetworkSize.parse({"C": size["C"], "layers": size["layers"]}),
+        max_train=size["max_train"],
     )
 
 

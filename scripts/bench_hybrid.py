@@ -197,7 +197,7 @@ def alone_arm(arm: str, args: argparse.Namespace, seed: int) -> dict[str, Any]:
 
 def random_arm(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """F: random search at the top budget on the same pool setup (``bench_nosh``'s baseline)."""
-    from predictor_nas.backends import PoolTrainingEvaluator
+    from predictor_nas.backends import PoolObserver
     from predictor_nas.baselines import random_search
     from predictor_nas.study import Study
 
@@ -209,7 +209,7 @@ def random_arm(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     timeline: list[list[float]] = []
     start = time.time()
     try:
-        evaluator = PoolTrainingEvaluator(
+        evaluator = PoolObserver(
             study.pool,
             study.backend,
             lineage="random",

@@ -74,6 +74,7 @@ def search_config(method: str, args: argparse.Namespace, seed: int) -> Any:
 
 
 def candidate_training(args: argparse.Namespace, method: str) -> Any:
+    from nas_core.vocabulary import NetworkSize
     from predictor_nas.study import CandidateTraining
 
     return CandidateTraining(
@@ -81,8 +82,7 @@ def candidate_training(args: argparse.Namespace, method: str) -> Any:
         data_root=args.data_root,
         max_train=args.max_train,
         max_test=args.max_test,
-        channels=args.channels,
-        cells_per_stage=args.cells_per_stage,
+        network=NetworkSize(args.channels, args.cells_per_stage),
         batch_size=args.batch_size,
         lr=args.lr,
         device=args.device,
@@ -93,7 +93,7 @@ def candidate_training(args: argparse.Namespace, method: str) -> Any:
 def search(method: str, args: argparse.Namespace, seed: int, backend: Any = None) -> dict[str, Any]:
     """One search of ``method`` in its own pool (``args.out/work/METHOD_sSEED``); validation only.
     ``backend``: a stand-in trainer (the tests' fake one)."""
-    from predictor_nas.backends import PoolTrainingEvaluator
+    from predictor_nas.backends import PoolObserver
     from predictor_nas.baselines import random_search, regularized_evolution, tpe_hyperband
     from predictor_nas.study import Study
 
@@ -107,7 +107,7 @@ def search(method: str, args: argparse.Namespace, seed: int, backend: Any = None
             found = {"arch": result.best_arch, "valid": result.observed, "epoch": result.observed_epoch}
             charged, curve, candidates = result.cost_epochs, result.curve, result.n_candidates
         else:
-            evaluator = PoolTrainingEvaluator(study.pool, study.backend, lineage=method)
+            evaluator = PoolObserver(study.pool, study.backend, lineage=method)
             space, top = study.pool.space, max(args.budgets)
             if method == "random":
                 result = random_search(evaluator, space, args.budget, seed=seed, fidelity=top)
@@ -170,6 +170,7 @@ def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, 
     from filelock import FileLock
 
     from nas_core.spaces import get_space
+    from nas_core.vocabulary import NetworkSize
     from predictor_nas.pipeline import FinalTraining, PipelineConfig, retrain_final
 
     earlier = earlier_final(args, arch, seed)
@@ -177,13 +178,14 @@ def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, 
         return earlier
     space = get_space("nb201")
     name = f"s{seed}_{space.canonical_hash(space.parse(arch))[:12]}"
-    final = FinalTraining(channels=args.final_channels, epochs=args.final_epochs, seeds=1)
+    final = FinalTraining(network=NetworkSize(args.final_channels, 1), epochs=args.final_epochs, seeds=1)
     training = replace(candidate_training(args, "rank-nosh"), max_train=None)
     config = PipelineConfig(training=training, final=final, seed=seed)
     (args.out / "final").mkdir(parents=True, exist_ok=True)
     with FileLock(args.out / "final" / f"{name}.lock"):  # then retrain_final returns the finished result
         row = retrain_final(name, arch, config, args.out, None, None, export=False, seed=seed)
     protocol = {k: v for k, v in vars(final).items() if k != "seeds"}  # one retraining a cell, as always
+    protocol["network"] = final.network.to_dict()
     return {"test_acc": row["test_accuracy"], "train_seconds": row["train_seconds"], "protocol": protocol}
 
 

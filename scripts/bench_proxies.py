@@ -24,6 +24,7 @@ from pathlib import Path
 from scipy.stats import spearmanr
 
 from nas_core.data import DeviceLoader, make_splits
+from nas_core.presets import NETWORKS
 from nas_core.spaces import get_space
 from predictor_nas.evaluators import NB201TestReporter
 from predictor_nas.proxies import PROXIES, compute_proxies
@@ -69,7 +70,7 @@ def main() -> None:
     test = NB201TestReporter("cifar10")  # proxies are scored against accuracy; nothing is searched here
     archs = [a for a, _ in entries]
     accuracy = [test.report(a) for a in archs]
-    network = {"C": 16, "N": 5}
+    network = NETWORKS["nb201"]
 
     start = time.time()
     table = load_proxy_table()  # the shipped scores (scripts/make_proxy_table.py), checked here

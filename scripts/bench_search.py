@@ -52,22 +52,19 @@ def rank_nosh_config(method: str, seed: int, budget: float):
 def run_search(method: str, evaluator, budget: float, seed: int, overrides: dict | None = None):
     """One search on ``evaluator`` (validation only); returns its result before any test is read.
     ``overrides``: RANK-NOSH options replacing the preset's (for tuning)."""
-    from nas_core.spaces import get_space
-    from predictor_nas.baselines import BASELINES
-
-    if method in BASELINE_METHODS:
-        return BASELINES[method](evaluator, get_space("nb201"), budget, seed=seed)
     from pools import Pool, PoolConfig
+    from predictor_nas.strategies import get_strategy
     from predictor_nas.study import Study
 
-    config = rank_nosh_config(method, seed, budget)
+    config = rank_nosh_config("rank-nosh" if method in BASELINE_METHODS else method, seed, budget)
+    strategy = get_strategy(method) if method in BASELINE_METHODS else None  # every strategy through one Study
     overrides = dict(overrides or {})
     if "ranker" in overrides:  # {"ranker": {"steps": 200}} replaces fields of the ranker's settings
         overrides["ranker"] = replace(config.ranker, **overrides["ranker"])
     config = replace(config, **overrides)
     with tempfile.TemporaryDirectory() as tmp:
         pool = Pool.create(f"sqlite:///{tmp}/pool.db", PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}"))
-        with Study(pool, config, evaluator=evaluator) as study:
+        with Study(pool, config, evaluator=evaluator, strategy=strategy) as study:
             return study.optimize()
 
 

@@ -49,6 +49,7 @@ PAPER_CIFAR10 = {
 
 
 def search_settings(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
+    from nas_core.vocabulary import NetworkSize
     from supernet.methods import get_method
 
     # a method whose own rule reads the eigenvalue more often keeps its rate (R-DARTS's early stop: every epoch)
@@ -61,8 +62,7 @@ def search_settings(args: argparse.Namespace, method: str, seed: int) -> dict[st
         train_portion=0.5,
         pad_to=args.pad_to,
         epochs=args.epochs,
-        C=args.channels,
-        N=args.cells_per_stage,
+        network=NetworkSize(args.channels, args.cells_per_stage),
         hessian_every=min(args.hessian_every, own) if own else args.hessian_every,
         pt_tune_epochs=args.pt_tune_epochs,
         seed=seed,
@@ -92,6 +92,7 @@ def transfer(genotype: str) -> dict[str, float] | None:
 
 
 def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
+    from nas_core.vocabulary import NetworkSize
     from supernet.api import differentiable_search
     from supernet.engine.signatures import edge_entropy, magnitude_vs_strength, parameter_free_ops
 
@@ -123,7 +124,10 @@ def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
     return {
         "method": method,
         "seed": seed,
-        "settings": search_settings(args, method, seed),
+        "settings": {
+            **search_settings(args, method, seed),
+            "network": NetworkSize(args.channels, args.cells_per_stage).to_dict(),
+        },
         "epochs_run": run.result.epochs_run,  # < epochs: the method stopped early (R-DARTS, DARTS+)
         "epochs": epochs,
         "selections": {

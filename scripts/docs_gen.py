@@ -66,6 +66,10 @@ def field_docs(cls: type) -> dict[str, str | None]:
 
 
 def _value(value: object) -> str:
+    from nas_core.vocabulary import NetworkSize
+
+    if isinstance(value, NetworkSize):
+        return f"`{value}`"
     if dataclasses.is_dataclass(value):
         return "(below)"
     return f"`{_cell(json.dumps(value, default=str))}`"
@@ -83,6 +87,7 @@ def _preset_table(cls: type, presets: dict[str, object], prefix: str = "") -> li
 
 def presets() -> list[str]:
     """Every field of every preset, with its meaning (from the code's field comments) and value."""
+    from nas_core.presets import NETWORKS, PROTOCOLS
     from nas_core.training.trainer import TrainConfig
     from predictor_nas.pipeline import FinalTraining
     from predictor_nas.ranker import RankerConfig
@@ -101,6 +106,16 @@ def presets() -> list[str]:
         "**`differentiable_search()` uses `paper` (the published search), `nas diff` uses `quick`** (a CPU-sized",
         "search; `--preset paper` for the published one); `nas pipeline` uses `quick` and `FinalTraining()`.",
         "",
+        "### Network sizes (`nas_core.NETWORKS`, every command's `--network`)",
+        "",
+        "A `NetworkSize(channels, cells_per_stage)` is C and N: N cells per stage on NB201, 3N + 2 cells on DARTS",
+        "spaces (N normal cells per stage and two reduction cells). `--channels` / `--cells-per-stage` override",
+        "either part of the size a command starts from.",
+        "",
+        "| name | C | N | DARTS cells |",
+        "|---|---|---|---|",
+        *(f"| `{n}` | {z.channels} | {z.cells_per_stage} | {z.darts_cells} |" for n, z in NETWORKS.items()),
+        "",
         "### RANK-NOSH search (`search_preset(name)`, `nas rank-nosh --preset`)",
         "",
         *_preset_table(RankNoshConfig, searches),
@@ -118,9 +133,11 @@ def presets() -> list[str]:
         "",
         *_preset_table(DiffSearchConfig, {n: search_config("darts", preset=n) for n in PRESETS}),
         "",
-        "### Training protocols (`TrainConfig.preset(name)`: `nas train --protocol`, retraining)",
+        "### Training protocols (`nas_core.PROTOCOLS`, `TrainConfig.preset(name)`: `nas train --protocol`, retraining)",
         "",
-        *_preset_table(TrainConfig, {n: TrainConfig.preset(n) for n in TrainConfig.PRESETS}),
+        "Network: " + ", ".join(f"`{n}` {PROTOCOLS[n]['network']}" for n in PROTOCOLS.names()) + ".",
+        "",
+        *_preset_table(TrainConfig, {n: TrainConfig.preset(n) for n in PROTOCOLS.names()}),
         "",
         "### The pipeline's final training (`FinalTraining()`)",
         "",

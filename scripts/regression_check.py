@@ -40,10 +40,13 @@ def tabular(seed: int) -> dict[str, Any]:
 def real(seed: int) -> dict[str, Any]:
     import torch
 
+    from nas_core.vocabulary import NetworkSize
     from predictor_nas.study import CandidateTraining, Study, search_preset
 
     torch.set_num_threads(1)
-    training = CandidateTraining(dataset="digits", max_train=256, max_test=256, channels=4, batch_size=64, device="cpu")
+    training = CandidateTraining(
+        dataset="digits", max_train=256, max_test=256, network=NetworkSize(4, 1), batch_size=64, device="cpu"
+    )
     config = search_preset("quick", budgets=(1, 2), k=2, initial=4, level0_samples=6, budget_epochs=14, seed=seed)
     with tempfile.TemporaryDirectory() as tmp, Study.create(config, training=training, run_dir=tmp) as study:
         result = study.optimize()

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nas_core.presets import NETWORKS
 from supernet.engine.diff_search import DiffSearch, DiffSearchConfig, DiffSearchResult
 from supernet.methods import Method, get_method
 
 #: ``preset="quick"``: a CPU-sized search (minutes on 2 cores); each method adds its ``quick_options``
-QUICK_SEARCH: dict[str, Any] = dict(epochs=10, C=8, N=1, layers=5, max_train=4000, batch_size=64)
+QUICK_SEARCH: dict[str, Any] = dict(epochs=10, network=NETWORKS["quick"], max_train=4000, batch_size=64)
 PRESETS = ("paper", "quick")
 
 
@@ -92,7 +93,7 @@ def differentiable_search(
     (the default: the method's published search) or ``quick`` (CPU-sized; ``nas diff``'s default);
     docs/configuration.md lists every field of both. ``selection``:
     ``magnitude`` (argmax α) or ``pt`` (DARTS-PT's perturbation selection). ``settings``: any
-    :class:`DiffSearchConfig` field (``space``, ``dataset``, ``epochs``, ``C``, ``w_lr``, ``a_lr``,
+    :class:`DiffSearchConfig` field (``space``, ``dataset``, ``epochs``, ``network``, ``w_lr``, ``a_lr``,
     ``method_options``, ``device``, ...). ``on_epoch(entry)`` receives each epoch's record (valid accuracy,
     probabilities, genotype, skip count, eigenvalue when measured)."""
     if isinstance(method, DiffSearchConfig):

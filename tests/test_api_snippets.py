@@ -14,10 +14,11 @@ import pytest
 import predictor_nas
 import predictor_nas.supernet_cost
 import supernet
+from nas_core.vocabulary import NetworkSize
 
 API = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 SNIPPETS = re.findall(r"```python\n(.*?)```", API.read_text(), flags=re.S)
-TINY_NETWORK = {"C": 4, "N": 1}
+TINY_NETWORK = NetworkSize(4, 1)
 
 
 def shrink(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,12 +33,12 @@ def shrink(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_preset(name, **{**kw, **small})
 
     def candidate_training(**kw: Any) -> Any:
-        return real_training(**{**kw, "dataset": "digits", "max_train": 128, "max_test": 128, "channels": 4})
+        return real_training(**{**kw, "dataset": "digits", "max_train": 128, "max_test": 128, "network": TINY_NETWORK})
 
     def differentiable_search(method: Any = "darts", **kw: Any) -> Any:
         tiny = dict(epochs=1, max_train=128, batch_size=32, pt_tune_epochs=1, pt_eval_batches=1)
-        if "C" not in kw:  # the study's own size (supernet_settings) is kept: warm starts need it
-            tiny.update(C=4, dataset="digits")
+        if "network" not in kw:  # the study's own size (supernet_settings) is kept: warm starts need it
+            tiny.update(network=TINY_NETWORK, dataset="digits")
         return real_search(method, **{**kw, **tiny})
 
     def retrain(arch: str, **kw: Any) -> Any:

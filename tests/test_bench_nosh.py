@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import bench_nosh  # noqa: E402
 
+from nas_core.vocabulary import NetworkSize  # noqa: E402
 from pools import EpochRecord  # noqa: E402
 
 
@@ -90,7 +91,9 @@ def test_resumed_training_continues_the_learning_curve_exactly(tmp_path):
     from predictor_nas.study import CandidateTraining, Study, search_preset
 
     arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
-    training = CandidateTraining(dataset="digits", max_train=240, max_test=60, channels=4, batch_size=32, device="cpu")
+    training = CandidateTraining(
+        dataset="digits", max_train=240, max_test=60, network=NetworkSize(4, 1), batch_size=32, device="cpu"
+    )
     config = search_preset("quick", budgets=(1, 3), budget_epochs=10)
     metrics = {}
     for name, steps in (("resumed", (1, 3)), ("straight", (3,))):

@@ -12,6 +12,7 @@ from nas_core.ops import build_op
 from nas_core.ops_icdarts import OP_SPACES, UniformNoise
 from nas_core.spaces import get_space
 from nas_core.spaces.darts import STEPS, edge_index
+from nas_core.vocabulary import NetworkSize
 from supernet.cdarts.dynamic_space import edge_ops_of, merge, random_op_sets, survivors, tournament
 from supernet.cdarts.latency import PAPER_LATENCY_WEIGHTS, expected_latency, latency_vector
 from supernet.cdarts.method import distillation_loss
@@ -27,9 +28,7 @@ def config(**kw):
         dataset="digits",
         epochs=2,
         warmup_epochs=1,
-        C=4,
-        layers=3,
-        N=1,
+        network=NetworkSize(4, 1),
         batch_size=32,
         max_train=192,
         diag_batches=1,
@@ -420,7 +419,7 @@ def test_cli_runs_the_dynamic_space_tournament_and_writes_its_games(tmp_path):
 
     out = tmp_path / "run"
     argv = ["diff", "--method", "icdarts", "--space", "icdarts-dynamic", "--dataset", "digits"]
-    argv += ["--epochs", "3", "--channels", "4", "--layers", "3", "--max-train", "96", "--batch-size", "32"]
+    argv += ["--epochs", "3", "--channels", "4", "--cells-per-stage", "1", "--max-train", "96", "--batch-size", "32"]
     argv += ["--dynamic-tiers", "2", "--o-max", "4", "--method-option", "heads=False", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     result = json.loads((out / "result.json").read_text())
@@ -509,7 +508,7 @@ def test_nas_train_rebuilds_the_template_the_search_used(tmp_path, capsys):
 
     arch = get_space("darts-nozero").to_string(get_space("darts-nozero").sample(random.Random(1)))
     argv = ["train", "--arch", arch, "--space", "darts-nozero", "--dataset", "digits", "--epochs", "1"]
-    argv += ["--channels", "4", "--layers", "3", "--max-train", "64", "--batch-size", "32", "--export", "none"]
+    argv += ["--channels", "4", "--cells-per-stage", "1", "--max-train", "64", "--batch-size", "32", "--export", "none"]
     argv += ["--reduce-cells", "max_pool", "--stem", "conv1x1", "--quiet", "--out", str(tmp_path / "t")]
     assert main(argv) == 0
     full = json.loads((tmp_path / "t" / "result.json").read_text())

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from nas_cli import main
+from nas_core.vocabulary import NetworkSize
 
 
 def test_help_and_spaces(capsys):
@@ -352,15 +353,39 @@ def test_nas_version(capsys):
     assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"nas {metadata.version('nas-suite')}"
 
 
-def test_depth_flags_mean_the_same_in_every_command(tmp_path, capsys):
-    """--cells-per-stage is N (nb201) and --layers the DARTS cell count in rank-nosh as in diff and train."""
-    from predictor_nas.study import CandidateTraining
+def test_size_flags_mean_the_same_in_every_command_and_space(tmp_path, capsys):
+    """--channels C and --cells-per-stage N size every command's networks; a DARTS network of N cells per stage
+    has 3N + 2 cells, and there is no separate --layers any more."""
+    from nas_cli import diff_cmd, rank_nosh, train_cmd
+    from nas_cli.app import build_parser
+    from nas_core.spaces import get_space
 
-    argv = ["rank-nosh", "--space", "darts", "--dataset", "digits", "--cells-per-stage", "2", "--out", str(tmp_path)]
-    assert main(argv) == 2
-    assert "--cells-per-stage does not apply to space 'darts'; its depth is --layers (cells)" in capsys.readouterr().err
-    training = CandidateTraining(channels=4, cells_per_stage=2, layers=3)
-    assert training.network("nb201") == {"C": 4, "N": 2} and training.network("darts") == {"C": 4, "layers": 3}
+    parser = build_parser()
+    size = ["--channels", "4", "--cells-per-stage", "2"]
+    _, _, training = rank_nosh.resolve(parser.parse_args(["rank-nosh", "--space", "darts", *size]))
+    assert training.network == NetworkSize(4, 2)
+    assert diff_cmd.settings(parser.parse_args(["diff", "--space", "darts", *size])).network == NetworkSize(4, 2)
+    args = parser.parse_args(["train", "--arch", "x", "--space", "darts", "--out", "o", "--network", "quick"])
+    assert train_cmd.size_from_args(args, None) == NetworkSize(8, 1)
+    assert get_space("nb201").size_kwargs(NetworkSize(4, 2)) == {"C": 4, "N": 2}
+    assert get_space("darts").size_kwargs(NetworkSize(4, 2)) == {"C": 4, "layers": 8}
+    with pytest.raises(SystemExit, match="2"):
+        main(["rank-nosh", "--dataset", "digits", "--layers", "3", "--out", str(tmp_path)])
+    assert "unrecognized arguments: --layers" in capsys.readouterr().err
+
+
+def test_a_stored_size_in_the_constructors_names_reads_back_as_the_same_network_size():
+    """Pool files and run records written before NetworkSize hold {C, N} or {C, layers}: they read back, and a
+    layers count that no N gives (3N + 2) is refused naming the value."""
+    assert NetworkSize.parse({"C": 16, "N": 5}) == NetworkSize(16, 5)
+    assert NetworkSize.parse({"C": 36, "layers": 20}) == NetworkSize(36, 6)
+    assert NetworkSize.parse({"channels": 8, "cells_per_stage": 1}) == NetworkSize.parse("quick") == NetworkSize(8, 1)
+    with pytest.raises(ValueError, match=r"layers=4 is not a DARTS depth .*3N \+ 2"):
+        NetworkSize.parse({"C": 4, "layers": 4})
+    with pytest.raises(ValueError, match=r"NetworkSize.channels must be an integer >= 1, got 0"):
+        NetworkSize(0, 1)
+    with pytest.raises(ValueError, match="unknown network size 'huge'; known network sizes: darts-eval"):
+        NetworkSize.parse("huge")
 
 
 def test_proxies_command_scores_each_space_at_its_own_size(tmp_path, capsys):
@@ -375,15 +400,18 @@ def test_proxies_command_scores_each_space_at_its_own_size(tmp_path, capsys):
     small = json.loads(out.read_text())
     assert main([*base, "--cells-per-stage", "2", "--out", str(out), "--quiet"]) == 0
     large = json.loads(out.read_text())
-    assert small["network"] == {"C": 4, "N": 1} and large["network"] == {"C": 4, "N": 2}
+    assert small["network"] == {"channels": 4, "cells_per_stage": 1} and large["network"]["cells_per_stage"] == 2
     # N is the network's size: more cells per stage, more parameters, for every architecture
     assert all(b["params"] > a["params"] for a, b in zip(small["scores"], large["scores"], strict=True))
 
     archs.write_text(darts.to_string(darts.sample(random.Random(0))))
     darts_base = [*base[:-2], "--channels", "4", "--space", "darts"]
-    assert main([*darts_base, "--layers", "3", "--out", str(out), "--quiet"]) == 0
-    assert json.loads(out.read_text())["network"] == {"C": 4, "layers": 3}
-    assert main([*darts_base, "--cells-per-stage", "3", "--out", str(out)]) == 2
-    assert "--cells-per-stage is NB201's N; on darts the size is --layers" in capsys.readouterr().err
-    assert main([*base, "--layers", "3", "--out", str(out)]) == 2
-    assert "--layers is the DARTS cell count" in capsys.readouterr().err
+    assert main([*darts_base, "--cells-per-stage", "1", "--out", str(out), "--quiet"]) == 0
+    one = json.loads(out.read_text())
+    assert main([*darts_base, "--cells-per-stage", "2", "--out", str(out), "--quiet"]) == 0
+    two = json.loads(out.read_text())
+    assert one["network"] == {"channels": 4, "cells_per_stage": 1}  # 5 cells
+    assert two["scores"][0]["params"] > one["scores"][0]["params"]  # 8 cells
+    with pytest.raises(SystemExit, match="2"):
+        main([*base, "--layers", "3", "--out", str(out)])
+    assert "unrecognized arguments: --layers" in capsys.readouterr().err

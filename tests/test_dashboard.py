@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from nas_cli.dashboard.server import Dashboard, serve_in_background
+from nas_core.vocabulary import NetworkSize
 from pools import Pool, PoolConfig
 from pools.records import EpochRecord
 from predictor_nas.runs import SEARCH_KEY, list_runs
@@ -220,7 +221,13 @@ def test_a_differentiable_run_is_followed_epoch_by_epoch(tmp_path):
     run_dir = tmp_path / "darts"
     seen = []
     config = DiffSearchConfig(
-        method="darts", dataset="digits", epochs=2, C=4, N=1, max_train=96, batch_size=32, hessian_every=1
+        method="darts",
+        dataset="digits",
+        epochs=2,
+        network=NetworkSize(4, 1),
+        max_train=96,
+        batch_size=32,
+        hessian_every=1,
     )
     search = DiffSearch(
         config, run_dir=run_dir, on_epoch=lambda e: seen.append(json.loads((run_dir / PROGRESS_FILE).read_text()))

@@ -7,6 +7,7 @@ import torch
 
 from nas_cli import main
 from nas_core.spaces import get_space
+from nas_core.vocabulary import NetworkSize
 from supernet.engine.diff_search import DiffSearch, DiffSearchConfig
 
 
@@ -15,9 +16,7 @@ def tiny(method="darts", **kw) -> DiffSearchConfig:
         method=method,
         dataset="digits",
         epochs=4,
-        C=4,
-        N=1,
-        layers=4,
+        network=NetworkSize(4, 1),
         batch_size=32,
         max_train=256,
         crop_padding=1,
@@ -190,7 +189,10 @@ def test_nas_diff_cli(tmp_path, capsys):
     # the same command with --retrain: the finished search is read back, its cell retrained and tested once
     assert main([*argv, "--retrain", "--retrain-epochs", "1"]) == 0
     retrained = json.loads((out / "result.json").read_text())["retrained"]
-    assert retrained["recipe"]["network"] == {"C": 8, "N": 1} and retrained["train_config"]["epochs"] == 1
+    assert (
+        retrained["recipe"]["network"] == {"channels": 8, "cells_per_stage": 1}
+        and retrained["train_config"]["epochs"] == 1
+    )
     assert 0 <= retrained["test_accuracy"] <= 100 and (out / "retrain" / "model.pt2").exists()
     assert json.loads(capsys.readouterr().out)["retrained_test_accuracy"] == retrained["test_accuracy"]
     assert main(["diff", "--method", "nope", "--out", str(out)]) == 2
@@ -198,7 +200,7 @@ def test_nas_diff_cli(tmp_path, capsys):
 
 
 def test_allegronas_searches_the_allegro_space_with_neca():
-    config = tiny("allegronas", epochs=2, max_train=64, layers=3)
+    config = tiny("allegronas", epochs=2, max_train=64)
     assert config.space == "allegro" and config.lr_schedule == "neca" and config.lr_period == 90
     search = DiffSearch(config)
     result = search.run()

@@ -33,7 +33,7 @@ def test_torchrun_runs_the_hierarchical_macro_phase_data_parallel(tmp_path):
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
     argv += ["-m", "nas_cli", "diff", "--method", "darts", "--space", "darts", "--dataset", "digits"]
-    argv += ["--epochs", "1", "--max-train", "128", "--channels", "4", "--layers", "4", "--macro-epochs", "2"]
+    argv += ["--epochs", "1", "--max-train", "128", "--channels", "4", "--cells-per-stage", "1", "--macro-epochs", "2"]
     argv += ["--batch-size", "32", "--device", "cpu", "--out", str(out), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)

@@ -8,6 +8,7 @@ import torch
 from nas_cli import main
 from nas_core.networks.darts import DartsNetwork
 from nas_core.spaces import get_space
+from nas_core.vocabulary import NetworkSize
 from supernet.cdarts.hierarchical import MacroSearch, SkipNetwork, default_skip, initial_gamma
 from supernet.engine.diff_search import DiffSearchConfig
 
@@ -51,38 +52,38 @@ def test_mixed_skips_need_weights_and_bad_sources_are_rejected():
 
 
 def tiny_config(**kw):
-    base = dict(method="icdarts", space="darts", dataset="digits", epochs=3, warmup_epochs=1, C=4, layers=4)
+    base = dict(method="icdarts", space="darts", dataset="digits", epochs=3, warmup_epochs=1, network=NetworkSize(4, 1))
     return DiffSearchConfig.resolve(**{**base, "batch_size": 32, "max_train": 128, "device": "cpu", **kw})
 
 
 def test_e_macro_keeps_the_largest_gamma_skip_and_inherits_shared_weights():
     search = MacroSearch(GENOTYPE, tiny_config())
     with torch.no_grad():
-        search.gamma[3].copy_(torch.tensor([2.0, 0.0, -1.0]))  # cell 3 prefers the stem
+        search.gamma[4].copy_(torch.tensor([2.0, 0.0, 0.0, -1.0]))  # cell 4 prefers the stem
     search.regenerate()
-    assert search.E_skips == [0, 0, 1, 0] and search.E.sources[3] == (0,)
+    assert search.E_skips == [0, 0, 1, 2, 0] and search.E.sources[4] == (0,)
     with torch.no_grad():  # "train" E_macro
         for p in search.E.parameters():
             p.add_(1.0)
     trained = {k: v.clone() for k, v in search.E.state_dict().items()}
     with torch.no_grad():
-        search.gamma[3].copy_(torch.tensor([0.0, 0.0, 1.0]))  # cell 3 now prefers its default skip
+        search.gamma[4].copy_(torch.tensor([0.0, 0.0, 0.0, 1.0]))  # cell 4 now prefers its default skip
     search.regenerate()
     state = search.E.state_dict()
-    assert search.E_skips[3] == 2 and "adapters.3.0.conv_1.weight" in state  # one reduction: FactorizedReduce
+    assert search.E_skips[4] == 3 and "adapters.4.0.conv_1.weight" in state  # one reduction: FactorizedReduce
     assert torch.equal(state["cells.0.preprocess1.1.weight"], trained["cells.0.preprocess1.1.weight"])
-    assert not torch.equal(state["adapters.3.0.conv_1.weight"], trained["adapters.3.0.1.conv_1.weight"])
+    assert not torch.equal(state["adapters.4.0.conv_1.weight"], trained["adapters.4.0.1.conv_1.weight"])
     with torch.no_grad():
-        search.gamma[3].copy_(torch.tensor([2.0, 0.0, -1.0]))  # back to the stem: its trained adapter returns
+        search.gamma[4].copy_(torch.tensor([2.0, 0.0, 0.0, -1.0]))  # back to the stem: its trained adapter returns
     search.regenerate()
-    assert torch.equal(search.E.state_dict()["adapters.3.0.1.conv_1.weight"], trained["adapters.3.0.1.conv_1.weight"])
+    assert torch.equal(search.E.state_dict()["adapters.4.0.1.conv_1.weight"], trained["adapters.4.0.1.conv_1.weight"])
 
 
 def test_macro_search_learns_gamma_and_returns_a_template():
     search = MacroSearch(GENOTYPE, tiny_config())
     before = [g.detach().clone() for g in search.gamma]
     result = search.run()
-    assert len(result.skips) == 4 and all(0 <= s <= default_skip(i) for i, s in enumerate(result.skips))
+    assert len(result.skips) == 5 and all(0 <= s <= default_skip(i) for i, s in enumerate(result.skips))
     assert any(not torch.equal(a, b) for a, b in zip(before, search.gamma))
     assert [h["epoch"] for h in result.history] == [0, 1, 2]
 
@@ -90,11 +91,22 @@ def test_macro_search_learns_gamma_and_returns_a_template():
 def test_cli_runs_the_macro_phase_after_the_cell_search(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["diff", "--method", "icdarts", "--space", "darts", "--dataset", "digits", "--epochs", "2"]
-    argv += ["--channels", "4", "--layers", "4", "--max-train", "96", "--batch-size", "32", "--macro-epochs", "2"]
+    argv += [
+        "--channels",
+        "4",
+        "--cells-per-stage",
+        "1",
+        "--max-train",
+        "96",
+        "--batch-size",
+        "32",
+        "--macro-epochs",
+        "2",
+    ]
     argv += ["--method-option", "heads=False", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     macro = json.loads((out / "result.json").read_text())["macro"]
-    assert len(macro["skips"]) == 4 and len(macro["history"]) == 2
+    assert len(macro["skips"]) == 5 and len(macro["history"]) == 2
     bad = ["diff", "--method", "icdarts", "--space", "nb201", "--macro-epochs", "2", "--out", str(tmp_path / "b")]
     assert main(bad) == 2
     assert "needs a positive epoch count and a DARTS-family space" in capsys.readouterr().err

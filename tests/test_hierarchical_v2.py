@@ -17,6 +17,7 @@ from nas_core.networks.placed import (
 from nas_core.ops import DilConv, SepConv
 from nas_core.spaces import get_space
 from nas_core.spaces.darts import STEPS
+from nas_core.vocabulary import NetworkSize
 from supernet.cdarts.hierarchical_v2 import PlacementSearch, PlacementSearchNetwork, TypedCellSearch, TypedSearchNetwork
 from supernet.engine.diff_search import DiffSearchConfig
 
@@ -36,7 +37,9 @@ def size(**kw):
 
 
 def tiny_config(**kw):
-    base = dict(method="icdarts", space="darts-nozero", dataset="digits", epochs=3, warmup_epochs=1, C=4, layers=5)
+    base = dict(
+        method="icdarts", space="darts-nozero", dataset="digits", epochs=3, warmup_epochs=1, network=NetworkSize(4, 1)
+    )
     return DiffSearchConfig.resolve(**{**base, "batch_size": 32, "max_train": 128, "device": "cpu", **kw})
 
 
@@ -164,7 +167,7 @@ def test_e_macro_keeps_the_largest_gamma_type_per_depth_and_inherits_by_depth_an
 def test_both_phases_learn_and_the_cli_writes_a_retrainable_architecture(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["diff", "--method", "icdarts", "--dataset", "digits", "--epochs", "2", "--channels", "4"]
-    argv += ["--layers", "5", "--max-train", "96", "--batch-size", "32", "--macro-epochs", "2"]
+    argv += ["--cells-per-stage", "1", "--max-train", "96", "--batch-size", "32", "--macro-epochs", "2"]
     argv += ["--macro-version", "2", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     result = json.loads((out / "result.json").read_text())
@@ -174,7 +177,7 @@ def test_both_phases_learn_and_the_cli_writes_a_retrainable_architecture(tmp_pat
     assert gammas[0] == [[0.0] * 4] * 5 and gammas[-1] != gammas[0]  # pre-training, then γ moves
     assert len(result["micro"]["history"]) == 2
     train = ["train", "--arch", f"@{out / 'result.json'}", "--space", "darts-nozero", "--dataset", "digits"]
-    train += ["--epochs", "1", "--channels", "4", "--layers", "8", "--max-train", "64", "--batch-size", "32"]
+    train += ["--epochs", "1", "--channels", "4", "--cells-per-stage", "2", "--max-train", "64", "--batch-size", "32"]
     train += ["--export", "none", "--quiet", "--out", str(tmp_path / "t")]
     assert main(train) == 0  # the 5-cell placement stretched to 8 cells
     assert json.loads((tmp_path / "t" / "result.json").read_text())["test_accuracy"] >= 0

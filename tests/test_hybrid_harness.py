@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from nas_core.spaces import get_space
+from nas_core.vocabulary import NetworkSize
 from pools import Pool, PoolConfig
 from pools.runner import TrainingRunner
 from predictor_nas.baselines import BudgetedEvaluator
@@ -18,7 +19,9 @@ from supernet.engine.diff_search import DiffSearchConfig, search_loaders
 A = "|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
 A_ISOMORPH = "|nor_conv_1x1~0|+|nor_conv_3x3~0|none~1|+|none~0|skip_connect~1|skip_connect~2|"
 B = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"
-TINY = CandidateTraining(dataset="digits", max_train=300, max_test=100, channels=4, batch_size=64, device="cpu")
+TINY = CandidateTraining(
+    dataset="digits", max_train=300, max_test=100, network=NetworkSize(4, 1), batch_size=64, device="cpu"
+)
 
 
 def _rows(images: torch.Tensor) -> set[bytes]:

@@ -9,6 +9,7 @@ import shutil
 import pytest
 import torch
 
+from nas_core.vocabulary import NetworkSize
 from pools.interrupts import Interrupted
 from predictor_nas.pipeline import FinalTraining, PipelineConfig, run_pipeline
 from predictor_nas.study import CandidateTraining, search_preset
@@ -19,8 +20,10 @@ def tiny_config() -> PipelineConfig:
         search=search_preset(
             "quick", budgets=(1, 2), k=2, initial=4, level0_samples=6, budget_epochs=12, proxies=("params",)
         ),
-        training=CandidateTraining(dataset="digits", max_train=256, max_test=256, channels=4, device="cpu"),
-        final=FinalTraining(channels=4, epochs=2, batch_size=256, seeds=1),
+        training=CandidateTraining(
+            dataset="digits", max_train=256, max_test=256, network=NetworkSize(4, 1), device="cpu"
+        ),
+        final=FinalTraining(network=NetworkSize(4, 1), epochs=2, batch_size=256, seeds=1),
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from nas_core.spaces import ArchitectureError
 from nas_core.training import CheckpointError
+from nas_core.vocabulary import NetworkSize
 from pools import EpochRecord, LostLeaseError, Pool, PoolConfig, PoolError
 from pools.store import open_store
 
@@ -132,11 +133,14 @@ def test_reopening_with_other_training_settings_is_refused_by_the_library(tmp_pa
     make_pool(url).add_candidate("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|")
     stored = Pool.open(url).config
     other = PoolConfig(space="nb201", dataset="digits", network={"C": 8, "N": 1}, train=dict(stored.train, lr=0.1))
-    with pytest.raises(PoolError, match=r"network: \{'C': 4, 'N': 1\} -> \{'C': 8, 'N': 1\}; train: .*'lr': 0.1"):
+    with pytest.raises(
+        PoolError,
+        match=r"network: NetworkSize\(channels=4, .*\) -> NetworkSize\(channels=8, .*'lr': 0.1",
+    ):
         Pool.create(url, other, exist_ok=True)
     moved = PoolConfig(**{**vars(stored), "data_root": "/elsewhere", "heartbeat_timeout": 30.0})
     reopened = Pool.create(url, moved, exist_ok=True)
-    assert reopened.config.network == {"C": 4, "N": 1} and len(reopened.candidates()) == 1
+    assert reopened.config.network == NetworkSize(4, 1) and len(reopened.candidates()) == 1
     assert Pool.open(url).config == stored
 
 

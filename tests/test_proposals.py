@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from nas_core.spaces import get_space
+from nas_core.vocabulary import NetworkSize
 from pools import Pool, PoolConfig
 from supernet.engine.diff_search import DiffSearch, DiffSearchConfig
 from supernet.engine.proposals import add_proposals, proposals_from_search, sample_architecture
@@ -44,8 +45,7 @@ def _tiny_search(**kw):
         method="darts",
         dataset="digits",
         epochs=1,
-        C=4,
-        N=1,
+        network=NetworkSize(4, 1),
         batch_size=32,
         max_train=128,
         crop_padding=1,

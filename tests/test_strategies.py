@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nas_core.spaces import get_space
+from nas_core.vocabulary import NetworkSize
 from predictor_nas import CandidateTraining, Study, search_preset
 from predictor_nas.baselines import regularized_evolution
 from predictor_nas.evaluators import TabularNB201Evaluator
@@ -13,7 +14,9 @@ from predictor_nas.strategies import REA, STRATEGIES, RandomSearch, get_strategy
 
 
 def tiny_training(**overrides) -> CandidateTraining:
-    return CandidateTraining(dataset="digits", max_train=200, max_test=200, channels=4, batch_size=64, **overrides)
+    return CandidateTraining(
+        dataset="digits", max_train=200, max_test=200, network=NetworkSize(4, 1), batch_size=64, **overrides
+    )
 
 
 def test_an_unknown_strategy_names_the_known_ones():

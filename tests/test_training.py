@@ -107,7 +107,7 @@ def test_bad_config_values():
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match="amp='fp8'"):
         TrainConfig(amp="fp8")
-    with pytest.raises(KeyError, match="unknown training preset"):
+    with pytest.raises(KeyError, match="unknown protocol"):
         TrainConfig.preset("imagenet")
     assert TrainConfig.preset("darts-eval").epochs == 600
     with pytest.raises(ValueError, match="unknown TrainConfig key"):

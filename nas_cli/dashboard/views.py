@@ -43,7 +43,7 @@ def overview(pool: Pool, run_dir: Path | None = None) -> dict[str, Any]:
         "url": pool.url,
         "space": pool.config.space,
         "dataset": pool.config.dataset,
-        "network": pool.config.network,
+        "network": pool.config.network.to_dict() if pool.config.network else None,
         "search": {
             "running": lease is not None and lease["age"] < pool.config.heartbeat_timeout,
             "owner": lease["owner"] if lease else None,
@@ -140,11 +140,9 @@ def workers(pool: Pool, allow_actions: bool = False) -> dict[str, Any]:
 def retrain_command(pool: Pool, arch: str, candidate_id: int) -> str:
     """The ``nas train`` line that retrains ``arch`` on the full training set with the pool's network."""
     cfg = pool.config
-    flags = {"C": "--channels", "N": "--cells-per-stage", "layers": "--layers"}
     parts = ["nas", "train", "--arch", shlex.quote(arch), "--space", cfg.space, "--dataset", cfg.dataset]
-    for key, flag in flags.items():
-        if key in cfg.network:
-            parts += [flag, str(cfg.network[key])]
+    if cfg.network:
+        parts += ["--channels", str(cfg.network.channels), "--cells-per-stage", str(cfg.network.cells_per_stage)]
     if cfg.pad_to:
         parts += ["--pad-to", str(cfg.pad_to)]
     return " ".join([*parts, "--out", f"runs/retrain-{candidate_id}"])

@@ -15,6 +15,8 @@ from typing import Any, Generic, TypeVar
 
 from torch import nn
 
+from nas_core.vocabulary import NetworkSize
+
 Arch = TypeVar("Arch")
 
 
@@ -86,6 +88,11 @@ class SearchSpace(ABC, Generic[Arch]):
         return hashlib.sha1(f"{self.name}:{form}".encode()).hexdigest()[:16]
 
     # -- networks and graphs ---------------------------------------------------------------
+    @abstractmethod
+    def size_kwargs(self, size: NetworkSize) -> dict[str, int]:
+        """The keyword arguments of :meth:`build_network` (and the supernet) that give a network of ``size``:
+        the one place a :class:`~nas_core.vocabulary.NetworkSize` meets the papers' own names."""
+
     @abstractmethod
     def build_network(self, arch: Arch | str, *, num_classes: int, in_channels: int = 3, **config: Any) -> nn.Module:
         """The discrete child network of ``arch``."""

@@ -30,6 +30,7 @@ from nas_core.cells import CELL_TYPES, NUM_EDGES, STEPS, Edge, Genotype, edge_in
 from nas_core.ops import ALLEGRO_OPS, DARTS_OPS, op_names
 from nas_core.ops_icdarts import OP_SPACES
 from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
+from nas_core.vocabulary import NetworkSize
 
 # RobustDARTS S1 (facts from the paper's released space definition): per edge, its two candidates.
 _S1_NORMAL = (
@@ -225,6 +226,11 @@ class DartsSpace(SearchSpace[Genotype]):
         )
 
     # -- network and graph -------------------------------------------------------------------
+    def size_kwargs(self, size: NetworkSize) -> dict[str, int]:
+        """``C`` channels and ``layers`` = 3N + 2 cells: N normal cells per stage and two reduction cells
+        (DARTS, §3.1: the 8-cell search network is N = 2, the 20-cell evaluation network N = 6)."""
+        return {"C": size.channels, "layers": size.darts_cells}
+
     def build_network(
         self,
         arch: Genotype | str,

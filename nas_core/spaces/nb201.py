@@ -25,6 +25,7 @@ from torch import nn
 from nas_core.cells import EDGES, NUM_NODES, NB201Cell
 from nas_core.ops import NB201_OPS
 from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
+from nas_core.vocabulary import NetworkSize
 
 _NODE_RE = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 
@@ -142,6 +143,10 @@ class NB201Space(SearchSpace[NB201Cell]):
         return nodes[-1]
 
     # -- network and graph -------------------------------------------------------------------
+    def size_kwargs(self, size: NetworkSize) -> dict[str, int]:
+        """``C`` channels and ``N`` cells per stage (NAS-Bench-201, §2.1)."""
+        return {"C": size.channels, "N": size.cells_per_stage}
+
     def build_network(
         self, arch: NB201Cell | str, *, num_classes: int, in_channels: int = 3, C: int = 16, N: int = 5, **config: Any
     ) -> nn.Module:

@@ -1,6 +1,6 @@
 """Retrain a found architecture from scratch with a published evaluation protocol, then measure and export it.
 
-Protocols (``TrainConfig.PRESETS``): ``nb201`` -- the NAS-Bench-201 200-epoch recipe (SGD 0.1 Nesterov,
+Protocols (:data:`nas_core.presets.PROTOCOLS`): ``nb201`` -- the NAS-Bench-201 200-epoch recipe (SGD 0.1 Nesterov,
 cosine, wd 5e-4, batch 256; C=16, N=5); ``darts-eval`` -- DARTS's CIFAR-10 evaluation (600 epochs,
 batch 96, SGD 0.025 cosine, wd 3e-4, cutout 16, drop-path 0.2, auxiliary head 0.4; 20 cells, 36
 channels). The run checkpoints every epoch into ``run_dir`` and resumes from it; the test split is
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,12 @@ import torch
 from torch import nn
 
 from nas_core.data import make_splits, split_loaders
+from nas_core.presets import PROTOCOLS
 from nas_core.run_record import write_run_config
 from nas_core.spaces import get_space
 from nas_core.training.checkpoint import load_checkpoint, save_checkpoint
 from nas_core.training.trainer import EpochMetrics, TrainConfig, Trainer
-
-#: network sizes of each protocol (the published ones)
-PROTOCOL_NETWORK: dict[str, dict[str, int]] = {"nb201": {"C": 16, "N": 5}, "darts-eval": {"C": 36, "layers": 20}}
+from nas_core.vocabulary import NetworkSize
 
 
 @dataclass
@@ -64,23 +63,17 @@ def default_protocol(space: str) -> str:
     return "nb201" if space == "nb201" else "darts-eval"
 
 
-def network_size(space: str, protocol: str, **given: Any) -> dict[str, Any]:
-    """The protocol's network size with the ``given`` entries (``C``, ``N``, ``layers``, ``stem``,
-    ``reduce_cells``; ``None`` keeps the protocol's) applied; the keys the space takes only."""
-    size = dict(PROTOCOL_NETWORK[protocol])
-    given = {k: v for k, v in given.items() if v is not None}
-    if space == "nb201":
-        if given.keys() & {"stem", "reduce_cells", "layers"}:
-            raise ValueError(f"the nb201 space takes C and N, got {sorted(given)} (stem/reduce_cells/layers are DARTS)")
-        size.pop("layers", None)
-        size.setdefault("N", 5)
-    else:
-        if "N" in given:
-            raise ValueError(f"DARTS spaces take C and layers (cells), not N; got {sorted(given)}")
-        size.pop("N", None)
-        size.setdefault("layers", 20)
-    size.update(given)
-    return size
+def network_kwargs(
+    space: str, protocol: str, network: NetworkSize | Mapping[str, Any] | str | None = None, **template: Any
+) -> dict[str, Any]:
+    """The network constructor's size arguments: ``network`` (a :class:`NetworkSize`, a preset name or a
+    mapping; ``None``: the protocol's published size), and on DARTS spaces the ``template`` options (``stem``,
+    ``reduce_cells``: ICDARTS Table 3.4's ablations; ``None`` keeps the default)."""
+    size = NetworkSize.parse(PROTOCOLS.get(protocol)["network"] if network is None else network)
+    template = {k: v for k, v in template.items() if v is not None}
+    if space == "nb201" and template:
+        raise ValueError(f"the nb201 space has no DARTS template options, got {sorted(template)}")
+    return {**get_space(space).size_kwargs(size), **template}
 
 
 def latency_ms(net: nn.Module, shape: tuple[int, ...], device: torch.device, runs: int = 20) -> float:
@@ -129,19 +122,19 @@ def retrain(
     *,
     space: str = "nb201",
     protocol: str | None = None,
-    network: dict[str, Any] | None = None,
+    network: NetworkSize | Mapping[str, Any] | str | None = None,
+    template: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> RetrainResult:
     """Train ``arch`` from scratch with ``protocol`` (default: ``nb201`` on the nb201 space, else
     ``darts-eval``), evaluate it once on the test split, write ``run_dir/result.json``, ``genotype.json``
-    and (``export``) ``model.pt2``. ``network`` overrides the protocol's size (``C``, ``N`` / ``layers``,
-    ``stem``, ``reduce_cells``); ``options`` are :func:`train_network`'s (``dataset``, ``run_dir``,
-    ``epochs``, ``batch_size``, ...). Rerunning with the same ``run_dir`` resumes."""
+    and (``export``) ``model.pt2``. ``network`` overrides the protocol's size (:class:`NetworkSize`, a preset
+    name or its mapping), ``template`` the DARTS network's ``stem`` / ``reduce_cells``; ``options`` are
+    :func:`train_network`'s (``dataset``, ``run_dir``, ``epochs``, ``batch_size``, ...). Rerunning with the
+    same ``run_dir`` resumes."""
     parsed, placed = parse_architecture(arch, space)
     protocol = protocol or default_protocol(space)
-    if protocol not in TrainConfig.PRESETS:
-        raise ValueError(f"unknown protocol {protocol!r}; known: {sorted(TrainConfig.PRESETS)}")
-    size = network_size(space, protocol, **(network or {}))
+    size = network_kwargs(space, protocol, network, **(template or {}))
 
     def build(num_classes: int, in_channels: int) -> nn.Module:
         shape_kw = dict(num_classes=num_classes, in_channels=in_channels, **size)

@@ -81,21 +81,6 @@ class TrainConfig:
     #: seed of the initialisation and the data order
     seed: int = 0
 
-    PRESETS = {
-        "nb201": {},
-        "darts-eval": dict(
-            epochs=600,
-            batch_size=96,
-            lr=0.025,
-            nesterov=False,
-            weight_decay=3e-4,
-            grad_clip=5.0,
-            cutout=16,
-            drop_path_prob=0.2,
-            auxiliary_weight=0.4,
-        ),
-    }
-
     def __post_init__(self) -> None:
         if isinstance(self.compile, bool):  # configurations written before compile took a mode
             self.compile = "default" if self.compile else "off"
@@ -119,9 +104,10 @@ class TrainConfig:
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> TrainConfig:
-        if name not in cls.PRESETS:
-            raise KeyError(f"unknown training preset {name!r}; known presets: {sorted(cls.PRESETS)}")
-        return cls(**{**cls.PRESETS[name], **overrides})
+        """The training of protocol ``name`` (:data:`nas_core.presets.PROTOCOLS`) with ``overrides``."""
+        from nas_core.presets import PROTOCOLS
+
+        return cls(**{**PROTOCOLS.get(name)["train"], **overrides})
 
     @property
     def augment(self) -> Augment:

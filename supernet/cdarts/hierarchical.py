@@ -222,8 +222,9 @@ class CyclicPhase(DiffSearch):
 
     def network_size(self) -> dict[str, int]:
         """The search network's size and the data's shape, as the phase's networks take them."""
-        cfg = self.config
-        return dict(C=cfg.C, layers=cfg.layers, num_classes=self.loaders.num_classes, in_channels=self.loaders.shape[0])
+        return dict(
+            **self.config.size_kwargs(), num_classes=self.loaders.num_classes, in_channels=self.loaders.shape[0]
+        )
 
     def weights(self) -> list[torch.Tensor]:
         """The mixing weights S runs with: a softmax over the last dimension of each architecture parameter."""
@@ -412,12 +413,12 @@ class CyclicPhase(DiffSearch):
 
 class MacroSearch(CyclicPhase):
     """Version 1's macro phase (module docstring) for ``genotype`` with the data and optimiser settings
-    of ``config`` (its ``C``/``layers`` size the macro networks, ``epochs``/``warmup_epochs`` the phase)."""
+    of ``config`` (its ``network`` sizes the macro networks, ``epochs``/``warmup_epochs`` the phase)."""
 
     def __init__(self, genotype: str | Genotype, config: DiffSearchConfig, gamma_lr: float = 3e-3, **options: Any):
         super().__init__(config, **options)
         self.genotype = get_space(config.space).parse(genotype)
-        layers = config.layers
+        layers = config.size_kwargs()["layers"]
         self.S = self._network([tuple(range(default_skip(i) + 1)) for i in range(layers)])
         self.gamma = self.arch = nn.ParameterList(nn.Parameter(g.to(self.device)) for g in initial_gamma(layers))
         self._optimisers(gamma_lr)

@@ -36,6 +36,7 @@ from nas_core.networks.darts import DartsCell, DartsNetwork, darts_layout, make_
 from nas_core.networks.placed import N_TYPES, PlacedCells, placed_network, template_placement, type_genotype
 from nas_core.spaces import DartsSpace, Genotype, get_space
 from nas_core.spaces.darts import STEPS
+from nas_core.vocabulary import NetworkSize
 from supernet.cdarts.hierarchical import CyclicPhase, relabel
 from supernet.cdarts.method import bank_key, cell_op_names
 from supernet.engine.diff_search import DiffSearchConfig
@@ -109,13 +110,11 @@ class _PlacedCellsPhase(CyclicPhase):
 class TypedCellSearch(_PlacedCellsPhase):
     """Version 2's micro phase: ICDARTS over four cell types alternating in the template."""
 
-    def __init__(
-        self, config: DiffSearchConfig, eval_C: int | None = None, eval_layers: int | None = None, **options: Any
-    ):
+    def __init__(self, config: DiffSearchConfig, eval_network: NetworkSize | None = None, **options: Any):
         super().__init__(config, **options)
-        #: E_micro's size; default S's (ICDARTS's own E is 36/16 wider and 20/8 deeper: pass those)
-        self.eval_size = dict(C=eval_C or config.C, layers=eval_layers or config.layers)
         space = get_space(config.space)
+        #: E_micro's size; default S's (ICDARTS's own E is DARTS's evaluation network: pass NETWORKS["darts-eval"])
+        self.eval_size = space.size_kwargs(eval_network) if eval_network else config.size_kwargs()
         if not isinstance(space, DartsSpace):
             raise ValueError(f"hierarchical version 2 needs a DARTS-family space, got {config.space!r}")
         edges = [e for e in edge_infos(space) if e.cell_type == "normal"]  # the supernet's normal-cell edges
@@ -168,13 +167,13 @@ class PlacementSearch(_PlacedCellsPhase):
             raise ValueError(f"need {N_TYPES} cell types, got {len(self.types)}")
         self.S = PlacementSearchNetwork(self.types, **self.network_size()).to(self.device)
         self.gamma = self.arch = nn.ParameterList(
-            nn.Parameter(torch.zeros(N_TYPES, device=self.device)) for _ in range(config.layers)
+            nn.Parameter(torch.zeros(N_TYPES, device=self.device)) for _ in range(config.size_kwargs()["layers"])
         )
         self._optimisers(gamma_lr)
 
     def placement(self) -> list[int]:
         """E_macro: the largest-γ type at each depth (ties: the micro template's type, then the lower)."""
-        template = template_placement(self.config.layers)
+        template = template_placement(self.config.size_kwargs()["layers"])
         return [
             max(range(N_TYPES), key=lambda t: (float(g[t].detach()), t == template[i], -t))
             for i, g in enumerate(self.gamma)

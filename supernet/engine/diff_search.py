@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,12 @@ import torch.nn.functional as F
 from nas_core.data import Augment, DeviceLoader, make_splits
 from nas_core.networks.darts import REDUCE_CELLS, STEMS
 from nas_core.options import field_names, reject_unknown, require_at_least
+from nas_core.presets import NETWORKS
 from nas_core.spaces import get_space
 from nas_core.training import load_checkpoint, resolve_device, save_checkpoint
 from nas_core.training.checkpoint import atomic_write_bytes
 from nas_core.training.trainer import COMPILE_MODES, autocast_dtype
+from nas_core.vocabulary import NetworkSize
 from supernet.engine import distributed
 from supernet.engine.selection import perturbation_select
 from supernet.engine.supernet import Supernet, Weights, edge_infos
@@ -107,12 +109,9 @@ class DiffSearchConfig:
     a_weight_decay: float = A_WEIGHT_DECAY
     #: epochs at the start that train the weights only, α frozen (epochs)
     warmup_epochs: int = 0
-    #: channels of the supernet's first stage
-    C: int = 16
-    #: cells per stage (nb201)
-    N: int = 5
-    #: cells of a DARTS-space supernet
-    layers: int = 8
+    #: the supernet's size (C channels, N cells per stage; a DARTS supernet has 3N + 2 cells). None: the
+    #: papers' search network, nb201's C=16 N=5 or DARTS's 8-cell C=16 (nas_core.presets.NETWORKS)
+    network: NetworkSize | None = None
     #: PC-DARTS channel sampling: 1/k of the channels enter the mixed ops (1: all)
     partial_k: int = 1
     #: random-crop padding (pixels; 0: no crop)
@@ -156,6 +155,7 @@ class DiffSearchConfig:
         values = {**{k: v for k, v in method.defaults.items() if k in known}, **given}
         config = cls(**values)
         config.a_betas = tuple(config.a_betas)
+        config.network = search_network(config.space, config.network)
         if config.amp not in ("auto", "bf16", "off"):
             raise ValueError(f"amp must be 'auto', 'bf16' or 'off', got {config.amp!r}")
         if config.compile not in SUPERNET_COMPILE_MODES:
@@ -185,6 +185,29 @@ class DiffSearchConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def size_kwargs(self) -> dict[str, int]:
+        """The supernet constructor's size arguments for :attr:`network` on this space."""
+        return get_space(self.space).size_kwargs(search_network(self.space, self.network))
+
+
+def _readable(saved: dict[str, Any]) -> dict[str, Any]:
+    """A configuration saved in ``search.pt`` as :class:`DiffSearchConfig` takes it: betas as a tuple, and the
+    size of a search saved before :class:`NetworkSize` (``C``, ``N``, ``layers``) as its ``network``."""
+    saved = {**saved, "a_betas": tuple(saved["a_betas"])}
+    if saved.keys() & {"C", "N", "layers"}:
+        old = {k: saved.pop(k) for k in ("C", "N", "layers") if k in saved}
+        depth = "N" if saved.get("space", DiffSearchConfig.space) == "nb201" else "layers"
+        saved["network"] = NetworkSize.parse({k: v for k, v in old.items() if k in ("C", depth)})
+    return saved
+
+
+def search_network(space: str, network: NetworkSize | Mapping[str, Any] | str | None) -> NetworkSize:
+    """``network`` as a :class:`NetworkSize`; ``None``: the papers' search network on ``space`` (nb201's C=16
+    N=5, DARTS's 8-cell C=16)."""
+    if network is None:
+        return NETWORKS["nb201" if space == "nb201" else "darts-search"]
+    return NetworkSize.parse(network)
 
 
 @dataclass
@@ -271,9 +294,7 @@ class DiffSearch:
             self.space,
             num_classes=self.num_classes,
             in_channels=self.shape[0],
-            C=config.C,
-            N=config.N,
-            layers=config.layers,
+            **config.size_kwargs(),
             partial_k=config.partial_k,
             op_names=self._edge_ops(),
             template=self.template(),
@@ -561,7 +582,7 @@ class DiffSearch:
         if not self.run_dir or not (self.run_dir / "search.pt").exists():
             return None
         state = load_checkpoint(self.run_dir / "search.pt", map_location=self.device)
-        saved = DiffSearchConfig.resolve(**{**state["config"], "a_betas": tuple(state["config"]["a_betas"])})
+        saved = DiffSearchConfig.resolve(**_readable(state["config"]))
         if saved != self.config:
             raise ValueError(f"{self.run_dir} holds a search with another configuration; use a new run directory")
         return state
