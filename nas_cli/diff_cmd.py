@@ -19,6 +19,7 @@ import argparse
 import ast
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,6 @@ def settings(args: argparse.Namespace) -> DiffSearchConfig:
     given = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
-        "network": size_from_args(args, None),
         "max_train": args.max_train,
         "pad_to": args.pad_to,
         "hessian_every": args.hessian_every,
@@ -162,7 +162,7 @@ def settings(args: argparse.Namespace) -> DiffSearchConfig:
         "space": args.space,
         **given_dataclass_flags(args, [f for f in field_names(DiffSearchConfig) if f not in HAND_WRITTEN]),
     }
-    return search_config(
+    config = search_config(
         args.method,
         selection=args.selection,
         preset=args.preset,
@@ -173,6 +173,7 @@ def settings(args: argparse.Namespace) -> DiffSearchConfig:
         method_options=dict(parse_option(o) for o in args.method_option),
         **{k: v for k, v in given.items() if v is not None},
     )
+    return replace(config, network=size_from_args(args, config.network))  # the flags given, over the preset's
 
 
 def nb201_lookup(genotype: str, folder: str | None) -> dict[str, float] | None:

@@ -55,10 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def config_of(args: argparse.Namespace) -> PipelineConfig:
     search = {"budget_epochs": args.budget_epochs, "seed": args.seed}
     training = {"dataset": args.dataset, "data_root": args.data_root, "device": args.device}
-    training.update(max_train=args.max_train, network=size_from_args(args, None, prefix="search-"))
+    training.update(max_train=args.max_train, network=size_from_args(args, CandidateTraining.network, prefix="search-"))
     final = {
         "epochs": args.final_epochs,
-        "network": size_from_args(args, None, prefix="final-"),
+        "network": size_from_args(args, FinalTraining.network, prefix="final-"),
         "seeds": args.final_seeds,
     }
     refs = () if args.references.strip().lower() == "none" else tuple(r.strip() for r in args.references.split(","))

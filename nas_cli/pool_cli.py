@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from nas_cli.size_flags import add_size_arguments, size_from_args
-from nas_core.presets import NETWORKS
+from nas_core.presets import search_network
 from pools import Pool, PoolConfig
 from pools.interrupts import INTERRUPTS, interrupt_on_signals
 from pools.report import format_summary, summary
@@ -116,7 +116,7 @@ def add_pool_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    network = size_from_args(args, NETWORKS["nb201" if args.space == "nb201" else "darts-search"])
+    network = size_from_args(args, search_network(args.space))
     config = PoolConfig(
         space=args.space,
         dataset=args.dataset,

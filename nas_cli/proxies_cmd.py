@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_core.data import DeviceLoader, make_splits
-from nas_core.presets import NETWORKS
+from nas_core.presets import search_network
 from nas_core.spaces import get_space
 from nas_core.training import resolve_device
 from nas_core.vocabulary import NetworkSize
@@ -41,7 +41,7 @@ def read_archs(path: Path) -> list[str]:
 def network_size(args: argparse.Namespace) -> NetworkSize:
     """The scored networks' size: the flags given over NAS-Bench-201's network on nb201, DARTS's 8-cell
     search network on DARTS spaces."""
-    return size_from_args(args, NETWORKS["nb201" if args.space == "nb201" else "darts-search"])
+    return size_from_args(args, search_network(args.space))
 
 
 def run(args: argparse.Namespace) -> int:

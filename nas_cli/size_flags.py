@@ -30,16 +30,13 @@ def add_size_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup
     )
 
 
-def size_from_args(args: argparse.Namespace, default: NetworkSize | None, prefix: str = "") -> NetworkSize | None:
-    """``default`` (or the ``--network`` preset) with the ``--channels`` / ``--cells-per-stage`` given applied;
-    ``None`` when nothing was given and there is no default (the library's own default applies)."""
+def size_from_args(args: argparse.Namespace, default: NetworkSize, prefix: str = "") -> NetworkSize:
+    """``default`` -- the size the command uses when no flag is given -- or the ``--network`` preset, with the
+    ``--channels`` / ``--cells-per-stage`` given applied (a flag left out keeps that part of the base)."""
     key = prefix.replace("-", "_")
     preset = getattr(args, f"{key}network")
     channels, cells = getattr(args, f"{key}channels"), getattr(args, f"{key}cells_per_stage")
     base = NETWORKS.get(preset) if preset else default
-    if base is None and channels is None and cells is None:
-        return None
-    base = base or NetworkSize()
     return NetworkSize(
         base.channels if channels is None else channels, base.cells_per_stage if cells is None else cells
     )

@@ -24,6 +24,12 @@ NETWORKS.add("darts-eval", NetworkSize(36, 6))
 #: a few CPU minutes: 8 channels, one cell per stage (5 cells on DARTS spaces)
 NETWORKS.add("quick", NetworkSize(8, 1))
 
+
+def search_network(space: str) -> NetworkSize:
+    """The papers' search network on ``space``: NAS-Bench-201's C=16 N=5, DARTS's 8 cells of 16 channels."""
+    return NETWORKS["nb201" if space == "nb201" else "darts-search"]
+
+
 #: the published retraining protocols: :class:`nas_core.training.TrainConfig` fields over its defaults (the
 #: NAS-Bench-201 200-epoch recipe) and the network each protocol trains
 PROTOCOLS: Registry[dict[str, Any]] = Registry("protocol")

@@ -136,11 +136,14 @@ class PoolObserver:
         value = self._validation(cid, epoch)
         if value is None:
             records = self.backend.train(self.pool, [self.pool.candidate(cid)], epoch)
-            if records is not None:  # a lookup backend: its records are committed by the caller
+            if records is None:  # a training backend: its workers committed the metrics
+                value = self._validation(cid, epoch)
+            else:  # a lookup backend: its records are committed here, and hold the value
                 self.pool.record_observations(records)
-            value = self._validation(cid, epoch)
+                value = next((r.valid_acc for r in records.get(cid, []) if r.epoch == epoch), None)
         if value is None:
             raise RuntimeError(f"candidate {cid} ({arch}) has no validation accuracy at epoch {epoch}")
+        value = float(value)
         self.best = max(self.best or 0.0, value)
         if self.on_progress and not getattr(self.backend, "incremental", False):
             self.on_progress(self.pool.total_epochs(), self.best)

@@ -357,6 +357,7 @@ def test_size_flags_mean_the_same_in_every_command_and_space(tmp_path, capsys):
     """--channels C and --cells-per-stage N size every command's networks; a DARTS network of N cells per stage
     has 3N + 2 cells, and there is no separate --layers any more."""
     from nas_cli import diff_cmd, rank_nosh, train_cmd
+    from nas_cli import pipeline as pipeline_cmd
     from nas_cli.app import build_parser
     from nas_core.spaces import get_space
 
@@ -366,7 +367,12 @@ def test_size_flags_mean_the_same_in_every_command_and_space(tmp_path, capsys):
     assert training.network == NetworkSize(4, 2)
     assert diff_cmd.settings(parser.parse_args(["diff", "--space", "darts", *size])).network == NetworkSize(4, 2)
     args = parser.parse_args(["train", "--arch", "x", "--space", "darts", "--out", "o", "--network", "quick"])
-    assert train_cmd.size_from_args(args, None) == NetworkSize(8, 1)
+    assert train_cmd.size_from_args(args, NetworkSize(16, 5)) == NetworkSize(8, 1)  # --network wins
+    # a flag left out keeps that part of the command's own default (the quick presets' N=1), not NetworkSize()'s
+    assert diff_cmd.settings(parser.parse_args(["diff", "--channels", "4"])).network == NetworkSize(4, 1)
+    pipeline_args = parser.parse_args(["pipeline", "--search-channels", "4", "--final-cells-per-stage", "2"])
+    config = pipeline_cmd.config_of(pipeline_args)
+    assert config.training.network == NetworkSize(4, 1) and config.final.network == NetworkSize(8, 2)
     assert get_space("nb201").size_kwargs(NetworkSize(4, 2)) == {"C": 4, "N": 2}
     assert get_space("darts").size_kwargs(NetworkSize(4, 2)) == {"C": 4, "layers": 8}
     with pytest.raises(SystemExit, match="2"):

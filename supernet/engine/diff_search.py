@@ -27,10 +27,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from nas_core import presets
 from nas_core.data import Augment, DeviceLoader, make_splits
 from nas_core.networks.darts import REDUCE_CELLS, STEMS
 from nas_core.options import field_names, reject_unknown, require_at_least
-from nas_core.presets import NETWORKS
 from nas_core.spaces import get_space
 from nas_core.training import load_checkpoint, resolve_device, save_checkpoint
 from nas_core.training.checkpoint import atomic_write_bytes
@@ -203,11 +203,9 @@ def _readable(saved: dict[str, Any]) -> dict[str, Any]:
 
 
 def search_network(space: str, network: NetworkSize | Mapping[str, Any] | str | None) -> NetworkSize:
-    """``network`` as a :class:`NetworkSize`; ``None``: the papers' search network on ``space`` (nb201's C=16
-    N=5, DARTS's 8-cell C=16)."""
-    if network is None:
-        return NETWORKS["nb201" if space == "nb201" else "darts-search"]
-    return NetworkSize.parse(network)
+    """``network`` as a :class:`NetworkSize`; ``None``: the papers' search network on ``space``
+    (:func:`nas_core.presets.search_network`)."""
+    return presets.search_network(space) if network is None else NetworkSize.parse(network)
 
 
 @dataclass
