@@ -14,7 +14,7 @@ from nas_core.spaces import get_space
 from nas_core.spaces.darts import STEPS, edge_index
 from nas_core.vocabulary import NetworkSize
 from supernet.cdarts.dynamic_space import edge_ops_of, merge, random_op_sets, survivors, tournament
-from supernet.cdarts.latency import PAPER_LATENCY_WEIGHTS, expected_latency, latency_vector
+from supernet.cdarts.latency import PAPER_LATENCY_WEIGHTS, expected_latency, latency_vector, measure_op_latencies
 from supernet.cdarts.method import distillation_loss
 from supernet.engine.diff_search import DiffSearch, DiffSearchConfig
 from supernet.engine.selection import node_select, node_weights
@@ -211,6 +211,18 @@ def test_expected_latency_equals_algorithm_3_by_hand():
     assert got == pytest.approx(_latency_by_hand(weights, lat.tolist(), counts), rel=1e-6)
     with pytest.raises(KeyError, match="no latency weight for op"):
         latency_vector(["sep_conv_3x3", "mbconv_3x3"], PAPER_LATENCY_WEIGHTS)
+
+
+def test_measured_latency_weights_rank_a_heavy_conv_above_a_skip_and_sum_to_one():
+    space = get_space("nb201")
+    net = space.build_network(space.sample(random.Random(0)), num_classes=10, in_channels=1, C=8, N=1)
+    ops = ["none", "skip_connect", "avg_pool_3x3", "sep_conv_5x5"]
+    weights = measure_op_latencies(net, 8, ops, (4, 1, 28, 28), min_run_time=0.05)
+    assert list(weights) == ops and sum(weights.values()) == pytest.approx(1.0)
+    assert weights["none"] == 0.0
+    # ten 5x5 separable convolutions cost far more than ten identities, however busy the machine
+    assert weights["sep_conv_5x5"] > max(weights["skip_connect"], 0.5)
+    assert isinstance(net.stem, torch.nn.Sequential) and len(net.stem) == 2  # the stem is put back
 
 
 def test_latency_penalty_adds_delta_times_its_gradient_and_delta_zero_is_plain_icdarts():

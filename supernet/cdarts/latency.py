@@ -12,7 +12,8 @@ the penalty for node-level weights only).
 The op latency weights are either the dissertation's Table 4.6 (its GPU, op space 3 only) or
 measured on the user's device by the dissertation's procedure: a network's inference latency with each
 op repeated ten times after its stem, minus the plain network's, clamped at 0 and normalised to sum to
-1 (``measure_op_latencies``; the averaging over runs is ``torch.utils.benchmark``'s).
+1 (``measure_op_latencies``; a median over ``torch.utils.benchmark`` blocks where the text averages
+20 runs).
 """
 
 from __future__ import annotations
@@ -80,13 +81,18 @@ def measure_op_latencies(
     ops: Sequence[str],
     input_shape: Sequence[int],
     repeats: int = 10,
-    runs: int = 20,
+    min_run_time: float = 0.2,
     device: torch.device | str = "cpu",
 ) -> dict[str, float]:
     """Normalised per-op latency weights on ``device`` by the dissertation's procedure (§4.3).
 
     ``network`` must have a ``stem`` attribute whose output has ``stem_channels`` channels (the DARTS
     and NAS-Bench-201 networks do); ``input_shape`` is one batch, e.g. ``(64, 3, 32, 32)``.
+
+    Each latency is the median over blocks of runs (``Timer.blocked_autorange``, at least
+    ``min_run_time`` seconds) where the dissertation averages 20 runs: a mean moves with one scheduler
+    hiccup on a shared machine. The plain network is timed before and after the ops, and the faster
+    of the two is the baseline, so a slow first measurement cannot hide every op's cost.
     """
     from torch.utils.benchmark import Timer  # here: it imports torch's C++-extension machinery
 
@@ -96,21 +102,24 @@ def measure_op_latencies(
 
     def timed() -> float:
         with torch.no_grad():
-            network(x)  # warm-up
-            return Timer("network(x)", globals={"network": network, "x": x}).timeit(runs).mean
+            network(x)  # warm-up: the first call allocates and picks kernels
+            timer = Timer("network(x)", globals={"network": network, "x": x})
+            return timer.blocked_autorange(min_run_time=min_run_time).median
 
     try:
         base = timed()
-        raw = {}
+        with_op = {}
         for op in ops:
             if op in FREE_OPS:
-                raw[op] = 0.0
                 continue
             layers = [build_op(op, stem_channels, stem_channels, 1) for _ in range(repeats)]
             network.stem = nn.Sequential(stem, *layers).to(device).eval()
-            raw[op] = max(timed() - base, 0.0)
+            with_op[op] = timed()
+        network.stem = stem
+        base = min(base, timed())
     finally:
         network.stem = stem
+    raw = {op: max(with_op[op] - base, 0.0) if op in with_op else 0.0 for op in ops}
     total = sum(raw.values())
     if total <= 0:
         raise RuntimeError(f"measured no latency difference for any of {list(ops)}; use the paper's table")
