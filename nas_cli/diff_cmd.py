@@ -31,6 +31,7 @@ from nas_cli.rundir import prepare_run_dir
 from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_cli.train_cmd import add_template_arguments
 from nas_core.options import field_names
+from nas_core.spaces import get_space
 from supernet.api import search_config
 from supernet.engine import distributed
 from supernet.engine.diff_search import SUPERNET_COMPILE_MODES, DiffSearch, DiffSearchConfig
@@ -190,7 +191,7 @@ def nb201_lookup(genotype: str, folder: str | None) -> dict[str, float] | None:
 
 def run(args: argparse.Namespace) -> int:
     config = settings(args)
-    if args.macro_epochs and (config.space == "nb201" or args.macro_epochs < 1):
+    if args.macro_epochs and (get_space(config.space).family == "nb201" or args.macro_epochs < 1):
         raise ValueError(
             f"--macro-epochs {args.macro_epochs}: needs a positive epoch count and a DARTS-family space "
             f"(got space {config.space!r}); the template search rewires DARTS cells"
@@ -274,7 +275,7 @@ def retrain_command(args: argparse.Namespace, config: DiffSearchConfig, out: Pat
     """The ``nas train`` command that retrains ``out``'s cell (the recipe of ``--retrain`` on NB201)."""
     command = f"nas train --arch @{out / 'result.json'} --space {config.space} --dataset {config.dataset}"
     command += f" --data-root {config.data_root}" if config.data_root else ""
-    if config.space != "nb201":
+    if get_space(config.space).family != "nb201":
         return f"{command} --out {out / 'retrain'}  (the {config.space} space's published protocol)"
     recipe = final_recipe(args)
     size = recipe["network"]
@@ -288,7 +289,7 @@ def retrain_found(args: argparse.Namespace, config: DiffSearchConfig, genotype: 
     resumed from ``run_dir`` like every retraining."""
     from nas_core.training.retrain import retrain
 
-    if config.space != "nb201":
+    if get_space(config.space).family != "nb201":
         raise ValueError(
             f"--retrain uses the pipeline's NB201 recipe; retrain a {config.space!r} cell with "
             f"`nas train --arch @{run_dir.parent / 'result.json'} --space {config.space}` (its published protocol)"

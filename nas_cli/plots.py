@@ -90,10 +90,10 @@ def plot_cyclic(history: Sequence[dict[str, Any]], path: str | Path) -> None:
 def cell_edges(arch: Any) -> dict[str, list[tuple[str, str, str]]]:
     """``{cell type: [(from, to, op), ...]}`` of an NB201 cell or a DARTS genotype (``none`` dropped)."""
     from nas_core.spaces.darts import Genotype
-    from nas_core.spaces.nb201 import EDGES, NB201Cell
+    from nas_core.spaces.nb201 import NB201Cell
 
     if isinstance(arch, NB201Cell):
-        return {"normal": [(str(s), str(d), op) for (s, d), op in zip(EDGES, arch.ops) if op != "none"]}
+        return {"normal": [(str(s), str(d), op) for (s, d), op in zip(arch.edges, arch.ops) if op != "none"]}
     if isinstance(arch, Genotype):
         out = {}
         for ct in ("normal", "reduce"):

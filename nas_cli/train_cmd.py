@@ -24,6 +24,7 @@ from tqdm import tqdm
 from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_core.networks.darts import REDUCE_CELLS, STEMS
 from nas_core.presets import PROTOCOLS
+from nas_core.spaces import get_space
 from nas_core.training.retrain import default_protocol, parse_architecture, retrain
 from nas_core.training.trainer import COMPILE_MODES
 
@@ -114,8 +115,8 @@ def read_arch(text: str) -> str:
 
 def template_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--stem`` / ``--reduce-cells`` (DARTS spaces only)."""
-    if args.space == "nb201" and (args.stem or args.reduce_cells):
-        raise ValueError("--stem / --reduce-cells are DARTS template options; the nb201 space has none")
+    if get_space(args.space).family == "nb201" and (args.stem or args.reduce_cells):
+        raise ValueError(f"--stem / --reduce-cells are DARTS template options; the {args.space} space has none")
     return {"stem": args.stem, "reduce_cells": args.reduce_cells}
 
 

@@ -9,4 +9,19 @@ from here, and this package imports none of them (``tests/test_layers.py`` check
 from nas_core.presets import NETWORKS, PROTOCOLS
 from nas_core.vocabulary import NetworkSize
 
-__all__ = ["NETWORKS", "PROTOCOLS", "NetworkSize"]
+#: the ways to bring your own data, space and operations, imported on first use (they import torch)
+_LAZY = {
+    "register_dataset": "nas_core.data",
+    "declare_space": "nas_core.spaces",
+    "register_op": "nas_core.ops",
+}
+
+__all__ = ["NETWORKS", "PROTOCOLS", "NetworkSize", *_LAZY]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nas_core' has no attribute {name!r}")

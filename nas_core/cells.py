@@ -6,26 +6,55 @@ depend on this module, and it on nothing: spaces -> networks -> cells, no circle
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
+
 # -- NAS-Bench-201 ---------------------------------------------------------------------------------
-EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
+@functools.cache
+def dag_edges(nodes: int) -> tuple[tuple[int, int], ...]:
+    """The edges ``src -> dst`` (``src < dst``) of a ``nodes``-node cell DAG, node by node: for 4 nodes
+    NAS-Bench-201's official order ``0->1, 0->2, 1->2, 0->3, 1->3, 2->3``."""
+    return tuple((src, dst) for dst in range(1, nodes) for src in range(dst))
+
+
+EDGES: tuple[tuple[int, int], ...] = dag_edges(4)
 NUM_NODES = 4
+
+
+@functools.cache
+def dag_nodes(edge_count: int) -> int:
+    """The node count ``n`` of a cell DAG with ``n (n - 1) / 2`` edges; ValueError for other counts."""
+    nodes = round((1 + (1 + 8 * edge_count) ** 0.5) / 2)
+    if nodes < 2 or nodes * (nodes - 1) // 2 != edge_count:
+        raise ValueError(f"a cell DAG has n(n-1)/2 edges (1, 3, 6, 10, ...), got {edge_count} ops")
+    return nodes
 
 
 @dataclass(frozen=True)
 class NB201Cell:
-    """Six operation names in the official edge order ``0->1, 0->2, 1->2, 0->3, 1->3, 2->3``."""
+    """One operation name per edge of a cell DAG, in :func:`dag_edges` order (NAS-Bench-201's cells have
+    4 nodes, so six ops ``0->1, 0->2, 1->2, 0->3, 1->3, 2->3``; a declared space may have more or fewer)."""
 
     ops: tuple[str, ...]
 
     def __str__(self) -> str:
-        o = self.ops
-        return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+        groups, ops = [], iter(self.ops)
+        for dst in range(1, self.nodes):
+            groups.append("|" + "|".join(f"{next(ops)}~{src}" for src in range(dst)) + "|")
+        return "+".join(groups)
+
+    @property
+    def nodes(self) -> int:
+        return dag_nodes(len(self.ops))
+
+    @property
+    def edges(self) -> tuple[tuple[int, int], ...]:
+        return dag_edges(self.nodes)
 
     def edge_op(self, src: int, dst: int) -> str:
-        return self.ops[EDGES.index((src, dst))]
+        return self.ops[self.edges.index((src, dst))]
 
 
 # -- DARTS -------------------------------------------------------------------------------------------

@@ -26,8 +26,11 @@ NETWORKS.add("quick", NetworkSize(8, 1))
 
 
 def search_network(space: str) -> NetworkSize:
-    """The papers' search network on ``space``: NAS-Bench-201's C=16 N=5, DARTS's 8 cells of 16 channels."""
-    return NETWORKS["nb201" if space == "nb201" else "darts-search"]
+    """The papers' search network on ``space``: NAS-Bench-201's C=16 N=5 on NB201-style cell spaces, DARTS's
+    8 cells of 16 channels on DARTS-style ones."""
+    from nas_core.spaces import get_space  # here: the spaces import the vocabulary this module builds on
+
+    return NETWORKS["nb201" if get_space(space).family == "nb201" else "darts-search"]
 
 
 #: the published retraining protocols: :class:`nas_core.training.TrainConfig` fields over its defaults (the

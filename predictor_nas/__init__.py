@@ -31,6 +31,8 @@ _API = {
     "PipelineConfig": "predictor_nas.pipeline",
     "FinalTraining": "predictor_nas.pipeline",
     "load_hybrid_config": "predictor_nas.hybrid",
+    "CostLimit": "predictor_nas.constraint",
+    "op_table_cost": "predictor_nas.constraint",
     **{
         name: "predictor_nas.strategies"
         for name in ("RandomSearch", "REA", "TPE", "TPEHyperband", "ASHA", "get_strategy", "STRATEGIES")

@@ -141,12 +141,12 @@ def regularized_evolution(
 
 
 def _suggest(trial: optuna.Trial, space: SearchSpace) -> Any:
-    """An NB201 cell from one categorical choice per edge (TPE's native encoding)."""
-    from nas_core.spaces.nb201 import EDGES, NB201Cell
+    """A cell of an NB201-style space from one categorical choice per edge (TPE's native encoding)."""
+    from nas_core.spaces.nb201 import NB201Cell
 
-    if space.name != "nb201":
-        raise ValueError(f"the Optuna baselines are defined on the nb201 space, not {space.name!r}")
-    return NB201Cell(tuple(trial.suggest_categorical(f"edge_{a}_{b}", list(space.ops)) for a, b in EDGES))
+    if space.family != "nb201":
+        raise ValueError(f"the Optuna baselines are defined on NB201-style cell spaces, not {space.name!r}")
+    return NB201Cell(tuple(trial.suggest_categorical(f"edge_{a}_{b}", list(space.ops)) for a, b in space.edges))
 
 
 def tpe(evaluator: Any, space: SearchSpace, budget_epochs: float, seed: int = 0, fidelity: int = 12) -> BaselineResult:

@@ -92,6 +92,15 @@ def flops(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return counter.get_total_flops() / 1e6
 
 
+@register_proxy("latency_ms", needs_data=False, higher_is_better=False)
+def latency(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Median forward time of one image on ``x``'s device, after warm-up (milliseconds): a cost to limit
+    (:class:`predictor_nas.constraint.CostLimit`) more than an accuracy proxy."""
+    from nas_core.training.retrain import latency_ms
+
+    return latency_ms(net, tuple(x.shape[1:]), x.device)
+
+
 def remove_batchnorm(net: nn.Module) -> nn.Module:
     """Replace every BatchNorm layer by the identity (in place)."""
     for name, child in list(net.named_children()):

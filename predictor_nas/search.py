@@ -168,12 +168,15 @@ class RankNosh:
         pretrain: tuple[Sequence[Any], Sequence[float]] | None = None,
         progress: bool = False,
         initializer: Callable[[Candidate], str] | None = None,
+        feasible: Callable[[Any, str], bool] | None = None,
     ):
         """``pretrain``: (architectures, scores) of a cheap noisy signal -- the hybrid's supernet one-shot
         accuracies -- on which the ranker is pre-trained once; every round then fine-tunes it on the
         pool's pairs instead of training from scratch. ``progress``: a tqdm bar while proxies are
         computed (a cold cache can take minutes). ``initializer(candidate)``: the checkpoint key of weights
-        an admitted candidate without weights of its own starts from (the hybrid's warm starts for all)."""
+        an admitted candidate without weights of its own starts from (the hybrid's warm starts for all).
+        ``feasible(architecture, its string)``: False keeps a sampled architecture out of the pool, so it never
+        trains (a :class:`~predictor_nas.constraint.CostLimit`)."""
         if config.proxies and proxy_scorer is None:
             raise ValueError(f"proxies {config.proxies} need a proxy_scorer")
         if proxy_scorer is not None and config.proxies and tuple(proxy_scorer.names) != config.proxies:
@@ -195,6 +198,7 @@ class RankNosh:
         self.on_progress = on_progress
         self.progress = progress
         self.initializer = initializer
+        self.feasible = feasible
         self.nosh = config.nosh
 
     # -- state ----------------------------------------------------------------------------------
@@ -308,6 +312,8 @@ class RankNosh:
             h = self.space.canonical_hash(arch)
             if h not in seen:
                 seen.add(h)
+                if self.feasible is not None and not self.feasible(arch, self.space.to_string(arch)):
+                    continue  # over the cost limit: never trains
                 new.append(arch)
                 parents.append(parent[0] if parent else None)
         randoms = [a for a, p in zip(new, parents) if p is None]

@@ -35,6 +35,7 @@ from nas_core.run_record import write_run_config
 from nas_core.vocabulary import NetworkSize
 from pools import Pool, PoolConfig
 from predictor_nas.backends import PoolTestReporter, PoolTrainingBackend, TabularBackend
+from predictor_nas.constraint import CostLimit, CostOf, write_front
 from predictor_nas.evaluators import NB201TestReporter, TabularNB201Evaluator
 from predictor_nas.incumbent import report
 from predictor_nas.proxies import PROXIES, ProxyScorer
@@ -91,10 +92,14 @@ class CandidateTraining:
     :class:`nas_core.training.TrainConfig` fields (e.g. ``weight_decay``). The defaults are the ``quick``
     preset (a few CPU minutes); :meth:`preset` gives the others."""
 
-    #: fashion-mnist | cifar10 | cifar100 | imagefolder | digits
-    dataset: str = "fashion-mnist"
-    #: folder holding the dataset files (None: the dataset's default places)
+    #: a registered name (fashion-mnist | cifar10 | cifar100 | imagefolder | digits | npz | your own), or the
+    #: data itself: (images, labels), a torch Dataset, or a (train, test) pair of them (written to a file)
+    dataset: Any = "fashion-mnist"
+    #: folder or file holding the dataset (None: the dataset's default places); for data given as tensors,
+    #: the .npz file to write them to (None: RUN_DIR/data-<hash>.npz)
     data_root: str | None = None
+    #: seed of the train/validation split (None: the run's seed)
+    split_seed: int | None = None
     #: seeded subset of the training images the pool uses, validation split included (images; None: all)
     max_train: int | None = 6000
     #: seeded subset of the test images (images; None: all)
@@ -134,7 +139,18 @@ class CandidateTraining:
             raise ValueError(f"unknown training preset {name!r}; known: {sorted(cls.PRESETS)}")
         return cls(**{**cls.PRESETS[name], **overrides})
 
+    def with_data_written(self, run_dir: str | Path | None) -> CandidateTraining:
+        """These settings with data given as tensors (or a Dataset) checked and written to one ``.npz`` file
+        (``data_root``, else ``run_dir``) and named as the ``npz`` dataset: what every worker reads."""
+        if isinstance(self.dataset, str):
+            return self
+        from nas_core.data import write_user_data
+
+        return replace(self, dataset="npz", data_root=write_user_data(self.dataset, run_dir, self.data_root))
+
     def pool_config(self, space: str, top_budget: int, seed: int, checkpoint_store: str | None) -> PoolConfig:
+        if not isinstance(self.dataset, str):
+            raise ValueError("data given as tensors is written to a file first: with_data_written(run_dir)")
         train = {
             "epochs": top_budget,
             "batch_size": self.batch_size,
@@ -153,12 +169,13 @@ class CandidateTraining:
             network=self.network,
             train=train,
             seed=seed,
-            split_seed=seed,  # the run's seed splits its data too: seeds differ in data as in everything else
+            # by default the run's seed splits its data too: seeds differ in data as in everything else
+            split_seed=seed if self.split_seed is None else self.split_seed,
             checkpoint_store=checkpoint_store,
         )
 
     def supernet_settings(
-        self, space: str, seed: int, valid_fraction: float = PoolConfig.valid_fraction
+        self, space: str, seed: int, valid_fraction: float = PoolConfig.valid_fraction, split_seed: int | None = None
     ) -> dict[str, Any]:
         """The :func:`supernet.api.differentiable_search` settings whose supernet matches the pool's
         networks (same size), so that its proposals can inherit the supernet's weights, and searches the
@@ -169,6 +186,7 @@ class CandidateTraining:
             "space": space,
             **data,
             "reserve_fraction": valid_fraction,
+            "split_seed": seed if split_seed is None else split_seed,
             "pad_to": self.pad_to,
             "seed": seed,
             "device": self.device,
@@ -228,14 +246,19 @@ class Study:
         benchmark_dir: str | None = None,
         backend: Any = None,
         strategy: Any = None,
+        limit: CostLimit | None = None,
     ):
         """``backend``: trains candidates in place of the pool's own (a simulation, a test double);
         it has ``train(pool, candidates, epoch)``, ``resumes`` and ``charging``. ``strategy``: how candidates
-        are chosen (:mod:`predictor_nas.strategies`; default RANK-NOSH)."""
+        are chosen (:mod:`predictor_nas.strategies`; default RANK-NOSH). ``limit``: see :meth:`create`."""
         if (evaluator is None) == (training is None):
             raise ValueError("a study evaluates candidates on a tabular benchmark or by training, exactly one")
         self.pool, self.config, self.evaluator, self.training = pool, config, evaluator, training
         self.strategy = strategy if strategy is not None else RankNoshStrategy()
+        if limit is not None and not isinstance(self.strategy, RankNoshStrategy):
+            raise ValueError(f"a cost limit is RANK-NOSH's; strategy {self.strategy.name!r} does not take one")
+        self.limit = limit
+        self._cost: CostOf | None = None
         self.run_dir = Path(run_dir) if run_dir else None
         self.benchmark_dir = benchmark_dir
         self.supernet_epochs = 0  # the proposing supernets' epochs, as run
@@ -263,6 +286,7 @@ class Study:
         checkpoint_store: str | None = None,
         backend: Any = None,
         strategy: Any = None,
+        limit: CostLimit | None = None,
     ) -> Study:
         """Create the study (or open it again: same arguments, same pool).
 
@@ -276,7 +300,10 @@ class Study:
         ``backend`` (training studies): trains the candidates in place of the pool's own runner.
         ``strategy``: how candidates are chosen, RANK-NOSH by default, or any of
         :data:`predictor_nas.strategies.STRATEGIES` (``REA()``, ``RandomSearch()``, ``get_strategy("asha")``,
-        ...) on the same backend: the table, in-process training or ``nas worker`` processes."""
+        ...) on the same backend: the table, in-process training or ``nas worker`` processes. ``limit``: a
+        :class:`~predictor_nas.constraint.CostLimit` (parameters, FLOPs, latency or your own cost): RANK-NOSH
+        never adds a candidate over it, proposals over it are dropped, and :meth:`report` writes the
+        accuracy-cost front (``front.json``, ``front.png``)."""
         if benchmark is not None and training is not None:
             raise ValueError("give a tabular benchmark or a training setup, not both")
         config = config or search_preset("tabular" if benchmark else "quick")
@@ -296,16 +323,54 @@ class Study:
             bound = PoolConfig(space="nb201", dataset=f"nb201:{evaluator.dataset}", checkpoint_store=checkpoint_store)
             opened = Pool.create(pool, bound, exist_ok=True)
             return cls(
-                opened, config, evaluator=evaluator, run_dir=run_dir, benchmark_dir=benchmark_dir, strategy=strategy
+                opened,
+                config,
+                evaluator=evaluator,
+                run_dir=run_dir,
+                benchmark_dir=benchmark_dir,
+                strategy=strategy,
+                limit=limit,
             )
         if discount_resume:
             raise ValueError("discount_resume is for tabular benchmarks; real training resumes for real")
-        training = training or CandidateTraining()
+        training = (training or CandidateTraining()).with_data_written(run_dir)
         bound = training.pool_config(space, max(config.budgets), config.seed, checkpoint_store)
         opened = Pool.create(pool, bound, exist_ok=True)
-        return cls(opened, config, training=training, run_dir=run_dir, backend=backend, strategy=strategy)
+        return cls(opened, config, training=training, run_dir=run_dir, backend=backend, strategy=strategy, limit=limit)
 
     # -- what it evaluates with -----------------------------------------------------------------
+    @property
+    def cost_of(self) -> CostOf:
+        """The cost of an architecture under :attr:`limit` (default: parameters), computed once each."""
+        if self._cost is None:
+            limit = self.limit or CostLimit("params", float("inf"))
+
+            def scorer(name: str) -> ProxyScorer:
+                if self.tabular:
+                    return tabular_proxy_scorer(self.pool.space, (name,))
+                return training_proxy_scorer(self.pool, (name,), self.backend, None, self.config.seed)
+
+            self._cost = CostOf(limit, scorer)
+        return self._cost
+
+    def front(self) -> dict[str, Any]:
+        """Every trained candidate's cost (:attr:`cost_of`) and validation accuracy at its highest budget,
+        and the accuracy-cost front among those trained to the top budget; with a run directory also
+        ``front.json`` and ``front.png``."""
+        rows = []
+        space, metrics = self.pool.space, self.pool.metrics()
+        for c in self.pool.candidates():
+            seen = [r for r in metrics.get(c.id, []) if r.valid_acc is not None]
+            if not seen:
+                continue
+            last = max(seen, key=lambda r: r.epoch)
+            cost = self.cost_of(space.parse(c.arch), c.arch)
+            rows.append(
+                {"arch": c.arch, "cost": cost, "valid_acc": last.valid_acc, "epochs": last.epoch, "lineage": c.lineage}
+            )
+        out = self.run_dir or Path(tempfile.mkdtemp())
+        return write_front(rows, self.limit, self.cost_of.limit.label, out)
+
     @property
     def tabular(self) -> bool:
         return self.evaluator is not None
@@ -339,7 +404,7 @@ class Study:
         if self.training is None:
             raise ValueError("a tabular study has no training data; give the supernet its own settings")
         pool = self.pool.config
-        matched = self.training.supernet_settings(pool.space, self.config.seed, pool.valid_fraction)
+        matched = self.training.supernet_settings(pool.space, self.config.seed, pool.valid_fraction, pool.split_seed)
         bound = {k: v for k, v in matched.items() if k != "device"}
         clash = {k: v for k, v in overrides.items() if k in bound and v != bound[k]}
         if clash:
@@ -394,6 +459,9 @@ class Study:
         from supernet.engine.proposals import add_proposals
 
         proposals = run.proposals(samples=samples, seed=self.config.seed + len(self.searches) if seed is None else seed)
+        if self.limit is not None:  # a proposal over the limit never joins the pool
+            space = self.pool.space
+            proposals = [p for p in proposals if self.cost_of.allows(space.parse(p.arch), space.to_string(p.arch))]
         partial = run.supernet.partial_k != 1
         inherit = warm_start and not self.tabular and not partial
         if warm_start and not self.tabular and partial:
@@ -512,6 +580,7 @@ class Study:
             pretrain=pretrain,
             progress=progress,
             initializer=self._inherit if self._warm_source is not None else None,
+            feasible=self.cost_of.allows if self.limit is not None else None,
         )
         self._result = search.run()
         return self._result
@@ -529,6 +598,8 @@ class Study:
             report(result, PoolTestReporter(self.pool, self.backend), curve=False)
         if self.run_dir is not None:
             self._write_run_files()
+            if not self.tabular:
+                self.front()
         return result
 
     def _write_run_files(self) -> None:

@@ -94,13 +94,20 @@ def differentiable_search(
     docs/configuration.md lists every field of both. ``selection``:
     ``magnitude`` (argmax α) or ``pt`` (DARTS-PT's perturbation selection). ``settings``: any
     :class:`DiffSearchConfig` field (``space``, ``dataset``, ``epochs``, ``network``, ``w_lr``, ``a_lr``,
-    ``method_options``, ``device``, ...). ``on_epoch(entry)`` receives each epoch's record (valid accuracy,
+    ``method_options``, ``device``, ...); ``dataset`` may be the data itself ((images, labels), a torch
+    ``Dataset`` or a (train, test) pair), checked and written to ``data_root`` or ``run_dir/data-<hash>.npz``
+    first. ``on_epoch(entry)`` receives each epoch's record (valid accuracy,
     probabilities, genotype, skip count, eigenvalue when measured)."""
     if isinstance(method, DiffSearchConfig):
         if settings or selection != "magnitude" or preset != "paper":
             raise ValueError("pass either a DiffSearchConfig or settings, not both")
         config = method
     else:
+        if not isinstance(settings.get("dataset", ""), str):
+            from nas_core.data import write_user_data
+
+            written = write_user_data(settings["dataset"], run_dir, settings.get("data_root"))
+            settings = {**settings, "dataset": "npz", "data_root": written}
         config = search_config(method, selection=selection, preset=preset, **settings)
     search = DiffSearch(config, run_dir=run_dir, on_epoch=on_epoch)
     return DifferentiableRun(search, search.run())

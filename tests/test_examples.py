@@ -71,3 +71,40 @@ def test_cli_and_api_find_the_same_architecture(tmp_path, shared_data, capsys):
         api.cost_epochs,
     )
     assert cli["test_accuracy"] == api.test_accuracy
+
+
+def test_own_data_example_searches_tensors_written_to_one_file(tmp_path, monkeypatch, capsys):
+    run_example("own_data.py", tmp_path, monkeypatch)
+    out = capsys.readouterr().out
+    assert "found |" in out and "test " in out
+    files = list((tmp_path / "runs" / "examples" / "own_data").glob("data-*.npz"))
+    assert len(files) == 1 and str(files[0].resolve()) in out
+
+
+def test_own_space_example_runs_the_hybrid_on_an_unseen_op_set(tmp_path, monkeypatch, capsys):
+    from nas_core.spaces import SPACES
+
+    if "my-dag" in SPACES:  # declared by an earlier run in this process: the script declares it again
+        monkeypatch.delitem(SPACES._entries, "my-dag")
+    from nas_core.ops import OPS
+
+    if "conv_5x5" in OPS:
+        monkeypatch.delitem(OPS._entries, "conv_5x5")
+    run_example("own_space.py", tmp_path, monkeypatch)
+    out = capsys.readouterr().out
+    found = out.split("RANK-NOSH + DrNAS found ")[1].split(" ")[0]
+    from nas_core.spaces import get_space
+
+    assert get_space("my-dag").parse(found) and "DrNAS selected |" in out
+
+
+def test_cost_limit_example_keeps_every_trained_candidate_under_the_limit(tmp_path, monkeypatch, capsys):
+    run_example("cost_limit.py", tmp_path, monkeypatch)
+    out = capsys.readouterr().out
+    limited = tmp_path / "runs" / "examples" / "cost_limit" / "limited"
+    front = json.loads((limited / "front.json").read_text())
+    assert front["cost"] == "params" and front["limit"] > 0 and (limited / "front.png").exists()
+    assert front["candidates"] and all(r["cost"] <= front["limit"] for r in front["candidates"])
+    assert any(r.get("front") for r in front["candidates"])
+    chosen = out.split("<= ")[1].split("M params")[0].split()[-1]
+    assert float(chosen) <= front["limit"]

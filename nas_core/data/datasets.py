@@ -151,6 +151,7 @@ def make_splits(
     max_test: int | None = None,
     image_size: int = 32,
     reserve_fraction: float = 0.0,
+    every_class_validated: bool = True,
 ) -> Splits:
     """Seeded split of the official training set into train/valid; test is the official test set.
 
@@ -160,7 +161,9 @@ def make_splits(
     the images that ``make_splits(valid_fraction=reserve_fraction)`` with the same seed and ``max_train``
     validates on. A supernet searching for a pool passes the pool's ``valid_fraction`` here, so it trains only
     on the pool's training images and never on the images its proposals are then judged by.
-    Normalisation statistics come from the training part only.
+    Normalisation statistics come from the training part only. ``every_class_validated``: a class of the
+    training part without a validation image is an error (a validation split that steers a search must see
+    every class; a final model's, which only reports, need not).
     """
     if not 0.0 <= valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must be in [0, 1) (0: no validation split), got {valid_fraction!r}")
@@ -176,8 +179,21 @@ def make_splits(
     perm = perm[_held_out(len(perm), reserve_fraction) :]  # what valid_fraction=reserve_fraction validates on
     n_valid = _held_out(len(perm), valid_fraction)
     train, valid = train_all.subset(perm[n_valid:]), train_all.subset(perm[:n_valid])
+    if n_valid and every_class_validated:
+        _check_classes(train, valid)
     mean, std = train.channel_stats()
     return Splits(train, valid, test, mean, [max(s, 1e-3) for s in std])
+
+
+def _check_classes(train: ImageData, valid: ImageData) -> None:
+    """A class the training split has but the validation split lacks is an error: validation accuracy,
+    which steers every search, would never see it."""
+    missing = sorted(set(train.labels.unique().tolist()) - set(valid.labels.unique().tolist()))
+    if missing:
+        raise ValueError(
+            f"class(es) {missing[:10]} have no image in the validation split ({len(valid)} images of "
+            f"{train.num_classes} classes); give more images (max_train) or a larger valid_fraction"
+        )
 
 
 # --------------------------------------------------------------------------- readers

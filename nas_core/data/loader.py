@@ -88,6 +88,11 @@ class DeviceLoader:
     ):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if drop_last and len(data) < batch_size:
+            raise ValueError(
+                f"{len(data)} images are fewer than one batch of {batch_size}: no batch would train; "
+                "lower batch_size or give more images"
+            )
         self.device = torch.device(device)
         images = data.images
         if pad_to is not None and pad_to > images.shape[-1]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from nas_core.cells import EDGES, NUM_NODES, NB201Cell
+from nas_core.cells import NB201Cell
 from nas_core.ops import ReLUConvBN, build_op
 
 CellFactory = Callable[[int, int], nn.Module]
@@ -56,7 +56,7 @@ class ResNetBasicBlock(nn.Module):
 
 
 class NB201InferCell(nn.Module):
-    """A discrete NAS-Bench-201 cell: node j = sum over i < j of op_(i->j)(node i); output = node 3.
+    """A discrete NAS-Bench-201 cell: node j = sum over i < j of op_(i->j)(node i); output = the last node.
 
     ``none`` edges are skipped in the forward pass (they contribute zeros); a node with no
     incoming non-``none`` edge is a zero tensor.
@@ -68,7 +68,7 @@ class NB201InferCell(nn.Module):
         self.edges = nn.ModuleDict(
             {
                 f"{src}_{dst}": build_op(op, C_in if src == 0 else C_out, C_out, 1, affine)
-                for (src, dst), op in zip(EDGES, cell.ops)
+                for (src, dst), op in zip(cell.edges, cell.ops)
                 if op != "none"
             }
         )
@@ -76,7 +76,7 @@ class NB201InferCell(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
-        for dst in range(1, NUM_NODES):
+        for dst in range(1, self.cell.nodes):
             terms = [self.edges[f"{src}_{dst}"](nodes[src]) for src in range(dst) if f"{src}_{dst}" in self.edges]
             if terms:
                 nodes.append(torch.stack(terms).sum(0) if len(terms) > 1 else terms[0])

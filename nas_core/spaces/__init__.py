@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from nas_core.registry import Registry
 from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
-from nas_core.spaces.darts import VARIANTS, DartsSpace, Genotype
+from nas_core.spaces.darts import STEPS, VARIANTS, DartsSpace, Genotype
 from nas_core.spaces.nb201 import NB201Cell, NB201Space
 
 #: every search space by name, as a factory (``get_space``); ``register_space`` adds one
@@ -19,6 +19,44 @@ for _variant in VARIANTS:
 def register_space(name: str, factory: Callable[[], SearchSpace]) -> None:
     """Make ``get_space(name)`` return ``factory()``."""
     SPACES.add(name, factory)
+
+
+def declare_space(name: str, ops: Sequence[str], *, nodes: int = 4, style: str = "nb201") -> SearchSpace:
+    """Register a cell space made of ``ops`` (names registered with :func:`nas_core.ops.register_op`, e.g. a
+    user's own) and return it; ``get_space(name)`` gives it from then on, in this process.
+
+    ``style="nb201"``: every edge of a ``nodes``-node cell DAG holds one op (NAS-Bench-201's cell has
+    4 nodes, 6 edges), built into NAS-Bench-201's skeleton. ``style="darts"``: each of the 4 intermediate
+    nodes of a normal and a reduction cell sums two ops on two earlier nodes (the DARTS cell; ``nodes``
+    must be 4 here), built into the DARTS skeleton. Architectures have the style's string and an
+    isomorphism-aware hash; the supernet, the pool, the ranker, the proxies and export work on the space.
+    Worker processes elsewhere must declare it too (the same call in a module they import).
+    """
+    from nas_core.ops import op_names
+
+    ops = tuple(ops)
+    unknown = [op for op in ops if op not in op_names()]
+    if unknown:
+        raise ValueError(
+            f"space {name!r}: unknown operation(s) {unknown}; register them with nas_core.ops.register_op "
+            f"first (known: {', '.join(op_names())})"
+        )
+    if len(ops) < 2 or len(set(ops)) != len(ops):
+        raise ValueError(f"space {name!r} needs at least two distinct operations, got {list(ops)}")
+    if style == "nb201":
+        if not isinstance(nodes, int) or nodes < 2:
+            raise ValueError(f"space {name!r}: a cell DAG needs nodes >= 2, got {nodes!r}")
+        factory: Callable[[], SearchSpace] = lambda: NB201Space(ops, nodes, name)  # noqa: E731
+    elif style == "darts":
+        if nodes != STEPS:
+            raise ValueError(f"space {name!r}: DARTS-style cells have {STEPS} intermediate nodes here, got {nodes!r}")
+        if all(op == "none" for op in ops):
+            raise ValueError(f"space {name!r}: a DARTS-style cell needs an op other than 'none'")
+        factory = lambda: DartsSpace(ops=ops, name=name)  # noqa: E731
+    else:
+        raise ValueError(f"space {name!r}: style must be 'nb201' or 'darts', got {style!r}")
+    SPACES.add(name, factory)
+    return factory()
 
 
 def space_names() -> list[str]:
@@ -38,6 +76,7 @@ __all__ = [
     "NB201Cell",
     "NB201Space",
     "SearchSpace",
+    "declare_space",
     "get_space",
     "register_space",
     "space_names",

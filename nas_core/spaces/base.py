@@ -44,6 +44,10 @@ class SearchSpace(ABC, Generic[Arch]):
 
     name: str
     ops: tuple[str, ...]
+    #: the cell family, which decides the network skeleton and the supernet: ``"nb201"`` (an op on every
+    #: edge of a cell DAG, NAS-Bench-201's skeleton) or ``"darts"`` (normal and reduction cells whose nodes
+    #: each pick two inputs, the DARTS skeleton)
+    family: str
 
     # -- sampling and neighbourhood -------------------------------------------------------
     @abstractmethod

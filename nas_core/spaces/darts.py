@@ -82,20 +82,23 @@ _OP_ORDER = tuple(
 
 
 class DartsSpace(SearchSpace[Genotype]):
-    """The DARTS space (``variant="darts"``) or one of RobustDARTS' S1-S4."""
+    """The DARTS space (``variant="darts"``), one of RobustDARTS' S1-S4 and the other :data:`VARIANTS`, or
+    a space declared with its own ``ops`` on every edge (:func:`nas_core.spaces.declare_space`; ``name``
+    then names it)."""
 
-    def __init__(self, variant: str = "darts"):
-        if variant not in VARIANTS:
+    family = "darts"
+
+    def __init__(self, variant: str = "darts", *, ops: tuple[str, ...] | None = None, name: str | None = None):
+        if ops is not None:
+            self.edge_ops = {c: (tuple(ops),) * NUM_EDGES for c in CELL_TYPES}
+        elif variant in VARIANTS:
+            self.edge_ops = VARIANTS[variant]
+        else:
             raise ValueError(f"unknown DARTS space variant {variant!r}; expected one of {sorted(VARIANTS)}")
-        self.variant = variant
-        self.name = variant
-        self.edge_ops = VARIANTS[variant]
-        self.ops = tuple(
-            sorted(
-                {op for cell in self.edge_ops.values() for ops in cell for op in ops},
-                key=_OP_ORDER.index,
-            )
-        )
+        self.variant = variant if ops is None else "custom"
+        self.name = name or variant
+        order = (*_OP_ORDER, *(ops or ()))
+        self.ops = tuple(sorted({op for cell in self.edge_ops.values() for ops in cell for op in ops}, key=order.index))
 
     # -- per-edge candidates -----------------------------------------------------------------
     def candidates(self, cell_type: str, node: int, src: int, include_none: bool = False) -> tuple[str, ...]:

@@ -17,12 +17,12 @@ import functools
 import itertools
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from torch import nn
 
-from nas_core.cells import EDGES, NUM_NODES, NB201Cell
+from nas_core.cells import NUM_NODES, NB201Cell, dag_edges
 from nas_core.ops import NB201_OPS
 from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
 from nas_core.vocabulary import NetworkSize
@@ -44,39 +44,57 @@ def _index_of() -> dict[str, int]:
 
 
 class NB201Space(SearchSpace[NB201Cell]):
-    """The NAS-Bench-201 space: 5^6 = 15,625 cells."""
+    """The NAS-Bench-201 space (5^6 = 15,625 cells), or a cell-DAG space declared like it: ``ops`` on every
+    edge of a ``nodes``-node DAG (:func:`nas_core.spaces.declare_space`). Only the NAS-Bench-201 space itself
+    has the benchmark's official index."""
 
-    name = "nb201"
-    ops = NB201_OPS
+    family = "nb201"
+
+    def __init__(self, ops: Sequence[str] = NB201_OPS, nodes: int = NUM_NODES, name: str = "nb201"):
+        self.ops, self.nodes, self.name = tuple(ops), nodes, name
+        self.edges = dag_edges(nodes)
+
+    @property
+    def is_benchmark(self) -> bool:
+        """Whether this is NAS-Bench-201's own space (its ops, 4 nodes), whose cells have official indices."""
+        return self.ops == NB201_OPS and self.nodes == NUM_NODES
 
     # -- sampling ----------------------------------------------------------------------------
     def sample(self, rng: random.Random) -> NB201Cell:
-        return NB201Cell(tuple(rng.choice(self.ops) for _ in EDGES))
+        return NB201Cell(tuple(rng.choice(self.ops) for _ in self.edges))
 
     def mutate(self, arch: NB201Cell, rng: random.Random) -> NB201Cell:
         arch = self.validate(arch)
-        edge = rng.randrange(len(EDGES))
+        edge = rng.randrange(len(self.edges))
         new_op = rng.choice([op for op in self.ops if op != arch.ops[edge]])
         ops = list(arch.ops)
         ops[edge] = new_op
         return NB201Cell(tuple(ops))
 
     def enumerate(self) -> Iterator[NB201Cell]:
-        """All cells in the official index order."""
-        return (self.from_string(s) for s in official_order())
+        """All cells: NAS-Bench-201's in the official index order, a declared space's lexicographically."""
+        if self.is_benchmark:
+            return (self.from_string(s) for s in official_order())
+        return (NB201Cell(ops) for ops in itertools.product(self.ops, repeat=len(self.edges)))
 
     def size(self) -> int:
-        return len(self.ops) ** len(EDGES)
+        return len(self.ops) ** len(self.edges)
 
     # -- index <-> string --------------------------------------------------------------------
     def index(self, arch: NB201Cell | str) -> int:
         """Official NAS-Bench-201 index of ``arch``."""
+        self._need_benchmark()
         return _index_of()[str(self.parse(arch))]
 
     def from_index(self, index: int) -> NB201Cell:
+        self._need_benchmark()
         if not isinstance(index, int) or not 0 <= index < self.size():
             raise ArchitectureError(f"NAS-Bench-201 index must be an int in [0, {self.size()}), got {index!r}")
         return self.from_string(official_order()[index])
+
+    def _need_benchmark(self) -> None:
+        if not self.is_benchmark:
+            raise ArchitectureError(f"space {self.name!r} is not NAS-Bench-201's: its cells have no official index")
 
     # -- serialisation -----------------------------------------------------------------------
     def to_string(self, arch: NB201Cell) -> str:
@@ -87,9 +105,10 @@ class NB201Space(SearchSpace[NB201Cell]):
             raise ArchitectureError(f"expected a NAS-Bench-201 string, got {type(text).__name__}")
         example = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
         groups = text.strip().split("+")
-        if len(groups) != NUM_NODES - 1:
+        if len(groups) != self.nodes - 1:
             raise ArchitectureError(
-                f"malformed NAS-Bench-201 string {text!r}: expected 3 '+'-separated node groups, e.g. {example}"
+                f"malformed cell string {text!r}: expected {self.nodes - 1} '+'-separated node groups"
+                + (f", e.g. {example}" if self.nodes == NUM_NODES else f" ({self.nodes} nodes)")
             )
         ops: list[str] = []
         for dst, group in enumerate(groups, start=1):
@@ -113,11 +132,15 @@ class NB201Space(SearchSpace[NB201Cell]):
     def validate(self, arch: NB201Cell) -> NB201Cell:
         if not isinstance(arch, NB201Cell):
             raise ArchitectureError(f"expected an NB201Cell, got {type(arch).__name__}")
-        if len(arch.ops) != len(EDGES):
-            raise ArchitectureError(f"an NB201 cell has 6 edges, got {len(arch.ops)} ops: {arch.ops}")
+        if len(arch.ops) != len(self.edges):
+            raise ArchitectureError(
+                f"a cell of space {self.name!r} has {len(self.edges)} edges, got {len(arch.ops)} ops: {arch.ops}"
+            )
         for op in arch.ops:
             if op not in self.ops:
-                raise ArchitectureError(f"unknown NAS-Bench-201 operation {op!r}; expected one of {list(self.ops)}")
+                raise ArchitectureError(
+                    f"unknown operation {op!r} in space {self.name!r}; expected one of {list(self.ops)}"
+                )
         return arch
 
     # -- isomorphism ---------------------------------------------------------------------------
@@ -132,7 +155,7 @@ class NB201Space(SearchSpace[NB201Cell]):
         """
         arch = self.validate(arch)
         nodes = ["0"]
-        for dst in range(1, NUM_NODES):
+        for dst in range(1, self.nodes):
             terms: list[str] = []
             for src in range(dst):
                 op, x = arch.edge_op(src, dst), nodes[src]

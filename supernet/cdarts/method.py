@@ -60,7 +60,6 @@ from torch import nn
 from nas_core.networks.darts import AuxiliaryHead, reduction_indices
 from nas_core.networks.nb201 import ResNetBasicBlock
 from nas_core.spaces import DartsSpace, Genotype, NB201Cell
-from nas_core.spaces.nb201 import EDGES as NB201_EDGES
 from supernet.cdarts.latency import (
     PAPER_LATENCY_WEIGHTS,
     edge_to_node_weights,
@@ -502,7 +501,7 @@ def _bank_names(net: nn.Module, arch: Any) -> dict[str, str]:
         for i, cell in enumerate(cells):
             for edge in getattr(cell, "edges", {}):
                 src, dst = (int(v) for v in edge.split("_"))
-                names[f"cells.{i}.edges.{edge}"] = f"cells.{i}.edges.{edge}.{arch.ops[NB201_EDGES.index((src, dst))]}"
+                names[f"cells.{i}.edges.{edge}"] = f"cells.{i}.edges.{edge}.{arch.edge_op(src, dst)}"
     return names
 
 

@@ -69,10 +69,13 @@ class DiffSearchConfig:
     method_options: dict[str, Any] = field(default_factory=dict)
     #: how the final cell is read off: magnitude (argmax α) | pt (DARTS-PT perturbation)
     selection: str = "magnitude"
-    #: fashion-mnist | cifar10 | cifar100 | imagefolder | digits
+    #: a registered name (fashion-mnist | cifar10 | cifar100 | imagefolder | digits | npz | your own);
+    #: differentiable_search also takes the data itself and writes it to a file (nas_core.data.user_data)
     dataset: str = "fashion-mnist"
-    #: folder holding the dataset files (None: the dataset's default places)
+    #: folder or file holding the dataset (None: the dataset's default places)
     data_root: str | None = None
+    #: seed of the data split and subset (None: ``seed``); a supernet proposing for a pool takes the pool's
+    split_seed: int | None = None
     #: seeded subset of the training images searched on (images; None: all)
     max_train: int | None = None
     #: share of the searched images that trains the weights; the rest trains α (fraction)
@@ -197,7 +200,7 @@ def _readable(saved: dict[str, Any]) -> dict[str, Any]:
     saved = {**saved, "a_betas": tuple(saved["a_betas"])}
     if saved.keys() & {"C", "N", "layers"}:
         old = {k: saved.pop(k) for k in ("C", "N", "layers") if k in saved}
-        depth = "N" if saved.get("space", DiffSearchConfig.space) == "nb201" else "layers"
+        depth = "N" if get_space(saved.get("space", DiffSearchConfig.space)).family == "nb201" else "layers"
         saved["network"] = NetworkSize.parse({k: v for k, v in old.items() if k in ("C", depth)})
     return saved
 
@@ -238,7 +241,7 @@ def search_loaders(config: DiffSearchConfig, device: torch.device) -> SearchLoad
         config.dataset,
         config.data_root,
         valid_fraction=1 - config.train_portion,
-        seed=config.seed,
+        seed=config.seed if config.split_seed is None else config.split_seed,
         max_train=config.max_train,
         reserve_fraction=config.reserve_fraction,
     )

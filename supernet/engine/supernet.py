@@ -25,12 +25,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from nas_core.cells import EDGES as NB201_EDGES
 from nas_core.networks.darts import CellSlot, DartsNetwork, preprocess_inputs, reduction_indices
 from nas_core.networks.nb201 import NB201Network, ResNetBasicBlock
 from nas_core.ops import DropPath, Identity, Zero, build_op
 from nas_core.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
 from nas_core.spaces.darts import CELL_TYPES, STEPS
-from nas_core.spaces.nb201 import EDGES as NB201_EDGES
 
 Weights = dict[str, torch.Tensor]
 
@@ -111,7 +111,7 @@ def edge_infos(space: SearchSpace, op_names: dict[str, list[tuple[str, ...]]] | 
     """Every mixed edge of ``space``'s search cells with its candidate ops (``op_names`` overrides them)."""
     infos: list[EdgeInfo] = []
     if isinstance(space, NB201Space):
-        for e, (src, dst) in enumerate(NB201_EDGES):
+        for e, (src, dst) in enumerate(space.edges):
             ops = op_names["normal"][e] if op_names else space.ops
             infos.append(EdgeInfo("normal", e, src, dst, tuple(ops)))
         return infos
@@ -126,17 +126,27 @@ def edge_infos(space: SearchSpace, op_names: dict[str, list[tuple[str, ...]]] | 
 
 
 class NB201SearchCell(nn.Module):
-    def __init__(self, C_in: int, C_out: int, op_names: Sequence[Sequence[str]], partial_k: int = 1):
+    """A NAS-Bench-201-style search cell: a mixed op on every edge ``dag_edges`` lists."""
+
+    def __init__(
+        self,
+        C_in: int,
+        C_out: int,
+        op_names: Sequence[Sequence[str]],
+        partial_k: int = 1,
+        edges: Sequence[tuple[int, int]] = NB201_EDGES,
+    ):
         super().__init__()
         if C_in != C_out:
             raise ValueError("NAS-Bench-201 search cells keep the channel count")
-        self.edges = nn.ModuleList(MixedOp(C_out, 1, op_names[e], partial_k) for e in range(len(NB201_EDGES)))
+        self.dag = tuple(edges)
+        self.edges = nn.ModuleList(MixedOp(C_out, 1, op_names[e], partial_k) for e in range(len(self.dag)))
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor, edge_weights: torch.Tensor | None = None) -> torch.Tensor:
         nodes = [x]
-        for dst in range(1, 4):
+        for dst in range(1, self.dag[-1][1] + 1):
             total = 0
-            for e, (src, d) in enumerate(NB201_EDGES):
+            for e, (src, d) in enumerate(self.dag):
                 if d == dst:
                     h = self.edges[e](nodes[src], weights[e])
                     total = total + (h if edge_weights is None else edge_weights[e] * h)
@@ -206,7 +216,7 @@ class Supernet(nn.Module):
                 N=N,
                 num_classes=num_classes,
                 in_channels=in_channels,
-                cell_factory=lambda ci, co: NB201SearchCell(ci, co, ops_of["normal"], partial_k),
+                cell_factory=lambda ci, co: NB201SearchCell(ci, co, ops_of["normal"], partial_k, space.edges),
             )
         elif isinstance(space, DartsSpace):
             net = DartsNetwork(
@@ -395,7 +405,7 @@ class Supernet(nn.Module):
             for key in c.state_dict():
                 edge_name, rest = key.split(".", 2)[1], key.split(".", 2)[2]
                 src, dst = (int(v) for v in edge_name.split("_"))
-                e = NB201_EDGES.index((src, dst))
+                e = cell.edges.index((src, dst))
                 k = self.edges[e].ops.index(cell.ops[e])
                 mapping[f"cells.{i}.{key}"] = f"net.cells.{i}.edges.{e}.ops.{k}.{rest}"
         for key in child.state_dict():

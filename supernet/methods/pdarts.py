@@ -43,7 +43,7 @@ class PDarts(Method):
         **kwargs: Any,
     ):
         self.stages = tuple(
-            tuple(s) for s in (stages or (NB201_STAGES if supernet.space.name == "nb201" else DARTS_STAGES))
+            tuple(s) for s in (stages or (NB201_STAGES if supernet.space.family == "nb201" else DARTS_STAGES))
         )
         if any(len(s) != 4 or s[0] < 1 or s[1] < 1 or s[2] < 1 or not 0 <= s[3] < 1 for s in self.stages):
             raise ValueError(f"stages must be (epochs >= 1, depth >= 1, ops >= 1, dropout in [0, 1)), got {stages!r}")
@@ -56,7 +56,7 @@ class PDarts(Method):
             supernet.set_depth(self.stages[0][1])
 
     def depth(self) -> int:
-        return self.supernet.N if self.supernet.space.name == "nb201" else self.supernet.layers
+        return self.supernet.N if self.supernet.space.family == "nb201" else self.supernet.layers
 
     def stage_of(self, epoch: int) -> tuple[int, int]:
         """(stage index, first epoch of that stage)."""

@@ -89,7 +89,7 @@ class SGAS(Method):
             self._prune_topology(ct, e)
 
     def _prune_topology(self, ct: str, e: int) -> None:
-        if self.supernet.space.name == "nb201":
+        if self.supernet.space.family == "nb201":
             return  # every NAS-Bench-201 edge stays in the cell
         dst = self.supernet.edges_of(ct)[e].dst
         into = [x.index for x in self.supernet.edges_of(ct) if x.dst == dst]

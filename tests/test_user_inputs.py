@@ -1,0 +1,276 @@
+"""A user's own data and own search space (issue 39): tensors, Datasets and .npz files become one checked
+file every worker reads; a cell space declared from an op list works for the pool, the supernet, the ranker
+and the proxies; every bad input is one clear error that changes nothing stored."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nas_core.data import as_image_data, load_npz, make_splits, register_dataset, user_dataset, write_user_data
+from nas_core.data.datasets import DATASETS
+from nas_core.ops import OPS, ReLUConvBN, register_op
+from nas_core.spaces import SPACES, declare_space, get_space
+from nas_core.vocabulary import NetworkSize
+from predictor_nas.encoding import GraphEncoder
+from supernet.engine.supernet import Supernet
+
+UNSEEN_OPS = ("none", "skip_connect", "conv_5x5", "dil_conv_3x3", "max_pool_3x3")
+
+
+def digits_tensors(n: int = 400, float_images: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's digits as a user would hold them: float (N, H, W, 1) images in [0, 1], int labels."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = torch.tensor(bunch.images[:n] / 16.0, dtype=torch.float32).unsqueeze(-1)
+    return (images if float_images else (images * 255).round().to(torch.uint8)), torch.tensor(bunch.target[:n])
+
+
+@pytest.fixture(scope="module")
+def user_space():
+    """NAS-Bench-201's DAG with ops it never had (one of them a user op registered here)."""
+    if "conv_5x5" not in OPS:
+        register_op("conv_5x5")(
+            lambda C_in, C_out, stride, affine: ReLUConvBN(C_in, C_out, 5, stride, 2, affine=affine)
+        )
+    if "user-dag" not in SPACES:
+        declare_space("user-dag", UNSEEN_OPS, nodes=4)
+    return get_space("user-dag")
+
+
+# -- data --------------------------------------------------------------------------------------------
+
+
+def test_float_channels_last_tensors_become_the_uint8_images_they_encode(tmp_path):
+    images, labels = digits_tensors(50)
+    data = as_image_data((images, labels))
+    assert data.images.dtype == torch.uint8 and data.shape == (1, 8, 8) and data.num_classes == 10
+    assert torch.equal(data.images, (images.permute(0, 3, 1, 2) * 255).round().to(torch.uint8))
+    # any other float range maps linearly: a standardised copy stores the same images up to rounding
+    standardised = (images - images.mean()) / images.std()
+    again = as_image_data((standardised, labels))
+    assert (again.images.int() - data.images.int()).abs().max() <= 1
+
+
+def test_a_tensor_dataset_is_written_once_and_read_back_identically(tmp_path):
+    images, labels = digits_tensors(200, float_images=False)
+    written = write_user_data(torch.utils.data.TensorDataset(images.permute(0, 3, 1, 2), labels), tmp_path)
+    assert written.endswith(".npz") and write_user_data((images, labels), tmp_path) == written  # content-named
+    train, test = load_npz(written)
+    assert len(train) == 160 and len(test) == 40  # 20 % held out as the test split
+    assert torch.equal(torch.cat([train.labels, test.labels]).sort().values, labels.sort().values)
+    splits = make_splits("npz", written, valid_fraction=0.5, seed=3)
+    assert len(splits.train) + len(splits.valid) == 160 and splits.shape == (1, 8, 8)
+
+
+def test_register_dataset_adds_a_named_loader_in_two_lines(tmp_path):
+    if "my-digits" not in DATASETS:
+        register_dataset("my-digits", lambda: digits_tensors(300))
+    splits = make_splits("my-digits", valid_fraction=0.5, seed=0)
+    assert splits.num_classes == 10 and len(splits.train) == 120 and len(splits.test) == 60
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda x, y: (x.int(), y), "images must be uint8 or float, got torch.int32"),
+        (lambda x, y: (x.reshape(len(x), -1), y), "images must be \\(N, H, W\\), \\(N, C, H, W\\)"),
+        (lambda x, y: (x, y.float()), "labels must be a 1-D integer tensor"),
+        (lambda x, y: (x, y[:-3]), "200 images but 197 labels"),
+        (lambda x, y: (x * float("nan"), y), "NaN or infinite"),
+        (lambda x, y: (x, torch.where(y == 9, -1, y)), "labels must lie in \\[0, 9\\), got -1"),
+        (lambda x, y: ["images", "labels", "extra"], "must be \\(images, labels\\), a torch.utils.data.Dataset"),
+    ],
+)
+def test_bad_tensors_get_one_error_naming_the_value_and_write_nothing(tmp_path, make, message):
+    images, labels = digits_tensors(200)
+    with pytest.raises((ValueError, TypeError), match=message):
+        write_user_data(make(images, labels), tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_labels_beyond_num_classes_are_refused():
+    images, labels = digits_tensors(40)
+    with pytest.raises(ValueError, match="train labels must lie in \\[0, 5\\), got "):
+        user_dataset((images, labels), num_classes=5)
+
+
+def test_a_class_missing_from_the_validation_split_is_an_error(tmp_path):
+    images, labels = digits_tensors(200)
+    labels = labels.clone()
+    labels[labels == 9] = 0
+    labels[0] = 9  # class 9 has one image: the validation split cannot hold it as well as the training one
+    written = write_user_data((images, labels), tmp_path)
+    errors = []
+    for seed in range(8):
+        try:
+            splits = make_splits("npz", written, valid_fraction=0.5, seed=seed)
+        except ValueError as exc:
+            errors.append(str(exc))
+        else:  # no error: the one image of class 9 validates (or sits in neither part)
+            assert 9 not in splits.train.labels
+    assert errors and all("class(es) [9] have no image in the validation split" in e for e in errors)
+
+
+def test_fewer_training_images_than_a_batch_fail_before_any_step(tmp_path):
+    """40 images and batch 64 used to search for 0 steps and report 0.00 %, exit status 0."""
+    from supernet import differentiable_search
+
+    images, labels = digits_tensors(100)
+    with pytest.raises(ValueError, match="fewer than one batch of 64"):
+        differentiable_search(
+            "darts", preset="quick", dataset=(images, labels), run_dir=tmp_path, epochs=1, batch_size=64, device="cpu"
+        )
+    assert not (tmp_path / "search.pt").exists()
+
+
+def test_bad_data_given_to_a_study_leaves_its_pool_readable_and_unchanged(tmp_path):
+    """A TensorDataset given to the training settings used to end in a KeyError or a SQLAlchemy error that
+    left pool.db unreadable."""
+    from pools import Pool
+    from predictor_nas import CandidateTraining, Study, search_preset
+
+    images, labels = digits_tensors(300)
+    good = CandidateTraining(dataset=torch.utils.data.TensorDataset(images, labels), network=NetworkSize(4, 1))
+    config = search_preset("quick", budgets=(1, 2), budget_epochs=4)
+    study = Study.create(config, training=good, run_dir=tmp_path)
+    assert study.pool.config.dataset == "npz" and study.pool.config.data_root.startswith(str(tmp_path))
+    count = len(study.pool.candidates())
+    study.close()
+    before = (tmp_path / "pool.db").read_bytes()
+    bad = CandidateTraining(dataset=(images, labels - 1), network=NetworkSize(4, 1))  # a label -1
+    with pytest.raises(ValueError, match="train labels must lie in"):
+        Study.create(config, training=bad, run_dir=tmp_path)
+    assert (tmp_path / "pool.db").read_bytes() == before
+    pool = Pool.open(f"sqlite:///{tmp_path / 'pool.db'}")
+    assert len(pool.candidates()) == count
+    pool.close()
+
+
+# -- search spaces -----------------------------------------------------------------------------------
+
+
+def test_a_declared_space_parses_hashes_encodes_and_builds(user_space):
+    assert user_space.family == "nb201" and user_space.size() == 5**6 and not user_space.is_benchmark
+    rng = random.Random(0)
+    cell = user_space.sample(rng)
+    assert user_space.from_string(str(cell)) == cell
+    # isomorphism: a branch that never reaches the output does not change the hash
+    a = user_space.from_string("|conv_5x5~0|+|none~0|none~1|+|skip_connect~0|none~1|max_pool_3x3~2|")
+    b = user_space.from_string("|dil_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|max_pool_3x3~2|")
+    c = user_space.from_string("|conv_5x5~0|+|none~0|none~1|+|skip_connect~0|conv_5x5~1|max_pool_3x3~2|")
+    assert user_space.canonical_hash(a) == user_space.canonical_hash(b) != user_space.canonical_hash(c)
+    graph = GraphEncoder(user_space).encode(c)
+    assert "conv_5x5" in GraphEncoder(user_space).vocab and graph.x.shape[1] == 4 + len(UNSEEN_OPS)
+    net = user_space.build_network(c, num_classes=3, in_channels=1, **user_space.size_kwargs(NetworkSize(4, 1)))
+    assert net(torch.zeros(2, 1, 8, 8)).shape == (2, 3)
+    assert any(isinstance(m, nn.Conv2d) and m.kernel_size == (5, 5) for m in net.modules())
+    supernet = Supernet(user_space, num_classes=3, in_channels=1, C=4, N=1)
+    assert len(supernet.edges) == 6 and all(e.ops == UNSEEN_OPS for e in supernet.edges)
+
+
+def test_a_five_node_dag_space_has_ten_edges_everywhere():
+    space = (
+        declare_space("dag5-test", ("none", "skip_connect", "nor_conv_3x3"), nodes=5)
+        if "dag5-test" not in (SPACES)
+        else get_space("dag5-test")
+    )
+    cell = space.sample(random.Random(1))
+    assert len(cell.ops) == 10 and str(cell).count("+") == 3 and space.from_string(str(cell)) == cell
+    supernet = Supernet(space, num_classes=2, in_channels=1, C=4, N=1)
+    weights = {"normal": torch.full((10, 3), 1 / 3)}
+    assert supernet(torch.zeros(2, 1, 8, 8), weights).shape == (2, 2)
+    child = supernet.export_child(cell)
+    assert child(torch.zeros(2, 1, 8, 8)).shape == (2, 2)
+
+
+def test_declaring_a_space_checks_its_ops_and_shape():
+    with pytest.raises(ValueError, match=r"unknown operation\(s\) \['conv_9x9'\]; register them"):
+        declare_space("bad-ops", ("none", "conv_9x9"))
+    with pytest.raises(ValueError, match="DARTS-style cells have 4 intermediate nodes here, got 5"):
+        declare_space("bad-darts", ("sep_conv_3x3", "skip_connect"), nodes=5, style="darts")
+    with pytest.raises(ValueError, match="at least two distinct operations"):
+        declare_space("bad-one", ("skip_connect",))
+    assert "bad-ops" not in SPACES and "bad-darts" not in SPACES
+
+
+def test_a_darts_style_declared_space_samples_genotypes_of_its_ops():
+    name = "darts-user-test"
+    space = get_space(name) if name in SPACES else declare_space(name, ("skip_connect", "dil_conv_3x3"), style="darts")
+    genotype = space.sample(random.Random(0))
+    assert {op for op, _ in genotype.normal + genotype.reduce} <= {"skip_connect", "dil_conv_3x3"}
+    assert space.from_string(str(genotype)) == genotype
+
+
+# -- end to end: own space, own tensors, every job -------------------------------------------------------
+
+
+def test_rank_nosh_drnas_and_the_hybrid_run_on_a_declared_space_and_tensor_data(tmp_path, user_space):
+    from predictor_nas import CandidateTraining, Study, search_preset
+    from supernet import differentiable_search
+
+    images, labels = digits_tensors(600)
+    training = CandidateTraining(dataset=(images, labels), max_train=400, network=NetworkSize(4, 1), batch_size=64)
+    config = search_preset("quick", budgets=(1, 2), k=2, initial=3, level0_samples=5, budget_epochs=16)
+    study = Study.create(config, training=training, space="user-dag", run_dir=tmp_path / "pool")
+    run = differentiable_search(
+        "drnas", preset="quick", run_dir=tmp_path / "drnas", **study.supernet_settings(epochs=1)
+    )
+    assert isinstance(user_space.parse(run.genotype), type(user_space.sample(random.Random(0))))
+    added = study.propose(run, samples=2, warm_start=True)
+    assert added
+    result = study.optimize()
+    user_space.parse(result.best_arch)  # an architecture of the declared space
+    lineages = {c.lineage for c in study.pool.candidates()}
+    assert "drnas" in lineages and study.pool.config.dataset == "npz"
+    assert any(study.pool.candidate(cid).epochs_trained > 0 for cid in added)  # proposals trained too
+    study.close()
+    assert np.isfinite(result.observed)
+
+
+# -- cost limits ---------------------------------------------------------------------------------------
+
+
+def test_pareto_front_keeps_exactly_the_undominated_points():
+    from predictor_nas.constraint import pareto_front
+
+    points = [(1.0, 50.0), (2.0, 60.0), (2.0, 55.0), (3.0, 58.0), (0.5, 40.0), (4.0, 70.0), (1.0, 45.0)]
+    assert pareto_front(points) == [4, 0, 1, 5]
+
+
+def test_cost_limit_refuses_bad_values_and_unknown_costs():
+    from predictor_nas import CostLimit
+
+    with pytest.raises(ValueError, match="unknown cost 'watts'"):
+        CostLimit("watts", 1.0)
+    with pytest.raises(ValueError, match="must be a positive number, got -1"):
+        CostLimit("params", -1)
+
+
+def test_rank_nosh_under_an_op_table_limit_never_trains_a_candidate_over_it(tmp_path, shared_data):
+    """The limit binds: unconstrained RANK-NOSH trains cells costlier than it; constrained, none."""
+    from predictor_nas import CostLimit, Study, op_table_cost, search_preset
+
+    space = get_space("nb201")
+    table = {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.4, "avg_pool_3x3": 0.2, "skip_connect": 0.0}
+    cost = op_table_cost(space, table)
+    config = search_preset("tabular", budget_epochs=400, seed=1)
+    kw = dict(benchmark="nb201:cifar10", benchmark_dir=str(shared_data / "nb201"))
+    free = Study.create(config, run_dir=tmp_path / "free", **kw)
+    free_best = free.optimize().best_arch
+    free_costs = [cost(c.arch) for c in free.pool.candidates() if c.epochs_trained]
+    free.close()
+    limit = CostLimit(cost, 2.0)
+    assert cost(free_best) > 2.0 and max(free_costs) > 2.0  # the limit is below what the free search trains
+    bound = Study.create(config, run_dir=tmp_path / "bound", limit=limit, **kw)
+    result = bound.optimize()
+    assert cost(result.best_arch) <= 2.0
+    assert all(cost(c.arch) <= 2.0 for c in bound.pool.candidates())  # over the limit never even joined
+    front = bound.front()
+    assert front["limit"] == 2.0 and front["candidates"] and any(r.get("front") for r in front["candidates"])
+    bound.close()
