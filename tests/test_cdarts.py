@@ -221,7 +221,7 @@ def test_measured_latency_weights_rank_a_heavy_conv_above_a_skip_and_sum_to_one(
     assert list(weights) == ops and sum(weights.values()) == pytest.approx(1.0)
     assert weights["none"] == 0.0
     # ten 5x5 separable convolutions cost far more than ten identities, however busy the machine
-    assert weights["sep_conv_5x5"] > max(weights["skip_connect"], 0.5)
+    assert weights["sep_conv_5x5"] > 2 * weights["skip_connect"] and weights["sep_conv_5x5"] > 0.25
     assert isinstance(net.stem, torch.nn.Sequential) and len(net.stem) == 2  # the stem is put back
 
 

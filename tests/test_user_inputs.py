@@ -69,9 +69,9 @@ def test_a_tensor_dataset_is_written_once_and_read_back_identically(tmp_path):
 
 
 def test_register_dataset_adds_a_named_loader_in_two_lines(tmp_path):
-    if "my-digits" not in DATASETS:
-        register_dataset("my-digits", lambda: digits_tensors(300))
-    splits = make_splits("my-digits", valid_fraction=0.5, seed=0)
+    if "digits-as-tensors" not in DATASETS:
+        register_dataset("digits-as-tensors", lambda: digits_tensors(300))
+    splits = make_splits("digits-as-tensors", valid_fraction=0.5, seed=0)
     assert splits.num_classes == 10 and len(splits.train) == 120 and len(splits.test) == 60
 
 
