@@ -94,10 +94,10 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return front
 
 
-def write_front(rows: list[dict[str, Any]], limit: CostLimit | None, label: str, out: Path) -> dict[str, Any]:
-    """``front.json`` (every trained candidate: cost, validation accuracy at its highest budget, on the front or
-    not) and ``front.png`` in ``out``; the front is taken among the candidates trained to the top budget
-    reached, so that accuracies compare like with like."""
+def write_front(rows: list[dict[str, Any]], limit: CostLimit | None, label: str, out: Path | None) -> dict[str, Any]:
+    """The front's data (every trained candidate: cost, validation accuracy at its highest budget, on the front
+    or not), written as ``front.json`` and ``front.png`` in ``out`` when given; the front is taken among the
+    candidates trained to the top budget reached, so that accuracies compare like with like."""
     top = max((r["epochs"] for r in rows), default=0)
     finished = [r for r in rows if r["epochs"] == top]
     for i in pareto_front([(r["cost"], r["valid_acc"]) for r in finished]):
@@ -109,8 +109,9 @@ def write_front(rows: list[dict[str, Any]], limit: CostLimit | None, label: str,
         "top_epochs": top,
         "candidates": sorted(rows, key=lambda r: r["cost"]),
     }
-    (out / "front.json").write_text(json.dumps(data, indent=2))
-    _plot_front(data, out / "front.png")
+    if out is not None:
+        (out / "front.json").write_text(json.dumps(data, indent=2))
+        _plot_front(data, out / "front.png")
     return data
 
 

@@ -368,8 +368,7 @@ class Study:
             rows.append(
                 {"arch": c.arch, "cost": cost, "valid_acc": last.valid_acc, "epochs": last.epoch, "lineage": c.lineage}
             )
-        out = self.run_dir or Path(tempfile.mkdtemp())
-        return write_front(rows, self.limit, self.cost_of.limit.label, out)
+        return write_front(rows, self.limit, self.cost_of.limit.label, self.run_dir)
 
     @property
     def tabular(self) -> bool:

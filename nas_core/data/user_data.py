@@ -203,9 +203,7 @@ def register_dataset(name: str, load: Callable[..., Any]) -> None:
     )
 
     def loader(root: Path | None, image_size: int) -> tuple[ImageData, ImageData]:
-        value = load(root) if takes_root else load()
-        pair = isinstance(value, tuple | list) and len(value) == 2 and _is_split(value[0]) and _is_split(value[1])
-        return _user_splits(value[0], value[1], None, name) if pair else _user_splits(value, None, None, name)
+        return _given_splits(load(root) if takes_root else load(), name)
 
     DATASETS.add(name, loader)
 
@@ -217,19 +215,18 @@ def _is_split(value: Any) -> bool:
     )
 
 
-def is_user_data(dataset: Any) -> bool:
-    """Whether ``dataset`` is data itself (to be written to a file) rather than a registered name."""
-    return not isinstance(dataset, str)
+def _given_splits(value: Any, name: str) -> tuple[ImageData, ImageData]:
+    """``(train, test)`` of one split or a ``(train, test)`` pair of splits, as a user gives them."""
+    if isinstance(value, tuple | list) and len(value) == 2 and _is_split(value[0]) and _is_split(value[1]):
+        return _user_splits(value[0], value[1], None, name)
+    return _user_splits(value, None, None, name)
 
 
 def write_user_data(dataset: Any, directory: str | Path | None, path: str | Path | None = None) -> str:
     """Check ``dataset`` (one split, or a ``(train, test)`` pair of splits), write it to ``path`` (default
     ``directory/data-<content hash>.npz``) and return the file's absolute path: the ``data_root`` of the
     ``npz`` dataset every worker reads."""
-    if isinstance(dataset, tuple | list) and len(dataset) == 2 and _is_split(dataset[0]) and _is_split(dataset[1]):
-        train, test = user_dataset(dataset[0], dataset[1])
-    else:
-        train, test = user_dataset(dataset)
+    train, test = _given_splits(dataset, "user")
     if path is None:
         if directory is None:
             raise ValueError("data given as tensors needs a run directory (run_dir=) or a file (data_root=...npz)")

@@ -50,8 +50,6 @@ def declare_space(name: str, ops: Sequence[str], *, nodes: int = 4, style: str =
     elif style == "darts":
         if nodes != STEPS:
             raise ValueError(f"space {name!r}: DARTS-style cells have {STEPS} intermediate nodes here, got {nodes!r}")
-        if all(op == "none" for op in ops):
-            raise ValueError(f"space {name!r}: a DARTS-style cell needs an op other than 'none'")
         factory = lambda: DartsSpace(ops=ops, name=name)  # noqa: E731
     else:
         raise ValueError(f"space {name!r}: style must be 'nb201' or 'darts', got {style!r}")
