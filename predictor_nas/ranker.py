@@ -11,8 +11,8 @@ loss over pairs ``(a, b)`` where ``a`` should rank above ``b`` (RANK-NOSH, Wang 
 Pairs come from a pool whose members were trained to *different* budgets
 (:func:`pairs_from_observations`): two candidates compare by their accuracy at the highest budget
 both reached; budget 0 holds zero-cost proxy scores, so untrained candidates are ordered by proxies.
-Optional per-architecture features (e.g. proxy scores) join the graph embedding; an ensemble
-averages standardised scores of independently initialised models.
+Optional per-architecture features (zero-cost proxy scores) join the graph embedding, each scaled by
+:func:`rank_scale`; an ensemble averages standardised scores of independently initialised models.
 """
 
 from __future__ import annotations
@@ -76,6 +76,32 @@ class RankerConfig:
             ensemble=self.ensemble,
             pairs_per_step=self.pairs_per_step,
         )
+
+
+def rank_scale(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each column of ``values`` as its mid-rank among ``reference``'s column (empirical CDF in [0, 1]),
+    centred and scaled to unit variance (a uniform's SD is 1/sqrt(12)).
+
+    Zero-cost scores live on unrelated scales: synflow and zen are logarithms that are ``-inf`` for a cell
+    with no path to the output, params and flops are millions, snip is a raw sum, ntk_cond can be ``inf``.
+    Ranks need no per-proxy rule, keep ``+-inf`` in order, and cannot blow up a standardisation (a mean
+    over a column holding ``-inf`` is ``-inf``); NaN scores sit at the median. ``reference``: scores of
+    architectures nobody needs labels for (the ranker's training cells, or every candidate a pool scored).
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    reference = np.atleast_2d(np.asarray(reference, dtype=float))
+    if values.shape[1] != reference.shape[1]:
+        raise ValueError(f"features have {values.shape[1]} columns, the reference {reference.shape[1]}")
+    out = np.full(values.shape, 0.5)
+    for j in range(values.shape[1]):
+        ref = np.sort(reference[~np.isnan(reference[:, j]), j])
+        v = values[:, j]
+        known = ~np.isnan(v)
+        if len(ref):
+            below = np.searchsorted(ref, v[known], side="left")
+            not_above = np.searchsorted(ref, v[known], side="right")
+            out[known, j] = (below + not_above) / (2 * len(ref))
+    return (out - 0.5) * np.sqrt(12.0)
 
 
 def pairwise_loss(better: torch.Tensor, worse: torch.Tensor, kind: str = "hinge", margin: float = 0.1) -> torch.Tensor:
@@ -207,18 +233,21 @@ class Ranker:
         self.encoder = encoder or GraphEncoder(space)  # (share one to reuse its encodings across fits)
         self.device = torch.device(device)
         self.models: list[GraphScorer] = []
-        self._feature_stats: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._feature_reference: np.ndarray | None = None
 
-    def _features(self, features: np.ndarray | None, fit: bool = False) -> torch.Tensor | None:
+    def _features(
+        self, features: np.ndarray | None, fit: bool = False, reference: np.ndarray | None = None
+    ) -> torch.Tensor | None:
+        if fit:
+            source = features if reference is None else reference
+            self._feature_reference = None if features is None else np.asarray(source, dtype=float)
+        if (features is None) != (self._feature_reference is None):
+            fitted = "with" if self._feature_reference is not None else "without"
+            raise ValueError(f"the ranker was fitted {fitted} features; score {fitted} them")
         if features is None:
             return None
-        f = torch.as_tensor(np.asarray(features, dtype=np.float32), device=self.device)
-        if fit:
-            self._feature_stats = (f.mean(0), f.std(0).clamp_min(1e-6))
-        if self._feature_stats is None:
-            raise ValueError("the ranker was fitted without features; score without them")
-        mean, std = self._feature_stats
-        return (f - mean) / std
+        scaled = rank_scale(features, self._feature_reference)
+        return torch.as_tensor(scaled, dtype=torch.float32, device=self.device)
 
     def fit(
         self,
@@ -227,12 +256,14 @@ class Ranker:
         targets: Sequence[float] | None = None,
         features: np.ndarray | None = None,
         init_from: Ranker | None = None,
+        feature_reference: np.ndarray | None = None,
     ) -> Ranker:
         """Train ``config.ensemble`` models, fresh or starting from ``init_from``'s (fine-tuning a
         pre-trained ranker: model k starts from its model k mod its ensemble size). Ranking losses use
-        ``pairs``; ``mse`` uses ``targets``."""
+        ``pairs``; ``mse`` uses ``targets``. ``features``: one row of zero-cost scores per architecture,
+        rank-scaled (:func:`rank_scale`) against ``feature_reference`` (default: ``features`` themselves)."""
         with _one_cpu_thread(self.device):
-            return self._fit(archs, pairs, targets, features, init_from)
+            return self._fit(archs, pairs, targets, features, init_from, feature_reference)
 
     def _fit(
         self,
@@ -241,6 +272,7 @@ class Ranker:
         targets: Sequence[float] | None,
         features: np.ndarray | None,
         init_from: Ranker | None = None,
+        feature_reference: np.ndarray | None = None,
     ) -> Ranker:
         cfg = self.config
         if cfg.loss == "mse":
@@ -249,7 +281,7 @@ class Ranker:
         elif pairs is None or len(pairs) == 0:
             raise ValueError(f"the {cfg.loss} loss needs at least one pair")
         batch = self.encoder.batch(archs).to(self.device)
-        feats = self._features(features, fit=True)
+        feats = self._features(features, fit=True, reference=feature_reference)
         y = None
         if targets is not None:
             t = torch.as_tensor(np.asarray(targets, dtype=np.float32), device=self.device)

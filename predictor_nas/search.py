@@ -398,13 +398,16 @@ class RankNosh:
                 return None
             return np.array([[proxies[c.id][p] for p in cfg.proxies] for c in cands], dtype=float)
 
+        # features are ranked among every candidate the pool has scored (labels play no part)
+        scored = [c for c in self.pool.candidates() if all(p in proxies.get(c.id, {}) for p in cfg.proxies)]
         ranker_config = RankerConfig(**{**asdict(cfg.ranker), "seed": cfg.seed * 100_003 + round_})
         ranker = Ranker(self.space, ranker_config, encoder=self.encoder)
+        fit_features = dict(features=features(train), feature_reference=features(scored) if scored else None)
         if ranker_config.loss == "mse":
             targets = [o.get(max(o), 0.0) if o else 0.0 for o in obs]  # the highest budget each reached
-            ranker.fit([c.arch for c in train], targets=targets, features=features(train))
+            ranker.fit([c.arch for c in train], targets=targets, **fit_features)
         else:
-            ranker.fit([c.arch for c in train], pairs, features=features(train), init_from=self.pretrained)
+            ranker.fit([c.arch for c in train], pairs, init_from=self.pretrained, **fit_features)
         return ranker, features
 
     def _train_and_promote(self, state: dict[str, Any], level: int) -> None:

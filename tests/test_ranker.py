@@ -100,3 +100,44 @@ def test_fine_tuning_starts_from_the_pretrained_models():
     assert not np.allclose(fresh.score(archs), pre.score(archs))
     with pytest.raises(ValueError, match="never fitted"):
         Ranker(space, RankerConfig(steps=1)).fit(archs, pairs, init_from=Ranker(space))
+
+
+def test_rank_scale_orders_infinities_and_puts_nan_at_the_median():
+    from predictor_nas.ranker import rank_scale
+
+    reference = np.array([[-np.inf, 1.0], [0.0, 1e6], [2.0, 10.0], [5.0, 1e9]])
+    scaled = rank_scale(np.array([[-np.inf, 1.0], [3.0, 1e12], [np.nan, np.inf]]), reference)
+    assert np.all(np.isfinite(scaled))
+    # -inf ties with the reference's -inf: mid-rank 1/8; 3.0 lies above 3 of 4 references: 3/4
+    assert np.allclose(scaled[:, 0], (np.array([0.125, 0.75, 0.5]) - 0.5) * np.sqrt(12))
+    assert np.allclose(scaled[:, 1], (np.array([0.125, 1.0, 1.0]) - 0.5) * np.sqrt(12))
+    # a monotone transform of the scores (e.g. log of params) changes nothing
+    pos = np.abs(reference[1:]) + 1
+    assert np.allclose(rank_scale(pos, pos), rank_scale(np.log(pos), np.log(pos)))
+    with pytest.raises(ValueError, match="3 columns, the reference 2"):
+        rank_scale(np.zeros((1, 3)), reference)
+
+
+def test_ranker_learns_from_a_proxy_feature_with_infinite_scores():
+    """A feature that knows what the graph cannot (here: the target's noise), with -inf for some cells (as
+    synflow gives a cell with no path to the output), lifts a tiny ranker far above the same ranker without
+    it; scoring must use the same features."""
+    space = get_space("nb201")
+    rng = random.Random(2)
+    archs = [str(space.sample(rng)) for _ in range(40)]
+    test = [str(space.sample(rng)) for _ in range(300)]
+    y = np.array([synthetic_score(space, a) + rng.gauss(0, 2.0) for a in archs + test])
+    with np.errstate(divide="ignore"):
+        proxy = np.log(np.maximum(y, 0))[:, None]  # log(0) = -inf below zero
+    assert np.isneginf(proxy).any()
+    cfg = RankerConfig(steps=25, hidden=8, layers=1, seed=0)
+    pairs = pairs_from_scores(y[:40])
+    with_proxy = Ranker(space, cfg).fit(archs, pairs, features=proxy[:40], feature_reference=proxy)
+    without = Ranker(space, cfg).fit(archs, pairs)
+    tau_with = kendalltau(with_proxy.score(test, proxy[40:]), y[40:]).statistic
+    tau_without = kendalltau(without.score(test), y[40:]).statistic
+    assert tau_with > 0.7 and tau_with > tau_without + 0.2
+    with pytest.raises(ValueError, match="fitted with features"):
+        with_proxy.score(test)
+    with pytest.raises(ValueError, match="fitted without features"):
+        without.score(test, proxy[40:])

@@ -146,6 +146,29 @@ def test_ablations_run(tmp_path, evaluator):
         assert result.best_arch and result.cost_epochs <= 900
 
 
+def test_proxy_features_are_ranked_among_every_scored_candidate(tmp_path, evaluator, monkeypatch):
+    """With ``proxy_features`` the ranker sees each candidate's proxy scores, rank-scaled against every
+    candidate the pool has scored (trained or not); its training rows are a subset of that reference."""
+    from predictor_nas.ranker import Ranker
+
+    fits = []
+    fit = Ranker.fit
+
+    def spy(self, archs, pairs=None, targets=None, features=None, init_from=None, feature_reference=None):
+        fits.append((len(archs), features, feature_reference))
+        return fit(self, archs, pairs, targets, features, init_from, feature_reference)
+
+    monkeypatch.setattr(Ranker, "fit", spy)
+    result, pool = run(tmp_path, "features", evaluator, small_config(proxy_features=True))
+    assert result.best_arch and fits
+    scored = pool.proxy_scores()
+    for n_train, features, reference in fits:
+        assert features.shape == (n_train, 1) and reference.shape[1] == 1
+        assert n_train < len(reference) <= len(scored)
+        assert set(features[:, 0]) <= set(reference[:, 0])
+    assert len(fits[-1][2]) == len(scored)
+
+
 @pytest.mark.parametrize(
     "kwargs,match",
     [
