@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from nas_core.spaces import get_space
+from nas_core.spaces import declaration, declare_space, get_space, space_names
 from nas_core.vocabulary import NetworkSize
 
 LINEAGES_BUILTIN = ("random", "mutation", "ranker", "proxy", "seed")
@@ -49,8 +49,12 @@ class PoolConfig:
     keep_checkpoints: int = 2
     max_attempts: int = 3
     heartbeat_timeout: float = 120.0
+    #: how a space made by ``declare_space`` was declared (filled in when the pool is created; a process that
+    #: opens the pool without the declaration makes it from this)
+    space_declaration: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        self._declare_space()
         get_space(self.space)  # raises KeyError naming the known spaces
         # a stored pool holds a mapping ({} or, written before NetworkSize, {C, N} / {C, layers})
         self.network = NetworkSize.parse(self.network) if self.network else None
@@ -61,6 +65,17 @@ class PoolConfig:
             )
         if not 0.0 < self.valid_fraction < 1.0:  # candidates are compared on validation: it cannot be empty
             raise ValueError(f"valid_fraction must be in (0, 1) for a pool, got {self.valid_fraction!r}")
+
+    def _declare_space(self) -> None:
+        known = declaration(self.space) if self.space in space_names() else None
+        if self.space_declaration is None:
+            self.space_declaration = known
+        elif self.space not in space_names():
+            declare_space(self.space, **self.space_declaration)
+        elif known != self.space_declaration:
+            raise ValueError(
+                f"space {self.space!r} is declared here as {known}, the pool was made with {self.space_declaration}"
+            )
 
     def network_kwargs(self) -> dict[str, int]:
         """The space's network constructor arguments for :attr:`network` ({}: the space's defaults)."""
@@ -90,6 +105,7 @@ TRAINING_SETTINGS = (
     "network",
     "train",
     "seed",
+    "space_declaration",
 )
 
 

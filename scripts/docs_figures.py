@@ -147,6 +147,27 @@ def ranker_table() -> str:
     return rows(["model", *(f"{int(n):,} training cells" for n in sizes), "τ vs test"], body)
 
 
+def ranker_differences_table() -> str:
+    """Paired differences of Kendall τ (over seeds) per training size, with Holm-free per-cell p-values."""
+    data = load("bench_ranker")["paired_differences"]
+    sizes = list(next(iter(data.values())))
+    body = [[name] + [f"{ci(per[n], 3)} (p {pval(per[n]['p'])})" for n in sizes] for name, per in data.items()]
+    return rows(["τ difference (paired over seeds)", *(f"{int(n):,} cells" for n in sizes)], body)
+
+
+def ranker_naslib_table() -> str:
+    """The NASLib cross-check: each model with the project's four scores and with NASLib's twelve."""
+    data = load("bench_ranker")["naslib_cross_check"]
+    sizes = list(next(iter(data["own_4"].values())))
+    body = [
+        [model, scores] + [pm(data[key][model][n], 3) for n in sizes]
+        for model in data["own_4"]
+        for key, scores in (("own_4", "project's 4 data-free"), ("naslib_12", "NASLib's 12"))
+        if model != "gnn_ranker" or key == "own_4"
+    ]
+    return rows(["model", "zero-cost scores", *(f"{int(n):,} cells" for n in sizes)], body)
+
+
 def proxies_table() -> str:
     data = load("bench_proxies")["correlation_with_accuracy"]
     body = [

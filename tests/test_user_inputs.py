@@ -57,6 +57,21 @@ def test_float_channels_last_tensors_become_the_uint8_images_they_encode(tmp_pat
     assert (again.images.int() - data.images.int()).abs().max() <= 1
 
 
+def test_a_float_test_split_shares_a_float_train_splits_range_and_follows_its_own_beside_uint8():
+    from nas_core.data.user_data import user_dataset
+
+    images, labels = digits_tensors(60)
+    as_bytes = (images * 255).round().to(torch.uint8)
+    # uint8 training images, float test images in [0, 1]: the test split is the same images, not x1
+    train, test = user_dataset((as_bytes[:40], labels[:40]), (images[40:], labels[40:]))
+    assert torch.equal(test.images, train.images.new_tensor(as_bytes[40:].permute(0, 3, 1, 2)))
+    # float training images on another range: the test split is mapped by the training range
+    train, test = user_dataset((images[:40] * 4 - 2, labels[:40]), (images[40:] * 4 - 2, labels[40:]))
+    low, high = float((images[:40] * 4 - 2).min()), float((images[:40] * 4 - 2).max())
+    expected = ((images[40:] * 4 - 2 - low) / (high - low) * 255).round().clamp(0, 255).to(torch.uint8)
+    assert (test.images.int() - expected.permute(0, 3, 1, 2).int()).abs().max() <= 1
+
+
 def test_a_tensor_dataset_is_written_once_and_read_back_identically(tmp_path):
     images, labels = digits_tensors(200, float_images=False)
     written = write_user_data(torch.utils.data.TensorDataset(images.permute(0, 3, 1, 2), labels), tmp_path)
@@ -187,6 +202,34 @@ def test_a_five_node_dag_space_has_ten_edges_everywhere():
     assert supernet(torch.zeros(2, 1, 8, 8), weights).shape == (2, 2)
     child = supernet.export_child(cell)
     assert child(torch.zeros(2, 1, 8, 8)).shape == (2, 2)
+
+
+def test_a_pool_remembers_its_declared_space_for_a_process_that_never_declared_it(tmp_path):
+    """The pool stores the declaration; a fresh process (a worker) that opens the pool gets the same space
+    without declaring it, and a process that declared the name otherwise is refused."""
+    import subprocess
+    import sys
+
+    from pools import Pool, PoolConfig
+
+    if "pool-declared" not in SPACES:
+        declare_space("pool-declared", ("nor_conv_3x3", "skip_connect", "none"), nodes=3)
+    url = f"sqlite:///{tmp_path}/pool.db"
+    pool = Pool.create(url, PoolConfig(space="pool-declared", dataset="digits"))
+    assert pool.config.space_declaration == {
+        "ops": ["nor_conv_3x3", "skip_connect", "none"],
+        "nodes": 3,
+        "style": "nb201",
+    }
+    fresh = f"from pools import Pool; s = Pool.open({url!r}).space; print(s.ops, len(s.edges))"
+    out = subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["('nor_conv_3x3',", "'skip_connect',", "'none')", "3"]
+    other = (
+        "from nas_core.spaces import declare_space; from pools import Pool;"
+        f"declare_space('pool-declared', ['nor_conv_1x1', 'none']); Pool.open({url!r})"
+    )
+    err = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True).stderr
+    assert "space 'pool-declared' is declared here as" in err and "nor_conv_1x1" in err
 
 
 def test_declaring_a_space_checks_its_ops_and_shape():

@@ -56,10 +56,13 @@ def _channels_first(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
-def _to_uint8(images: torch.Tensor, scale: tuple[float, float] | None) -> tuple[torch.Tensor, tuple[float, float]]:
-    """uint8 images unchanged; float images scaled to 0-255 by ``scale`` (low, high) or their own range."""
+def _to_uint8(
+    images: torch.Tensor, scale: tuple[float, float] | None
+) -> tuple[torch.Tensor, tuple[float, float] | None]:
+    """uint8 images unchanged (scale None: nothing for a float test split to share; it follows its own
+    range); float images scaled to 0-255 by ``scale`` (low, high) or their own range."""
     if images.dtype == torch.uint8:
-        return images, (0.0, 255.0)
+        return images, None
     if not images.is_floating_point():
         raise ValueError(f"images must be uint8 or float, got {images.dtype}")
     if not torch.isfinite(images).all():
@@ -82,7 +85,7 @@ def as_image_data(data: Any, *, num_classes: int | None = None, name: str = "use
 
 def _checked(
     data: Any, num_classes: int | None, name: str, scale: tuple[float, float] | None, what: str
-) -> tuple[ImageData, tuple[float, float]]:
+) -> tuple[ImageData, tuple[float, float] | None]:
     """:func:`as_image_data` and the float range it scaled by (a test split must share the training one's)."""
     if isinstance(data, ImageData):
         images, labels = data.images, data.labels

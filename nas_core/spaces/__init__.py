@@ -16,6 +16,10 @@ for _variant in VARIANTS:
     SPACES.add(_variant, lambda v=_variant: DartsSpace(v))
 
 
+#: what :func:`declare_space` was given, by space name (a pool stores it, so workers can rebuild the space)
+DECLARATIONS: dict[str, dict] = {}
+
+
 def register_space(name: str, factory: Callable[[], SearchSpace]) -> None:
     """Make ``get_space(name)`` return ``factory()``."""
     SPACES.add(name, factory)
@@ -30,7 +34,8 @@ def declare_space(name: str, ops: Sequence[str], *, nodes: int = 4, style: str =
     nodes of a normal and a reduction cell sums two ops on two earlier nodes (the DARTS cell; ``nodes``
     must be 4 here), built into the DARTS skeleton. Architectures have the style's string and an
     isomorphism-aware hash; the supernet, the pool, the ranker, the proxies and export work on the space.
-    Worker processes elsewhere must declare it too (the same call in a module they import).
+    A pool created on the space stores this declaration (``PoolConfig.space_declaration``), so a worker that
+    opens the pool declares the space itself; ops of your own must still be registered in that worker.
     """
     from nas_core.ops import op_names
 
@@ -53,8 +58,15 @@ def declare_space(name: str, ops: Sequence[str], *, nodes: int = 4, style: str =
         factory = lambda: DartsSpace(ops=ops, name=name)  # noqa: E731
     else:
         raise ValueError(f"space {name!r}: style must be 'nb201' or 'darts', got {style!r}")
+    space = factory()  # builds once: a bad declaration fails before anything is registered
     SPACES.add(name, factory)
-    return factory()
+    DECLARATIONS[name] = {"ops": list(ops), "nodes": nodes, "style": style}
+    return space
+
+
+def declaration(name: str) -> dict | None:
+    """The arguments :func:`declare_space` registered ``name`` with (None: a built-in or registered space)."""
+    return DECLARATIONS.get(name)
 
 
 def space_names() -> list[str]:
@@ -74,6 +86,7 @@ __all__ = [
     "NB201Cell",
     "NB201Space",
     "SearchSpace",
+    "declaration",
     "declare_space",
     "get_space",
     "register_space",
