@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: the built-in costs: name -> unit
-COSTS = {"params": "M parameters", "flops": "MFLOPs per image", "latency_ms": "ms per image"}
+from nas_core.costs import COSTS
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,31 @@ class CostOf:
         return self(arch, key) <= self.limit.limit
 
 
+class LimitedSpace:
+    """``space`` whose :meth:`sample` and :meth:`mutate` draw again until ``allows(arch, key)`` (rejection
+    sampling: a baseline's own proposal distribution restricted to the cells under a limit); everything
+    else is ``space``'s."""
+
+    def __init__(self, space: Any, allows: Callable[[Any, str], bool], tries: int = 1000):
+        self.space, self.allows, self.tries = space, allows, tries
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.space, name)
+
+    def _draw(self, make: Callable[[], Any], what: str) -> Any:
+        for _ in range(self.tries):
+            arch = make()
+            if self.allows(arch, self.space.to_string(arch)):
+                return arch
+        raise ValueError(f"no architecture under the limit in {self.tries} {what}s of space {self.space.name!r}")
+
+    def sample(self, rng: Any) -> Any:
+        return self._draw(lambda: self.space.sample(rng), "random draw")
+
+    def mutate(self, arch: Any, rng: Any) -> Any:
+        return self._draw(lambda: self.space.mutate(arch, rng), "mutation")
+
+
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     """Indices of the points ``(cost, accuracy)`` no other point beats on both (lower cost, higher accuracy)
     with one of them strictly, cheapest first."""
@@ -140,4 +164,4 @@ def _plot_front(data: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-__all__ = ["COSTS", "CostLimit", "CostOf", "op_table_cost", "pareto_front", "write_front"]
+__all__ = ["COSTS", "CostLimit", "CostOf", "LimitedSpace", "op_table_cost", "pareto_front", "write_front"]

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from nas_core.costs import flops_m, params_m
 from nas_core.registry import Registry
 from nas_core.spaces import SearchSpace
 from nas_core.vocabulary import NetworkSize
@@ -79,17 +80,12 @@ def _loss_backward(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
 
 @register_proxy("params", needs_data=False)
 def params(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    return sum(p.numel() for p in net.parameters()) / 1e6
+    return params_m(net)
 
 
 @register_proxy("flops", needs_data=False)
 def flops(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    net.eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        net(x[:1])
-    return counter.get_total_flops() / 1e6
+    return flops_m(net, tuple(x.shape[1:]))
 
 
 @register_proxy("latency_ms", needs_data=False, higher_is_better=False)

@@ -33,6 +33,7 @@ class RankNoshStrategy:
     """RANK-NOSH (paper 004): the study's :class:`~predictor_nas.search.RankNoshConfig` drives it."""
 
     name = "rank-nosh"
+    takes_limit = True  # samples over the limit never join the pool
 
     def run(self, study: Any, on_progress: Progress = None) -> Any:
         """RANK-NOSH keeps its state in the study's pool: it runs as the study's own strategy, through
@@ -49,6 +50,7 @@ class _Baseline:
     RANK-NOSH trains through, on the table as with real training."""
 
     name = ""
+    takes_limit = True  # draws and mutations over the study's limit are drawn again (LimitedSpace)
 
     def fidelity(self, study: Any, given: int | None) -> int:
         """``given``, else 12 epochs on the table, else the study's top budget (where NOSH ends)."""
@@ -60,10 +62,12 @@ class _Baseline:
         """The search on ``study``'s backend, budget and seed (``seed`` overrides it); its architectures join
         ``pool`` (default: the study's)."""
         from predictor_nas.backends import PoolObserver
+        from predictor_nas.constraint import LimitedSpace
 
         observer = PoolObserver(pool or study.pool, study.backend, lineage=self.name, on_progress=on_progress)
         seed = study.config.seed if seed is None else seed
-        return self.search(observer, study.pool.space, study.config.budget_epochs, seed, study)
+        space = study.pool.space if study.limit is None else LimitedSpace(study.pool.space, study.cost_of.allows)
+        return self.search(observer, space, study.config.budget_epochs, seed, study)
 
     def search(self, evaluator: Any, space: Any, budget: float, seed: int, study: Any) -> Any:
         raise NotImplementedError
@@ -110,6 +114,7 @@ class TPE(_Baseline):
 
     fidelity_epochs: int | None = None
     name = "tpe"
+    takes_limit = False  # Optuna suggests every edge itself: no draw to reject
 
     def search(self, evaluator: Any, space: Any, budget: float, seed: int, study: Any) -> Any:
         return baselines.tpe(evaluator, space, budget, seed=seed, fidelity=self.fidelity(study, self.fidelity_epochs))
@@ -123,6 +128,7 @@ class TPEHyperband(_Baseline):
     pruner: str = "hyperband"
     budgets: tuple[int, ...] | None = None
     name = "tpe+hyperband"
+    takes_limit = False
 
     def search(self, evaluator: Any, space: Any, budget: float, seed: int, study: Any) -> Any:
         budgets = self.budgets or ((12, 200) if study.tabular else tuple(study.config.budgets))

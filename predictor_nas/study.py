@@ -255,8 +255,10 @@ class Study:
             raise ValueError("a study evaluates candidates on a tabular benchmark or by training, exactly one")
         self.pool, self.config, self.evaluator, self.training = pool, config, evaluator, training
         self.strategy = strategy if strategy is not None else RankNoshStrategy()
-        if limit is not None and not isinstance(self.strategy, RankNoshStrategy):
-            raise ValueError(f"a cost limit is RANK-NOSH's; strategy {self.strategy.name!r} does not take one")
+        if limit is not None and not getattr(self.strategy, "takes_limit", False):
+            raise ValueError(
+                f"strategy {self.strategy.name!r} does not take a cost limit (rank-nosh, random and rea do)"
+            )
         self.limit = limit
         self._cost: CostOf | None = None
         self.run_dir = Path(run_dir) if run_dir else None

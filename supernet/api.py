@@ -84,6 +84,7 @@ def differentiable_search(
     preset: str = "paper",
     run_dir: str | Path | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    limit: Any = None,
     **settings: Any,
 ) -> DifferentiableRun:
     """Run (or, with the same ``run_dir``, resume) one differentiable search and select its architecture.
@@ -97,7 +98,9 @@ def differentiable_search(
     ``method_options``, ``device``, ...); ``dataset`` may be the data itself ((images, labels), a torch
     ``Dataset`` or a (train, test) pair), checked and written to ``data_root`` or ``run_dir/data-<hash>.npz``
     first. ``on_epoch(entry)`` receives each epoch's record (valid accuracy,
-    probabilities, genotype, skip count, eigenvalue when measured)."""
+    probabilities, genotype, skip count, eigenvalue when measured). ``limit``: a
+    :class:`predictor_nas.CostLimit`; the selected cell is brought under it by swapping ops, the swap that
+    gives up least probability per unit of cost first (the search's network size prices ``params``/``flops``)."""
     if isinstance(method, DiffSearchConfig):
         if settings or selection != "magnitude" or preset != "paper":
             raise ValueError("pass either a DiffSearchConfig or settings, not both")
@@ -109,5 +112,5 @@ def differentiable_search(
             written = write_user_data(settings["dataset"], run_dir, settings.get("data_root"))
             settings = {**settings, "dataset": "npz", "data_root": written}
         config = search_config(method, selection=selection, preset=preset, **settings)
-    search = DiffSearch(config, run_dir=run_dir, on_epoch=on_epoch)
+    search = DiffSearch(config, run_dir=run_dir, on_epoch=on_epoch, limit=limit)
     return DifferentiableRun(search, search.run())

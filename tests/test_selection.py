@@ -73,3 +73,57 @@ def test_darts_pt_selects_topology_by_edge_removal():
     g = perturbation_select(sn, lambda: {k: v.clone() for k, v in probs.items()}, evaluate, lambda: None, seed=0)
     assert sorted(src for _, src in g.normal[6:]) == [0, 4]
     space.validate(g)
+
+
+def test_selection_under_a_limit_swaps_the_op_that_gives_up_least_probability_per_cost_saved():
+    """All-conv3x3 costs 18 under a table (conv3x3 3, conv1x1 1, else 0); the limit 14 needs two swaps.
+    First edge 0's conv3x3 -> conv1x1 (log 0.5/0.45 = 0.11 per 2 saved), then edge 1's conv3x3 -> skip
+    (log 0.9/0.04 = 3.1 per 3 saved = 1.04, cheaper per unit than any other swap); the rest stay."""
+    from nas_core.spaces import NB201Cell
+    from supernet.engine.selection import select_under_limit
+
+    sn = nb201_supernet()
+    ops = sn.edges[0].ops
+    conv3, conv1, skip = ops.index("nor_conv_3x3"), ops.index("nor_conv_1x1"), ops.index("skip_connect")
+    probs = torch.full((6, 5), 0.01)
+    probs[:, conv3] = 0.96
+    probs[0, conv3], probs[0, conv1] = 0.5, 0.45
+    probs[1, conv3], probs[1, conv1], probs[1, skip] = 0.9, 0.05, 0.04
+    table = {"nor_conv_3x3": 3.0, "nor_conv_1x1": 1.0}
+
+    def cost(cell):
+        return sum(table.get(op, 0.0) for op in cell.ops)
+
+    start = NB201Cell(("nor_conv_3x3",) * 6)
+    cell, steps = select_under_limit(sn, {"normal": probs}, start, cost, 14.0)
+    assert cell.ops == ("nor_conv_1x1", "skip_connect") + ("nor_conv_3x3",) * 4
+    assert [(s["edge"], s["from"], s["to"], s["cost"]) for s in steps] == [
+        (0, "nor_conv_3x3", "nor_conv_1x1", 16.0),
+        (1, "nor_conv_3x3", "skip_connect", 13.0),
+    ]
+    assert select_under_limit(sn, {"normal": probs}, start, cost, 18.0) == (start, [])  # already under it
+    try:
+        select_under_limit(sn, {"normal": probs}, start, lambda c: 5.0, 1.0)
+    except ValueError as exc:
+        assert "no op swap brings" in str(exc) and "under 1" in str(exc)
+    else:
+        raise AssertionError("an unreachable limit must raise")
+
+
+def test_darts_selection_under_a_params_limit_keeps_the_topology():
+    from nas_core.costs import architecture_cost
+    from supernet.engine.selection import select_under_limit
+
+    space = get_space("darts")
+    sn = Supernet(space, num_classes=3, in_channels=1, C=4, layers=3)
+    probs = {
+        ct: torch.softmax(torch.randn(14, 8, generator=torch.Generator().manual_seed(0)), 1)
+        for ct in ("normal", "reduce")
+    }
+    start = magnitude_select(sn, probs)
+    cost = architecture_cost("params", space, 3, (1, 8, 8), {"C": 4, "layers": 3})
+    limit = cost(start) * 0.8
+    cell, steps = select_under_limit(sn, probs, start, cost, limit)
+    assert cost(cell) <= limit < cost(start) and steps and steps[-1]["cost"] == cost(cell)
+    assert [src for _, src in cell.normal + cell.reduce] == [src for _, src in start.normal + start.reduce]
+    space.validate(cell)

@@ -317,3 +317,43 @@ def test_rank_nosh_under_an_op_table_limit_never_trains_a_candidate_over_it(tmp_
     front = bound.front()
     assert front["limit"] == 2.0 and front["candidates"] and any(r.get("front") for r in front["candidates"])
     bound.close()
+
+
+@pytest.mark.parametrize("name", ["random", "rea"])
+def test_baselines_under_a_limit_draw_only_cells_under_it_and_tpe_refuses_one(tmp_path, shared_data, name):
+    from predictor_nas import CostLimit, Study, op_table_cost, search_preset
+    from predictor_nas.strategies import get_strategy
+
+    space = get_space("nb201")
+    cost = op_table_cost(space, {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.4, "avg_pool_3x3": 0.2, "skip_connect": 0.0})
+    config = search_preset("tabular", budget_epochs=300, seed=2)
+    kw = dict(benchmark="nb201:cifar10", benchmark_dir=str(shared_data / "nb201"))
+    with Study.create(
+        config, run_dir=tmp_path / name, strategy=get_strategy(name), limit=CostLimit(cost, 1.5), **kw
+    ) as s:
+        result = s.optimize()
+        costs = [cost(c.arch) for c in s.pool.candidates()]
+    assert len(costs) >= 10 and max(costs) <= 1.5 and cost(result.best_arch) <= 1.5
+    with pytest.raises(ValueError, match="strategy 'tpe' does not take a cost limit"):
+        Study.create(config, run_dir=tmp_path / "tpe", strategy=get_strategy("tpe"), limit=CostLimit(cost, 1.5), **kw)
+
+
+def test_a_differentiable_search_selects_under_a_params_limit(tmp_path):
+    """Resuming a finished search with a limit re-selects only: the cell is brought under the limit (priced on
+    the search's network), and the selection log keeps the unconstrained cell and each swap."""
+    from nas_core.costs import architecture_cost
+    from predictor_nas import CostLimit
+    from supernet import differentiable_search
+
+    images, labels = digits_tensors(300, float_images=False)
+    settings = dict(
+        preset="quick", dataset=(images, labels), epochs=1, network=NetworkSize(4, 1), batch_size=32, max_train=300
+    )
+    free = differentiable_search("darts", run_dir=tmp_path, **settings)
+    space = get_space("nb201")
+    cost = architecture_cost("params", space, 10, (1, 8, 8), free.search.config.size_kwargs())
+    limit = cost(free.genotype) * 0.9
+    bound = differentiable_search("darts", run_dir=tmp_path, limit=CostLimit("params", limit), **settings)
+    assert bound.result.epochs_run == 1 and cost(bound.genotype) <= limit < cost(free.genotype)
+    entry = bound.result.selection_log[-1]
+    assert entry["selected"] == free.genotype and entry["swaps"] and entry["limit"]["cost"] == "params"

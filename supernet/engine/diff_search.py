@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from nas_core import presets
+from nas_core.costs import architecture_cost
 from nas_core.data import Augment, DeviceLoader, make_splits
 from nas_core.networks.darts import REDUCE_CELLS, STEMS
 from nas_core.options import field_names, reject_unknown, require_at_least
@@ -37,7 +38,7 @@ from nas_core.training.checkpoint import atomic_write_bytes
 from nas_core.training.trainer import COMPILE_MODES, autocast_dtype
 from nas_core.vocabulary import NetworkSize
 from supernet.engine import distributed
-from supernet.engine.selection import perturbation_select
+from supernet.engine.selection import perturbation_select, select_under_limit
 from supernet.engine.supernet import Supernet, Weights, edge_infos
 from supernet.methods import SearchData, StepContext, get_method
 from supernet.methods.base import A_BETAS, A_LR, A_WEIGHT_DECAY
@@ -279,10 +280,15 @@ class DiffSearch:
         config: DiffSearchConfig,
         run_dir: str | Path | None = None,
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        limit: Any = None,
     ):
+        """``limit``: a cost limit (``predictor_nas.CostLimit``: ``.cost``, a name of
+        :data:`nas_core.costs.COSTS` measured on the search's network size, or a function of the architecture,
+        and ``.limit``); the selected cell is then brought under it (:func:`select_under_limit`)."""
         self.config = config
         self.run_dir = Path(run_dir) if run_dir else None
         self.on_epoch = on_epoch
+        self.limit = limit
         distributed.init_from_env()
         self.device = distributed.local_device(resolve_device(config.device))
         self._sync_handles: list = []
@@ -495,6 +501,8 @@ class DiffSearch:
             )
         self.method.final_alphas(self.history)
         genotype = self.select()
+        if self.limit is not None:
+            genotype = self._under_limit(genotype)
         peak = torch.cuda.max_memory_allocated(self.device) if self.device.type == "cuda" else None
         return DiffSearchResult(
             self.architecture_string(genotype),
@@ -515,6 +523,26 @@ class DiffSearch:
     def architecture_string(self, arch: Any) -> str:
         """How the result names the selected architecture (a cyclic phase's is not a cell string)."""
         return self.space.to_string(arch)
+
+    def _under_limit(self, arch: Any) -> Any:
+        """``arch`` brought under :attr:`limit`; the selection log records the cell before and each swap."""
+        cost = architecture_cost(
+            self.limit.cost, self.space, self.num_classes, tuple(self.shape), self.config.size_kwargs()
+        )
+        before = cost(arch)
+        limited, swaps = select_under_limit(
+            self.supernet, self.method.selection_weights(), arch, cost, float(self.limit.limit)
+        )
+        name = self.limit.cost if isinstance(self.limit.cost, str) else getattr(self.limit.cost, "__name__", "cost")
+        self.selection_log.append(
+            {
+                "limit": {"cost": name, "limit": float(self.limit.limit)},
+                "selected": self.space.to_string(arch),
+                "selected_cost": before,
+                "swaps": swaps,
+            }
+        )
+        return limited
 
     def select(self) -> Any:
         cfg = self.config

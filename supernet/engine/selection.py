@@ -175,3 +175,63 @@ def select(space: SearchSpace, supernet: Supernet, rule: str, **kwargs: Any) -> 
     if rule == "pt":
         return perturbation_select(supernet, **kwargs)
     raise ValueError(f"unknown selection rule {rule!r}; expected 'magnitude' or 'pt'")
+
+
+def select_under_limit(
+    supernet: Supernet, probabilities: Weights, arch: Any, cost: Callable[[Any], float], limit: float
+) -> tuple[Any, list[dict[str, Any]]]:
+    """``arch`` made to cost at most ``limit``: while it costs more, swap one chosen op for another op of
+    the same edge, the swap that gives up the least log-probability per unit of cost saved (topology kept).
+
+    Not from the seed papers (none selects under a hard cost limit); a greedy form of the constrained
+    argmax that resource-aware DARTS variants solve with a penalty. Returns the architecture and one log
+    entry per swap; raises ``ValueError`` when no swap lowers the cost any further."""
+    probs = _rows(supernet, probabilities)
+    steps: list[dict[str, Any]] = []
+    current = cost(arch)
+    while current > limit:
+        best = None
+        for where, edge_ops, k_old, make in _swaps(supernet, arch):
+            row = probs[where[0]][where[1]]
+            for k_new, op in enumerate(edge_ops):
+                if k_new == k_old or (op == "none" and isinstance(arch, Genotype)):
+                    continue
+                candidate = make(op)
+                saved = current - cost(candidate)
+                if saved <= 0:
+                    continue
+                lost = float(torch.log(row[k_old].clamp_min(1e-12)) - torch.log(row[k_new].clamp_min(1e-12)))
+                key = (lost / saved, -saved)
+                if best is None or key < best[0]:
+                    best = (key, candidate, where, edge_ops[k_old], op, current - saved)
+        if best is None:
+            raise ValueError(f"no op swap brings {supernet.space.to_string(arch)} (cost {current:g}) under {limit:g}")
+        _, arch, where, old, new, current = best
+        steps.append({"cell": where[0], "edge": where[1], "from": old, "to": new, "cost": current})
+    return arch, steps
+
+
+def _swaps(supernet: Supernet, arch: Any):
+    """(cell type and edge, the edge's candidate ops, the index of the op ``arch`` holds there, a function
+    making ``arch`` with another op there) for every chosen op of ``arch``."""
+    if isinstance(arch, NB201Cell):
+        for e in supernet.edges_of("normal"):
+            ops = list(arch.ops)
+
+            def make(op: str, i: int = e.index, ops: list = ops) -> NB201Cell:
+                return NB201Cell(tuple([*ops[:i], op, *ops[i + 1 :]]))
+
+            yield ("normal", e.index), e.ops, e.ops.index(arch.ops[e.index]), make
+        return
+    for ct in CELL_TYPES:
+        pairs = list(getattr(arch, ct))
+        per_node = getattr(arch, f"{ct}_nodes") or (2,) * STEPS  # XDARTS cells give node j j + 2 inputs
+        nodes = [node for node, count in enumerate(per_node) for _ in range(count)]
+        for i, (op, src) in enumerate(pairs):
+            e = edge_index(nodes[i], src)
+            edge_ops = supernet.edges_of(ct)[e].ops
+
+            def make(new: str, i: int = i, src: int = src, ct: str = ct, pairs: list = pairs) -> Genotype:
+                return arch._replace(**{ct: tuple([*pairs[:i], (new, src), *pairs[i + 1 :]])})
+
+            yield (ct, e), edge_ops, edge_ops.index(op), make
