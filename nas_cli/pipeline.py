@@ -19,6 +19,7 @@ from typing import Any
 from nas_cli.bars import PhaseBars
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.size_flags import add_size_arguments, size_from_args
+from predictor_nas.constraint import CostLimit
 from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
 from predictor_nas.plots import plot_curves, search_plots
 from predictor_nas.study import CandidateTraining, search_preset
@@ -47,9 +48,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=",".join(REFERENCES),
         help=f"reference points retrained the same way (comma-separated of {', '.join(REFERENCES)}; 'none')",
     )
+    p.add_argument(
+        "--limit",
+        type=limit_of,
+        default=None,
+        metavar="COST=VALUE",
+        help="both searches keep to it: params (millions), flops (millions per image) or latency_ms, e.g. params=0.05",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--quiet", action="store_true")
+
+
+def limit_of(text: str) -> CostLimit:
+    """``params=0.05`` -> ``CostLimit("params", 0.05)``; anything else is an error naming what is expected."""
+    name, sep, value = text.partition("=")
+    try:
+        return CostLimit(name.strip(), float(value)) if sep else CostLimit(text, 0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--limit {text!r}: {exc} (expected COST=VALUE, e.g. params=0.05)") from None
 
 
 def config_of(args: argparse.Namespace) -> PipelineConfig:
@@ -96,13 +113,16 @@ def run(args: argparse.Namespace) -> int:
         for name in ("pools.worker", "pools.runner", "predictor_nas.search"):
             logging.getLogger(name).setLevel(logging.WARNING)
     # a larger --budget-epochs continues the searches; a new winner is retrained (run_pipeline)
-    out = prepare_run_dir(args.out, "pipeline", config.to_dict(), resume_ignores=("search.budget_epochs",))
+    recorded = {**config.to_dict(), **({"limit": args.limit.to_dict()} if args.limit else {})}
+    out = prepare_run_dir(args.out, "pipeline", recorded, resume_ignores=("search.budget_epochs",))
     with PhaseBars(disable=args.quiet) as bars:
 
         def on_epoch(metrics: Any, total: int) -> None:
             bars.at(metrics.epoch, train_acc=f"{metrics.train_acc:.1f}")  # epochs done, counted from 1
 
-        summary = run_pipeline(config, out, on_phase=bars.phase, on_progress=bars.progress, on_epoch=on_epoch)
+        summary = run_pipeline(
+            config, out, on_phase=bars.phase, on_progress=bars.progress, on_epoch=on_epoch, limit=args.limit
+        )
     pipeline_plots(out, summary)
     from nas_cli.report import write_report
 

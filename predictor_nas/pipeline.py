@@ -37,6 +37,7 @@ from typing import Any
 
 from nas_core.presets import NETWORKS
 from nas_core.vocabulary import NetworkSize
+from predictor_nas.constraint import CostLimit
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.stats import summarize, verdict, welch
 from predictor_nas.study import CandidateTraining, Study, search_preset
@@ -94,13 +95,14 @@ class PipelineConfig:
 Phase = Callable[[str, int, int], None]  # (name, total, done so far)
 
 
-def _random_search(config: PipelineConfig, out: Path, on_progress: Any = None) -> Any:
+def _random_search(config: PipelineConfig, out: Path, on_progress: Any = None, limit: CostLimit | None = None) -> Any:
     """Random search at the RANK-NOSH budget, observing the top budget, on its own real-training pool: the
-    same Study surface with another strategy (the same seed: the same data split and candidate training)."""
+    same Study surface with another strategy (the same seed: the same data split and candidate training),
+    under the same cost limit."""
     from predictor_nas.strategies import RandomSearch
 
     strategy = RandomSearch(fidelity_epochs=max(config.search.budgets))
-    with Study.create(config.search, training=config.training, run_dir=out, strategy=strategy) as study:
+    with Study.create(config.search, training=config.training, run_dir=out, strategy=strategy, limit=limit) as study:
         return study.optimize(on_progress=on_progress)
 
 
@@ -211,10 +213,13 @@ def run_pipeline(
     on_phase: Phase | None = None,
     on_progress: Callable[[int, float | None], None] | None = None,
     on_epoch: Callable[[Any, int], None] | None = None,
+    limit: CostLimit | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the pipeline in ``out``; returns (and writes ``out/pipeline.json``) the comparison.
     ``on_phase(name, total, done)`` when a phase starts (totals in epochs), ``on_progress(epochs, best
-    validation)`` during the searches, ``on_epoch(metrics, total)`` during the retrainings."""
+    validation)`` during the searches, ``on_epoch(metrics, total)`` during the retrainings. ``limit``: a
+    :class:`~predictor_nas.constraint.CostLimit` both searches keep to (the all-``nor_conv_3x3`` cell and
+    the plain CNN stay reference points, whatever they cost)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -232,7 +237,10 @@ def run_pipeline(
         phase_seconds[name] = phase_seconds.get(name, 0.0) + time.time() - started
 
     search_dir = out / "search"
-    with timed("search"), Study.create(config.search, training=config.training, run_dir=search_dir) as study:
+    with (
+        timed("search"),
+        Study.create(config.search, training=config.training, run_dir=search_dir, limit=limit) as study,
+    ):
         phase("search", int(config.search.budget_epochs), study.spent_epochs())
         result = study.optimize(on_progress=on_progress)
         lineage = study.lineage_of(result.best_arch)
@@ -243,7 +251,7 @@ def run_pipeline(
     if "random_search" in config.references:
         phase("random search", int(config.search.budget_epochs))
         with timed("random search"):
-            baseline = _random_search(config, out / "random", on_progress)
+            baseline = _random_search(config, out / "random", on_progress, limit)
         random_best = baseline.best_arch
     # both searches have returned: from here on the test split is read, once per network and seed
     jobs: list[tuple[str, str | None]] = [("winner", result.best_arch)]
@@ -281,6 +289,7 @@ def run_pipeline(
             "curve": result.curve,
         },
         "random_search": {"best_arch": random_best} if random_best else None,
+        "limit": limit.to_dict() if limit else None,
         "final": {name: final_row(rows) for name, rows in runs.items()},
         "final_history": {name: rows[0]["history"] for name, rows in runs.items()},
         "exported": exported,

@@ -208,3 +208,35 @@ def test_onnx_export_gives_the_exported_programs_logits(tmp_path):
     (onnx_logits,) = evaluator.run(None, {evaluator.input_names[0]: x.numpy()})
     with torch.no_grad():
         assert torch.allclose(torch.from_numpy(onnx_logits), result.model(x), atol=1e-4)
+
+
+def test_both_searches_keep_to_the_pipelines_limit(tmp_path):
+    """RANK-NOSH and the random-search reference run under one limit: neither pool holds a cell over it."""
+    from nas_core.spaces import get_space
+    from pools import Pool
+    from predictor_nas import CostLimit, op_table_cost
+
+    cost = op_table_cost(
+        get_space("nb201"), {"nor_conv_3x3": 1.0, "nor_conv_1x1": 0.4, "avg_pool_3x3": 0.1, "skip_connect": 0.0}
+    )
+    config = tiny_config()
+    config.references = ("random_search",)
+    summary = run_pipeline(config, tmp_path / "run", limit=CostLimit(cost, 1.2))
+    assert summary["limit"] == {"cost": "op_table", "limit": 1.2, "unit": ""}
+    for name in ("search", "random"):
+        pool = Pool.open(f"sqlite:///{tmp_path / 'run' / name / 'pool.db'}")
+        costs = [cost(c.arch) for c in pool.candidates()]
+        assert costs and max(costs) <= 1.2
+    assert cost(summary["search"]["best_arch"]) <= 1.2 and cost(summary["random_search"]["best_arch"]) <= 1.2
+
+
+def test_the_limit_flag_reads_cost_equals_value():
+    import argparse
+
+    from nas_cli.pipeline import limit_of
+
+    assert limit_of("params=0.05").limit == 0.05 and limit_of("flops=3").cost == "flops"
+    with pytest.raises(argparse.ArgumentTypeError, match=r"unknown cost 'watts'.*expected COST=VALUE"):
+        limit_of("watts=3")
+    with pytest.raises(argparse.ArgumentTypeError, match="positive number"):
+        limit_of("params")
