@@ -75,7 +75,7 @@ class RankNoshConfig:
     proxies: tuple[str, ...] = ("synflow",)
     #: weight of the proxy-ranked pairs against the trained pairs in the ranker's loss (ratio)
     proxy_weight: float = 0.5
-    #: feed the proxy scores to the ranker as features beside the graph (on/off)
+    #: feed the proxy scores to the ranker beside the graph, rank-scaled (on/off; off: no gain measured on NB201)
     proxy_features: bool = False
     #: ``separate``: the ranker compares trained accuracies of warm-started (supernet-inherited) and cold
     #: candidates only within their own kind; ``mixed``: all together (as if warm accuracies were cold ones)

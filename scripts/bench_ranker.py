@@ -329,7 +329,7 @@ def plot(summary: dict, sizes: list[int], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     for method, s in summary.items():
         ax.errorbar(
             sizes,
@@ -347,7 +347,7 @@ def plot(summary: dict, sizes: list[int], path: Path) -> None:
         ylabel="Kendall tau (200-epoch validation), held-out cells",
         title="NAS-Bench-201 CIFAR-10, held-out isomorphism classes",
     )
-    ax.legend()
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
