@@ -275,6 +275,9 @@ def search_loaders(config: DiffSearchConfig, device: torch.device) -> SearchLoad
 class DiffSearch:
     """One differentiable search; ``run()`` resumes from ``run_dir/search.pt`` when present."""
 
+    #: a cost limit the selected cell is brought under (see ``__init__``; subclasses' own searches have none)
+    limit: Any = None
+
     def __init__(
         self,
         config: DiffSearchConfig,
