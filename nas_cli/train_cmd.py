@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", required=True, help="the architecture string, or @FILE holding it")
     parser.add_argument("--space", default="nb201")
     parser.add_argument(
+        "--space-from",
+        default=None,
+        metavar="POOL_URL",
+        help="declare --space as the pool at this URL stored it (a space made by declare_space in another process)",
+    )
+    parser.add_argument(
         "--protocol",
         choices=PROTOCOLS.names(),
         default=None,
@@ -129,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix(valid=f"{metrics.valid_acc:.1f}%")
         bar.refresh()
 
+    if args.space_from:  # opening the pool declares its space here (PoolConfig.space_declaration)
+        from pools import Pool
+
+        Pool.open(args.space_from).close()
     arch = read_arch(args.arch)
     try:
         parse_architecture(arch, args.space)

@@ -232,6 +232,30 @@ def test_a_pool_remembers_its_declared_space_for_a_process_that_never_declared_i
     assert "space 'pool-declared' is declared here as" in err and "nor_conv_1x1" in err
 
 
+def test_nas_train_retrains_a_cell_of_a_declared_space_in_a_fresh_process(tmp_path):
+    """`nas train --space NAME --space-from POOL_URL` (the dashboard's retrain line) declares the space from the
+    pool in a process that never declared it."""
+    import json
+    import subprocess
+    import sys
+
+    from nas_cli.dashboard.views import retrain_command
+    from pools import Pool, PoolConfig
+
+    if "train-declared" not in SPACES:
+        declare_space("train-declared", ("nor_conv_3x3", "skip_connect", "avg_pool_3x3"), nodes=3)
+    url = f"sqlite:///{tmp_path}/pool.db"
+    pool = Pool.create(url, PoolConfig(space="train-declared", dataset="digits"))
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|avg_pool_3x3~1|"
+    line = retrain_command(pool, arch, 1)
+    assert f"--space train-declared --dataset digits --space-from {url}" in line
+    argv = ["train", "--arch", arch, "--space", "train-declared", "--space-from", url, "--dataset", "digits"]
+    argv += ["--epochs", "1", "--channels", "4", "--cells-per-stage", "1", "--max-train", "64", "--batch-size", "32"]
+    argv += ["--export", "none", "--quiet", "--out", str(tmp_path / "t")]
+    subprocess.run([sys.executable, "-m", "nas_cli", *argv], check=True, capture_output=True, timeout=300)
+    assert json.loads((tmp_path / "t" / "result.json").read_text())["arch"] == arch
+
+
 def test_declaring_a_space_checks_its_ops_and_shape():
     with pytest.raises(ValueError, match=r"unknown operation\(s\) \['conv_9x9'\]; register them"):
         declare_space("bad-ops", ("none", "conv_9x9"))

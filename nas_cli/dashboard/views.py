@@ -141,6 +141,8 @@ def retrain_command(pool: Pool, arch: str, candidate_id: int) -> str:
     """The ``nas train`` line that retrains ``arch`` on the full training set with the pool's network."""
     cfg = pool.config
     parts = ["nas", "train", "--arch", shlex.quote(arch), "--space", cfg.space, "--dataset", cfg.dataset]
+    if cfg.space_declaration:  # a declared space: `nas train` declares it from the pool
+        parts += ["--space-from", shlex.quote(pool.url)]
     if cfg.network:
         parts += ["--channels", str(cfg.network.channels), "--cells-per-stage", str(cfg.network.cells_per_stage)]
     if cfg.pad_to:
