@@ -55,10 +55,11 @@ def architecture_cost(
     known: dict[str, float] = {}
 
     def of(arch: Any) -> float:
-        key = space.to_string(space.parse(arch))
+        parsed = space.parse(arch)
+        key = space.to_string(parsed)
         if key not in known:
             torch.manual_seed(0)
-            net = space.build_network(space.parse(arch), num_classes=num_classes, in_channels=shape[0], **size)
+            net = space.build_network(parsed, num_classes=num_classes, in_channels=shape[0], **size)
             known[key] = network_cost(cost, net, shape)
         return known[key]
 

@@ -398,11 +398,12 @@ class RankNosh:
                 return None
             return np.array([[proxies[c.id][p] for p in cfg.proxies] for c in cands], dtype=float)
 
-        # features are ranked among every candidate the pool has scored (labels play no part)
-        scored = [c for c in self.pool.candidates() if all(p in proxies.get(c.id, {}) for p in cfg.proxies)]
         ranker_config = RankerConfig(**{**asdict(cfg.ranker), "seed": cfg.seed * 100_003 + round_})
         ranker = Ranker(self.space, ranker_config, encoder=self.encoder)
-        fit_features = dict(features=features(train), feature_reference=features(scored) if scored else None)
+        fit_features: dict[str, np.ndarray | None] = {}
+        if cfg.proxy_features:  # ranked among every candidate the pool has scored (labels play no part)
+            scored = [c for c in self.pool.candidates() if all(p in proxies.get(c.id, {}) for p in cfg.proxies)]
+            fit_features = dict(features=features(train), feature_reference=features(scored) if scored else None)
         if ranker_config.loss == "mse":
             targets = [o.get(max(o), 0.0) if o else 0.0 for o in obs]  # the highest budget each reached
             ranker.fit([c.arch for c in train], targets=targets, **fit_features)

@@ -287,7 +287,7 @@ class DiffSearch:
     ):
         """``limit``: a cost limit (``predictor_nas.CostLimit``: ``.cost``, a name of
         :data:`nas_core.costs.COSTS` measured on the search's network size, or a function of the architecture,
-        and ``.limit``); the selected cell is then brought under it (:func:`select_under_limit`)."""
+        ``.limit`` and ``.label``); the selected cell is then brought under it (:func:`select_under_limit`)."""
         self.config = config
         self.run_dir = Path(run_dir) if run_dir else None
         self.on_epoch = on_epoch
@@ -536,10 +536,9 @@ class DiffSearch:
         limited, swaps = select_under_limit(
             self.supernet, self.method.selection_weights(), arch, cost, float(self.limit.limit)
         )
-        name = self.limit.cost if isinstance(self.limit.cost, str) else getattr(self.limit.cost, "__name__", "cost")
         self.selection_log.append(
             {
-                "limit": {"cost": name, "limit": float(self.limit.limit)},
+                "limit": {"cost": self.limit.label, "limit": float(self.limit.limit)},
                 "selected": self.space.to_string(arch),
                 "selected_cost": before,
                 "swaps": swaps,
