@@ -14,6 +14,8 @@ from collections.abc import Sequence
 # torch-geometric still scripts a few helpers with the deprecated torch.jit.script; not our users' concern
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
+from nas_cli import plugins  # noqa: E402
+from nas_cli.plugins import SPEC_HELP  # noqa: E402
 from nas_cli.pool_cli import configure_logging  # noqa: E402
 from nas_core.ops import op_names  # noqa: E402
 from nas_core.spaces import get_space, space_names  # noqa: E402
@@ -71,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--version", action="version", version=f"nas {_version()}")
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a module of your own first (a .py file or a module name) that registers ops, datasets or "
+        "spaces; repeatable; a `nas worker` elsewhere needs it too",
+    )
+    parser.add_argument(
+        "--declare-space", action="append", default=[], metavar="SPEC", help=f"declare a cell space: {SPEC_HELP}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("spaces", help="list the search spaces and operations")
@@ -130,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Ctrl-C and a pre-emption (SIGTERM) stop alike: running jobs are released, not failed
     previous = interrupt_on_signals() if main_thread else {}
     try:
+        plugins.apply(args.plugin, args.declare_space)
         return int(args.func(args) or 0)
     except INTERRUPTS:
         print(

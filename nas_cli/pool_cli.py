@@ -216,6 +216,10 @@ def _worker_child(args: argparse.Namespace, log_level: int) -> None:
 
     configure_logging(log_level)
     share_cpu_cores(args.processes)  # on the CPU, N workers of all cores each would oversubscribe them
+    from nas_cli import plugins
+
+    # a spawned child starts empty: the user's ops and declared spaces are registered again here
+    plugins.apply(getattr(args, "plugin", ()), getattr(args, "declare_space", ()))
     raise SystemExit(_one_worker(args))
 
 

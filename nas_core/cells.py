@@ -58,15 +58,33 @@ class NB201Cell:
 
 
 # -- DARTS -------------------------------------------------------------------------------------------
-STEPS = 4
-NUM_EDGES = sum(k + 2 for k in range(STEPS))  # 14
+STEPS = 4  # DARTS's intermediate nodes per cell; a declared DARTS-style space may have another count
+
+
+def num_edges(steps: int) -> int:
+    """Edges of a DARTS search cell with ``steps`` intermediate nodes (node ``k`` reads ``k + 2`` nodes)."""
+    return sum(k + 2 for k in range(steps))
+
+
+def steps_of(edge_count: int) -> int:
+    """The intermediate node count of a DARTS search cell with ``edge_count`` edges (14: 4 nodes)."""
+    steps = 0
+    while num_edges(steps) < edge_count:
+        steps += 1
+    if num_edges(steps) != edge_count:
+        raise ValueError(f"a DARTS search cell has 2, 5, 9, 14, 20, ... edges, got {edge_count}")
+    return steps
+
+
+NUM_EDGES = num_edges(STEPS)  # 14
 CELL_TYPES = ("normal", "reduce")
 
 Edge = tuple[str, int]
 
 
 class Genotype(NamedTuple):
-    """A DARTS genotype: ``normal``/``reduce`` list ``(op, input_node)`` pairs, two per node.
+    """A DARTS genotype: ``normal``/``reduce`` list ``(op, input_node)`` pairs, two per node (DARTS's
+    cells have 4 intermediate nodes, so 8 pairs; a declared space may have another count).
 
     XDARTS cells (Herron 2023, §4.2) give node ``j`` ``j + 2`` inputs: ``normal_nodes`` /
     ``reduce_nodes`` then list the input count of each node (None: two each, the DARTS format, which
@@ -98,18 +116,24 @@ class Genotype(NamedTuple):
     def nodes(self, cell_type: str) -> tuple[int, ...]:
         """The number of inputs of each intermediate node (2 each unless XDARTS)."""
         given = self.normal_nodes if cell_type == "normal" else self.reduce_nodes
-        return tuple(given) if given is not None else (2,) * STEPS
+        return tuple(given) if given is not None else (2,) * (len(self.cell(cell_type)) // 2)
+
+    @property
+    def steps(self) -> int:
+        """The number of intermediate nodes of the normal cell (4 in DARTS)."""
+        return len(self.nodes("normal"))
 
     def node_of(self, cell_type: str) -> list[int]:
-        """For each edge of the cell, the intermediate node (0..3) it feeds."""
+        """For each edge of the cell, the intermediate node (0, 1, ...) it feeds."""
         return [node for node, count in enumerate(self.nodes(cell_type)) for _ in range(count)]
 
     @property
     def fixed_arity(self) -> bool:
         """Whether every node has two inputs (the DARTS format)."""
-        return all(self.nodes(ct) == (2,) * STEPS for ct in CELL_TYPES)
+        return all(count == 2 for ct in CELL_TYPES for count in self.nodes(ct))
 
 
 def edge_index(node: int, src: int) -> int:
-    """Index (0..13) of the search-cell edge from node ``src`` into intermediate node ``node`` (0..3)."""
+    """Index of the search-cell edge from node ``src`` into intermediate node ``node`` (0..13 for DARTS's
+    4 nodes; the numbering does not depend on the node count)."""
     return node * (node + 3) // 2 + src

@@ -5,6 +5,7 @@ and the proxies; every bad input is one clear error that changes nothing stored.
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from torch import nn
 from nas_core.data import as_image_data, load_npz, make_splits, register_dataset, user_dataset, write_user_data
 from nas_core.data.datasets import DATASETS
 from nas_core.ops import OPS, ReLUConvBN, register_op
-from nas_core.spaces import SPACES, declare_space, get_space
+from nas_core.spaces import SPACES, ArchitectureError, declare_space, get_space
 from nas_core.vocabulary import NetworkSize
 from predictor_nas.encoding import GraphEncoder
 from supernet.engine.supernet import Supernet
@@ -150,7 +151,7 @@ def test_bad_data_given_to_a_study_leaves_its_pool_readable_and_unchanged(tmp_pa
     from pools import Pool
     from predictor_nas import CandidateTraining, Study, search_preset
 
-    images, labels = digits_tensors(300)
+    images, labels = digits_tensors(400)
     good = CandidateTraining(dataset=torch.utils.data.TensorDataset(images, labels), network=NetworkSize(4, 1))
     config = search_preset("quick", budgets=(1, 2), budget_epochs=4)
     study = Study.create(config, training=good, run_dir=tmp_path)
@@ -256,11 +257,47 @@ def test_nas_train_retrains_a_cell_of_a_declared_space_in_a_fresh_process(tmp_pa
     assert json.loads((tmp_path / "t" / "result.json").read_text())["arch"] == arch
 
 
+def test_the_cli_imports_a_plugin_and_declares_a_space_from_its_ops(tmp_path):
+    """``nas --plugin FILE --declare-space SPEC``: the plugin's op is registered before the space using it."""
+    import json
+    import subprocess
+    import sys
+
+    plugin = tmp_path / "my_ops.py"
+    plugin.write_text(
+        "from nas_core.ops import ReLUConvBN, register_op\n"
+        "register_op('conv_7x7_cli')(lambda ci, co, s, affine: ReLUConvBN(ci, co, 7, s, 3, affine=affine))\n"
+    )
+    argv = ["--plugin", str(plugin), "--declare-space", "cli-darts3:darts:3:skip_connect,conv_7x7_cli", "spaces"]
+    out = subprocess.run(
+        [sys.executable, "-m", "nas_cli", *argv, "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    info = {s["name"]: s for s in json.loads(out.stdout)["spaces"]}["cli-darts3"]
+    assert info["steps"] == 3 and set(info["ops"]) == {"skip_connect", "conv_7x7_cli"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("only:two", "expected NAME:STYLE:NODES:OP,OP,..."),
+        ("s:darts:three:skip_connect,sep_conv_3x3", "NODES must be an integer, got 'three'"),
+        ("s:dag:3:skip_connect,sep_conv_3x3", "style must be 'nb201' or 'darts', got 'dag'"),
+    ],
+)
+def test_a_bad_declare_space_spec_names_what_is_wrong(spec, message):
+    from nas_cli.plugins import declare_from_spec
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        declare_from_spec(spec)
+    assert "s" not in SPACES and "only" not in SPACES
+
+
 def test_declaring_a_space_checks_its_ops_and_shape():
     with pytest.raises(ValueError, match=r"unknown operation\(s\) \['conv_9x9'\]; register them"):
         declare_space("bad-ops", ("none", "conv_9x9"))
-    with pytest.raises(ValueError, match="DARTS-style cells have 4 intermediate nodes here, got 5"):
-        declare_space("bad-darts", ("sep_conv_3x3", "skip_connect"), nodes=5, style="darts")
+    with pytest.raises(ValueError, match="DARTS-style cell needs nodes >= 1 intermediate nodes, got 0"):
+        declare_space("bad-darts", ("sep_conv_3x3", "skip_connect"), nodes=0, style="darts")
     with pytest.raises(ValueError, match="at least two distinct operations"):
         declare_space("bad-one", ("skip_connect",))
     assert "bad-ops" not in SPACES and "bad-darts" not in SPACES
@@ -272,6 +309,63 @@ def test_a_darts_style_declared_space_samples_genotypes_of_its_ops():
     genotype = space.sample(random.Random(0))
     assert {op for op, _ in genotype.normal + genotype.reduce} <= {"skip_connect", "dil_conv_3x3"}
     assert space.from_string(str(genotype)) == genotype
+
+
+@pytest.mark.parametrize("nodes", [1, 3, 5])
+def test_a_darts_style_space_of_any_node_count_builds_its_cells_and_supernet(nodes):
+    """Node k of a ``nodes``-node cell reads two of nodes 0..k+1; the output concatenates every node."""
+    from nas_core.cells import edge_index
+    from supernet.cdarts.latency import cell_latency, edge_to_node_weights
+    from supernet.engine.proposals import sample_architecture
+    from supernet.engine.selection import magnitude_select, node_select, node_weights
+
+    name = f"darts-nodes-{nodes}"
+    ops = ("skip_connect", "sep_conv_3x3", "max_pool_3x3")
+    space = get_space(name) if name in SPACES else declare_space(name, ops, nodes=nodes, style="darts")
+    assert space.steps == nodes and space.concat == tuple(range(2, nodes + 2))
+    genotype = space.sample(random.Random(0))
+    assert len(genotype.normal) == len(genotype.reduce) == 2 * nodes and genotype.steps == nodes
+    assert space.from_string(str(genotype)) == genotype
+    net = space.build_network(genotype, num_classes=10, in_channels=1, C=4, layers=5)
+    assert net(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+    assert net.classifier.in_features == nodes * 16  # the last cell concatenates `nodes` nodes of 4 * 4 channels
+    supernet = Supernet(space, num_classes=10, in_channels=1, C=4, layers=5)
+    edges = nodes * (nodes + 3) // 2
+    assert supernet.alpha_shape("normal") == (edges, 3)
+    weights = {ct: torch.softmax(torch.randn(edges, 3), -1) for ct in supernet.cell_types}
+    assert supernet(torch.randn(2, 1, 8, 8), weights).shape == (2, 10)
+    for arch in (
+        magnitude_select(supernet, weights),
+        node_select(supernet, weights, xdarts=True),
+        sample_architecture(supernet, weights, random.Random(0)),
+    ):
+        assert space.validate(arch).steps == nodes
+    for per_node in (node_weights(torch.randn(edges, 3)), edge_to_node_weights(weights["normal"])):
+        sums = [float(per_node[edge_index(n, 0) : edge_index(n, 0) + n + 2].sum()) for n in range(nodes)]
+        assert sums == pytest.approx([1.0] * nodes)  # I-DARTS / ICDARTS latency: each node's weights sum to 1
+    assert float(cell_latency(node_weights(torch.zeros(edges, 3)), torch.tensor([0.0, 1.0, 1.0]))) > 0
+
+
+def test_a_darts_style_space_names_its_node_count_when_a_genotype_does_not_fit():
+    name = "darts-nodes-3"
+    space = (
+        get_space(name)
+        if name in SPACES
+        else declare_space(name, ("skip_connect", "sep_conv_3x3", "max_pool_3x3"), nodes=3, style="darts")
+    )
+    four_node = get_space("darts").sample(random.Random(0))
+    with pytest.raises(ArchitectureError, match="needs 6 \\(op, input\\) pairs, two for each of the 3 intermediate"):
+        space.validate(four_node._replace(normal=tuple((("skip_connect", s) for _, s in four_node.normal))))
+
+
+def test_a_darts_network_sizes_each_cell_by_the_nodes_it_concatenates():
+    """A genotype concatenating 2 nodes in the normal cell and 3 in the reduction cell builds (the
+    channels a cell puts out follow its own concat, not DARTS's 4)."""
+    genotype = get_space("darts").sample(random.Random(1))
+    genotype = genotype._replace(normal_concat=(2, 5), reduce_concat=(3, 4, 5))
+    net = get_space("darts").build_network(genotype, num_classes=10, in_channels=1, C=4, layers=5)
+    assert net(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+    assert net.classifier.in_features == 2 * 16
 
 
 # -- end to end: own space, own tensors, every job -------------------------------------------------------
@@ -298,6 +392,38 @@ def test_rank_nosh_drnas_and_the_hybrid_run_on_a_declared_space_and_tensor_data(
     assert any(study.pool.candidate(cid).epochs_trained > 0 for cid in added)  # proposals trained too
     study.close()
     assert np.isfinite(result.observed)
+
+
+def test_drnas_and_the_hybrid_run_on_a_three_node_darts_style_space(tmp_path):
+    """A DARTS-style space with 3 intermediate nodes (not DARTS's 4): DrNAS searches it, its proposals and
+    warm start enter the pool, RANK-NOSH trains them; every architecture has 3 nodes per cell."""
+    from predictor_nas import CandidateTraining, Study, search_preset
+    from supernet import differentiable_search
+
+    name = "darts-nodes-3"
+    space = (
+        get_space(name)
+        if name in SPACES
+        else declare_space(name, ("skip_connect", "sep_conv_3x3", "max_pool_3x3"), nodes=3, style="darts")
+    )
+    images, labels = digits_tensors(400)
+    training = CandidateTraining(dataset=(images, labels), max_train=256, network=NetworkSize(4, 1), batch_size=64)
+    config = search_preset("quick", budgets=(1, 2), k=2, initial=2, level0_samples=4, budget_epochs=8)
+    study = Study.create(config, training=training, space=name, run_dir=tmp_path / "pool")
+    settings = study.supernet_settings(epochs=1)
+    # one stage at full channels (no progressive partial channels): its children can inherit weights
+    run = differentiable_search(
+        "drnas", preset="quick", run_dir=tmp_path / "drnas", method_options={"stages": None}, **settings
+    )
+    assert space.parse(run.genotype).steps == 3
+    added = study.propose(run, samples=2, warm_start=True, cost_ratio=1.0)  # (measuring the ratio is tested apart)
+    assert added and study.searches[-1]["warm_start"] is True
+    result = study.optimize()
+    assert space.parse(result.best_arch).normal_concat == (2, 3, 4)
+    assert all(space.parse(c.arch).steps == 3 for c in study.pool.candidates())
+    trained = [study.pool.candidate(cid) for cid in added if study.pool.candidate(cid).epochs_trained > 0]
+    assert trained and all("init" in (c.info or {}) for c in trained)  # they started from supernet weights
+    study.close()
 
 
 # -- cost limits ---------------------------------------------------------------------------------------

@@ -53,14 +53,15 @@ def reduction_indices(layers: int) -> tuple[int, int]:
 def darts_layout(
     C: int,
     layers: int,
-    multiplier: int = 4,
+    multiplier: int | tuple[int, int] = 4,
     stem_multiplier: int = 3,
     stem_channels: int | None = None,
     reduce_cells: str = "searched",
 ) -> list[CellSlot]:
     """The cell slots of a DARTS network of ``layers`` cells and initial channels ``C`` (the stem puts
     out ``stem_channels``, default ``stem_multiplier * C``; pooling in place of a reduction cell keeps
-    its input's channels)."""
+    its input's channels). A cell puts out ``multiplier * C`` channels, the number of nodes it
+    concatenates; ``(normal, reduce)`` when the two cell types concatenate different numbers."""
     if layers < 3:
         raise ValueError(f"a DARTS network needs at least 3 cells (two reductions), got layers={layers}")
     if reduce_cells not in REDUCE_CELLS:
@@ -68,6 +69,7 @@ def darts_layout(
     slots: list[CellSlot] = []
     c_pp = c_p = stem_channels or stem_multiplier * C
     c_cur, reduction_prev = C, False
+    normal_multiplier, reduce_multiplier = (multiplier, multiplier) if isinstance(multiplier, int) else multiplier
     reductions = reduction_indices(layers)
     for i in range(layers):
         reduction = i in reductions
@@ -76,7 +78,7 @@ def darts_layout(
         slots.append(CellSlot(c_pp, c_p, c_cur, reduction, reduction_prev))
         reduction_prev = reduction
         pooled = reduction and reduce_cells in ("avg_pool", "max_pool")
-        c_pp, c_p = c_p, c_p if pooled else multiplier * c_cur
+        c_pp, c_p = c_p, c_p if pooled else (reduce_multiplier if reduction else normal_multiplier) * c_cur
     return slots
 
 
@@ -208,21 +210,30 @@ class DartsNetwork(nn.Module):
         drop_path_prob: float = 0.0,
         stem_multiplier: int = 3,
         cell_factory: Callable[[CellSlot], nn.Module] | None = None,
+        multiplier: int = 4,
         stem: str = "conv3x3",
         reduce_cells: str = "searched",
     ):
+        """``multiplier``: the nodes each cell made by ``cell_factory`` concatenates (a genotype's cells
+        concatenate their ``*_concat`` nodes)."""
         super().__init__()
+        multipliers: int | tuple[int, int] = multiplier
         if cell_factory is None:
             if genotype is None:
                 raise ValueError("give a genotype or a cell_factory")
             cell_factory = lambda slot: DartsCell(genotype, slot)  # noqa: E731
+            multipliers = (len(genotype.normal_concat), len(genotype.reduce_concat))
         self.drop_path = DropPath()
         self.drop_path_prob = drop_path_prob
         stem_channels = in_channels if stem == "identity" else stem_multiplier * C
         self.stem = make_stem(stem, in_channels, stem_channels)
-        slots = darts_layout(C, layers, stem_channels=stem_channels, reduce_cells=reduce_cells)
+        slots = darts_layout(C, layers, multipliers, stem_channels=stem_channels, reduce_cells=reduce_cells)
+        reduce_multiplier = multipliers if isinstance(multipliers, int) else multipliers[1]
+        fixed_reductions = reduce_cells != "searched"
         self.cells = nn.ModuleList(
-            FixedReduction(reduce_cells, slot) if slot.reduction and reduce_cells != "searched" else cell_factory(slot)
+            FixedReduction(reduce_cells, slot, reduce_multiplier)
+            if slot.reduction and fixed_reductions
+            else cell_factory(slot)
             for slot in slots
         )
         self.aux_index = reduction_indices(layers)[1]  # the auxiliary head reads the second reduction cell

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from nas_core.registry import Registry
 from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
-from nas_core.spaces.darts import STEPS, VARIANTS, DartsSpace, Genotype
+from nas_core.spaces.darts import VARIANTS, DartsSpace, Genotype
 from nas_core.spaces.nb201 import NB201Cell, NB201Space
 
 #: every search space by name, as a factory (``get_space``); ``register_space`` adds one
@@ -30,12 +30,13 @@ def declare_space(name: str, ops: Sequence[str], *, nodes: int = 4, style: str =
     user's own) and return it; ``get_space(name)`` gives it from then on, in this process.
 
     ``style="nb201"``: every edge of a ``nodes``-node cell DAG holds one op (NAS-Bench-201's cell has
-    4 nodes, 6 edges), built into NAS-Bench-201's skeleton. ``style="darts"``: each of the 4 intermediate
-    nodes of a normal and a reduction cell sums two ops on two earlier nodes (the DARTS cell; ``nodes``
-    must be 4 here), built into the DARTS skeleton. Architectures have the style's string and an
-    isomorphism-aware hash; the supernet, the pool, the ranker, the proxies and export work on the space.
-    A pool created on the space stores this declaration (``PoolConfig.space_declaration``), so a worker that
-    opens the pool declares the space itself; ops of your own must still be registered in that worker.
+    4 nodes, 6 edges), built into NAS-Bench-201's skeleton. ``style="darts"``: each of the ``nodes``
+    intermediate nodes of a normal and a reduction cell sums two ops on two earlier nodes (the DARTS cell
+    has 4), built into the DARTS skeleton; the cell's output concatenates them all. Architectures have the
+    style's string and an isomorphism-aware hash; the supernet, the pool, the ranker, the proxies and export
+    work on the space. A pool created on the space stores this declaration
+    (``PoolConfig.space_declaration``), so a worker that opens the pool declares the space itself; ops of
+    your own must still be registered in that worker.
     """
     from nas_core.ops import op_names
 
@@ -53,9 +54,9 @@ def declare_space(name: str, ops: Sequence[str], *, nodes: int = 4, style: str =
             raise ValueError(f"space {name!r}: a cell DAG needs nodes >= 2, got {nodes!r}")
         factory: Callable[[], SearchSpace] = lambda: NB201Space(ops, nodes, name)  # noqa: E731
     elif style == "darts":
-        if nodes != STEPS:
-            raise ValueError(f"space {name!r}: DARTS-style cells have {STEPS} intermediate nodes here, got {nodes!r}")
-        factory = lambda: DartsSpace(ops=ops, name=name)  # noqa: E731
+        if not isinstance(nodes, int) or isinstance(nodes, bool) or nodes < 1:
+            raise ValueError(f"space {name!r}: a DARTS-style cell needs nodes >= 1 intermediate nodes, got {nodes!r}")
+        factory = lambda: DartsSpace(ops=ops, name=name, steps=nodes)  # noqa: E731
     else:
         raise ValueError(f"space {name!r}: style must be 'nb201' or 'darts', got {style!r}")
     space = factory()  # builds once: a bad declaration fails before anything is registered

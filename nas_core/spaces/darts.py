@@ -2,7 +2,9 @@
 
 A genotype has a normal and a reduction cell. Each cell has 2 input nodes (the outputs of the two
 previous cells) and 4 intermediate nodes; intermediate node ``k`` (numbered ``k + 2``) sums two
-operations applied to two distinct earlier nodes. The cell output concatenates nodes 2..5.
+operations applied to two distinct earlier nodes. The cell output concatenates nodes 2..5. A space
+declared with ``declare_space(..., style="darts", nodes=k)`` has ``k`` intermediate nodes instead (same
+rules, edges numbered the same way; ``DartsSpace.steps``).
 Text format, as printed by the DARTS code::
 
     Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ...], normal_concat=range(2, 6),
@@ -26,7 +28,7 @@ from typing import Any
 
 from torch import nn
 
-from nas_core.cells import CELL_TYPES, NUM_EDGES, STEPS, Edge, Genotype, edge_index
+from nas_core.cells import CELL_TYPES, NUM_EDGES, STEPS, Edge, Genotype, edge_index, num_edges
 from nas_core.ops import ALLEGRO_OPS, DARTS_OPS, op_names
 from nas_core.ops_icdarts import OP_SPACES
 from nas_core.spaces.base import ArchitectureError, CellGraph, SearchSpace
@@ -83,14 +85,27 @@ _OP_ORDER = tuple(
 
 class DartsSpace(SearchSpace[Genotype]):
     """The DARTS space (``variant="darts"``), one of RobustDARTS' S1-S4 and the other :data:`VARIANTS`, or
-    a space declared with its own ``ops`` on every edge (:func:`nas_core.spaces.declare_space`; ``name``
-    then names it)."""
+    a space declared with its own ``ops`` on every edge and ``steps`` intermediate nodes per cell
+    (:func:`nas_core.spaces.declare_space`; ``name`` then names it). The variants have DARTS's 4 nodes."""
 
     family = "darts"
 
-    def __init__(self, variant: str = "darts", *, ops: tuple[str, ...] | None = None, name: str | None = None):
+    def __init__(
+        self,
+        variant: str = "darts",
+        *,
+        ops: tuple[str, ...] | None = None,
+        name: str | None = None,
+        steps: int = STEPS,
+    ):
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise ValueError(f"a DARTS cell needs steps >= 1 intermediate nodes, got {steps!r}")
+        if steps != STEPS and ops is None:
+            raise ValueError(f"the {variant!r} space has {STEPS} intermediate nodes; steps={steps} needs ops=")
+        #: intermediate nodes per cell (node ``k`` sums two ops on two of nodes ``0 .. k + 1``)
+        self.steps = steps
         if ops is not None:
-            self.edge_ops = {c: (tuple(ops),) * NUM_EDGES for c in CELL_TYPES}
+            self.edge_ops = {c: (tuple(ops),) * num_edges(steps) for c in CELL_TYPES}
         elif variant in VARIANTS:
             self.edge_ops = VARIANTS[variant]
         else:
@@ -108,13 +123,18 @@ class DartsSpace(SearchSpace[Genotype]):
     # -- sampling ------------------------------------------------------------------------------
     def _sample_cell(self, cell_type: str, rng: random.Random) -> tuple[Edge, ...]:
         edges: list[Edge] = []
-        for node in range(STEPS):
+        for node in range(self.steps):
             for src in sorted(rng.sample(range(node + 2), 2)):
                 edges.append((rng.choice(self.candidates(cell_type, node, src)), src))
         return tuple(edges)
 
+    @property
+    def concat(self) -> tuple[int, ...]:
+        """The nodes a cell's output concatenates: every intermediate node (DARTS's ``range(2, 6)``)."""
+        return tuple(range(2, self.steps + 2))
+
     def sample(self, rng: random.Random) -> Genotype:
-        concat = tuple(range(2, STEPS + 2))
+        concat = self.concat
         return Genotype(self._sample_cell("normal", rng), concat, self._sample_cell("reduce", rng), concat)
 
     def mutate(self, arch: Genotype, rng: random.Random) -> Genotype:
@@ -140,7 +160,7 @@ class DartsSpace(SearchSpace[Genotype]):
     def size(self) -> int:
         total = 1
         for cell_type in CELL_TYPES:
-            for node in range(STEPS):
+            for node in range(self.steps):
                 n_ops = [len(self.candidates(cell_type, node, s)) for s in range(node + 2)]
                 total *= sum(n_ops[a] * n_ops[b] for a in range(node + 2) for b in range(a + 1, node + 2))
         return total
@@ -182,8 +202,17 @@ class DartsSpace(SearchSpace[Genotype]):
         for cell_type in CELL_TYPES:
             edges = arch.cell(cell_type)
             counts = arch.nodes(cell_type)
-            if len(counts) != STEPS or any(c < 1 for c in counts):
-                raise ArchitectureError(f"{cell_type}_nodes {list(counts)} must give {STEPS} input counts >= 1")
+            given = arch.normal_nodes if cell_type == "normal" else arch.reduce_nodes
+            if given is None and len(edges) != 2 * self.steps:
+                raise ArchitectureError(
+                    f"{cell_type} cell needs {2 * self.steps} (op, input) pairs, two for each of the "
+                    f"{self.steps} intermediate nodes of space {self.name!r}, got {len(edges)}"
+                )
+            if len(counts) != self.steps or any(c < 1 for c in counts):
+                raise ArchitectureError(
+                    f"{cell_type}_nodes {list(counts)} must give {self.steps} input counts >= 1 (one per "
+                    f"intermediate node of space {self.name!r})"
+                )
             if len(edges) != sum(counts):
                 raise ArchitectureError(
                     f"{cell_type} cell needs {sum(counts)} (op, input) pairs (inputs per node {list(counts)}), "
@@ -204,8 +233,8 @@ class DartsSpace(SearchSpace[Genotype]):
                         f"{self.name!r}; expected one of {list(allowed)}"
                     )
             concat = arch.normal_concat if cell_type == "normal" else arch.reduce_concat
-            if not concat or any(not 0 <= c < STEPS + 2 for c in concat):
-                raise ArchitectureError(f"{cell_type}_concat {list(concat)} must list nodes in 0..{STEPS + 1}")
+            if not concat or any(not 0 <= c < self.steps + 2 for c in concat):
+                raise ArchitectureError(f"{cell_type}_concat {list(concat)} must list nodes in 0..{self.steps + 1}")
         return arch
 
     def canonical_form(self, arch: Genotype) -> str:
@@ -215,7 +244,8 @@ class DartsSpace(SearchSpace[Genotype]):
         def canon(cell_type: str) -> tuple[Edge, ...]:
             edges, node_of = arch.cell(cell_type), arch.node_of(cell_type)
             groups = [
-                sorted((e for e, n in zip(edges, node_of) if n == k), key=lambda e: (e[1], e[0])) for k in range(STEPS)
+                sorted((e for e, n in zip(edges, node_of) if n == k), key=lambda e: (e[1], e[0]))
+                for k in range(self.steps)
             ]
             return tuple(e for group in groups for e in group)
 
@@ -283,6 +313,7 @@ class DartsSpace(SearchSpace[Genotype]):
         info = super().describe()
         info["size"] = f"{self.size():.3e}"
         info["log10_size"] = round(math.log10(self.size()), 2)
+        info["steps"] = self.steps
         return info
 
 

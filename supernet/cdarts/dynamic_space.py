@@ -25,9 +25,10 @@ from typing import Any
 
 import torch
 
+from nas_core.cells import steps_of
 from nas_core.spaces.darts import CELL_TYPES, STEPS, edge_index
 
-Node = tuple[str, int]  # (cell type, intermediate node 0..3)
+Node = tuple[str, int]  # (cell type, intermediate node 0..3, or 0..steps - 1 in a declared space)
 OpSets = dict[Node, tuple[str, ...]]
 Scores = dict[Node, dict[str, float]]
 #: one game: op sets in, (per-node op scores, the search's result) out
@@ -41,10 +42,10 @@ class TournamentResult:
     games: list[dict[str, Any]] = field(default_factory=list)  # every game: tier, index, op sets, survivors
 
 
-def random_op_sets(master: Sequence[str], o_max: int, rng: random.Random) -> OpSets:
+def random_op_sets(master: Sequence[str], o_max: int, rng: random.Random, steps: int = STEPS) -> OpSets:
     if o_max < 2 or o_max % 2 or o_max > len(master):
         raise ValueError(f"o_max must be even and in 2..{len(master)} (the master set's size), got {o_max}")
-    return {(ct, node): tuple(rng.sample(list(master), o_max)) for ct in CELL_TYPES for node in range(STEPS)}
+    return {(ct, node): tuple(rng.sample(list(master), o_max)) for ct in CELL_TYPES for node in range(steps)}
 
 
 def survivors(op_sets: OpSets, scores: Scores) -> OpSets:
@@ -67,13 +68,16 @@ def merge(a: OpSets, b: OpSets, master: Sequence[str], o_max: int, rng: random.R
     return out
 
 
-def tournament(master: Sequence[str], game: Game, tiers: int = 3, o_max: int = 8, seed: int = 0) -> TournamentResult:
-    """Algorithm 2: ``game(op_sets, name)`` runs one ICDARTS search on the given per-node op sets."""
+def tournament(
+    master: Sequence[str], game: Game, tiers: int = 3, o_max: int = 8, seed: int = 0, steps: int = STEPS
+) -> TournamentResult:
+    """Algorithm 2: ``game(op_sets, name)`` runs one ICDARTS search on the given per-node op sets (of
+    cells with ``steps`` intermediate nodes)."""
     if tiers < 1:
         raise ValueError(f"tiers must be >= 1, got {tiers}")
     rng = random.Random(seed)
     log: list[dict[str, Any]] = []
-    level: list[OpSets] = [random_op_sets(master, o_max, rng) for _ in range(2 ** (tiers - 1))]
+    level: list[OpSets] = [random_op_sets(master, o_max, rng, steps) for _ in range(2 ** (tiers - 1))]
     for tier in range(tiers, 0, -1):
         kept: list[OpSets] = []
         for r, op_sets in enumerate(level):
@@ -92,7 +96,7 @@ def node_scores(edge_ops: dict[str, list[tuple[str, ...]]], probabilities: dict[
     scores: Scores = {}
     for ct in CELL_TYPES:
         p = probabilities[ct].detach().cpu()
-        for node in range(STEPS):
+        for node in range(steps_of(len(edge_ops[ct]))):
             rows = [edge_index(node, src) for src in range(node + 2)]
             ops = edge_ops[ct][rows[0]]
             scores[(ct, node)] = {op: float(p[rows, k].mean()) for k, op in enumerate(ops)}
@@ -101,7 +105,8 @@ def node_scores(edge_ops: dict[str, list[tuple[str, ...]]], probabilities: dict[
 
 def edge_ops_of(op_sets: OpSets) -> dict[str, list[tuple[str, ...]]]:
     """Per-node op sets as the supernet's per-edge candidate lists."""
-    return {ct: [op_sets[(ct, node)] for node in range(STEPS) for _ in range(node + 2)] for ct in CELL_TYPES}
+    steps = 1 + max(node for _, node in op_sets)
+    return {ct: [op_sets[(ct, node)] for node in range(steps) for _ in range(node + 2)] for ct in CELL_TYPES}
 
 
 def _jsonable(op_sets: OpSets) -> dict[str, list[str]]:
@@ -119,7 +124,8 @@ def dynamic_search(
     from nas_core.spaces import get_space
     from supernet.engine.diff_search import DiffSearch
 
-    master = get_space(config.space).ops
+    space = get_space(config.space)
+    master = space.ops
 
     def game(op_sets: OpSets, name: str) -> tuple[Scores, Any]:
         edge_ops = edge_ops_of(op_sets)
@@ -129,4 +135,4 @@ def dynamic_search(
             on_game(name, search, result)
         return node_scores(edge_ops, search.method.probabilities()), result
 
-    return tournament(master, game, tiers, o_max, config.seed)
+    return tournament(master, game, tiers, o_max, config.seed, getattr(space, "steps", STEPS))

@@ -78,11 +78,13 @@ class SkipNetwork(nn.Module):
         stem_multiplier: int = 3,
     ):
         super().__init__()
-        slots = darts_layout(C, layers, stem_multiplier=stem_multiplier)
+        multipliers = (len(genotype.normal_concat), len(genotype.reduce_concat))
+        slots = darts_layout(C, layers, multipliers, stem_multiplier=stem_multiplier)
         if len(sources) != layers:
             raise ValueError(f"need skip sources for {layers} cells, got {len(sources)}")
         self.sources = [tuple(s) for s in sources]
-        channels = [stem_multiplier * C] + [4 * slot.C for slot in slots]  # channels of every state
+        # channels of every state: the stem's, then each cell's (the nodes it concatenates times its C)
+        channels = [stem_multiplier * C] + [multipliers[slot.reduction] * slot.C for slot in slots]
         reductions = [slot.reduction for slot in slots]
         self.stem = make_stem("conv3x3", in_channels, stem_multiplier * C)
         self.cells = nn.ModuleList()

@@ -115,8 +115,11 @@ class TypedCellSearch(_PlacedCellsPhase):
         space = get_space(config.space)
         #: E_micro's size; default S's (ICDARTS's own E is DARTS's evaluation network: pass NETWORKS["darts-eval"])
         self.eval_size = space.size_kwargs(eval_network) if eval_network else config.size_kwargs()
-        if not isinstance(space, DartsSpace):
-            raise ValueError(f"hierarchical version 2 needs a DARTS-family space, got {config.space!r}")
+        if not isinstance(space, DartsSpace) or space.steps != STEPS:
+            raise ValueError(
+                f"hierarchical version 2 needs a DARTS-family space with {STEPS} intermediate nodes (its cell "
+                f"types share DARTS's cell), got {config.space!r}"
+            )
         edges = [e for e in edge_infos(space) if e.cell_type == "normal"]  # the supernet's normal-cell edges
         self.node_inputs = [[(e.src, e.index, e.ops) for e in edges if e.dst == node + 2] for node in range(STEPS)]
         ops = [e.ops for e in edges]

@@ -23,8 +23,9 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from nas_core.cells import steps_of
 from nas_core.ops import build_op
-from nas_core.spaces.darts import STEPS, edge_index
+from nas_core.spaces.darts import edge_index
 
 #: Table 4.6 (normalised; no entry for ``none`` / ``random``, which cost nothing here)
 PAPER_LATENCY_WEIGHTS: dict[str, float] = {
@@ -48,10 +49,11 @@ def latency_vector(ops: Sequence[str], weights: Mapping[str, float]) -> torch.Te
 
 
 def cell_latency(node_weights: torch.Tensor, op_latency: torch.Tensor) -> torch.Tensor:
-    """Algorithm 3's inner loops for one cell type: ``node_weights`` is ``(14, K)`` (rows of node ``j``
-    sum to 1), ``op_latency`` is ``(K,)``; returns the soft-maximum node latency."""
+    """Algorithm 3's inner loops for one cell type: ``node_weights`` is ``(14, K)`` (``(E, K)`` for a cell
+    of another node count; rows of node ``j`` sum to 1), ``op_latency`` is ``(K,)``; returns the
+    soft-maximum node latency."""
     node_latency: list[torch.Tensor] = []
-    for node in range(STEPS):
+    for node in range(steps_of(node_weights.shape[0])):
         start, count = edge_index(node, 0), node + 2
         per_edge = op_latency.to(node_weights).expand(count, -1)
         if node:
@@ -71,7 +73,8 @@ def expected_latency(
 
 def edge_to_node_weights(edge_weights: torch.Tensor) -> torch.Tensor:
     """DARTS cells: per-edge softmax rows divided by the node's edge count, so each node sums to 1."""
-    scale = torch.cat([torch.full((node + 2,), 1.0 / (node + 2)) for node in range(STEPS)]).to(edge_weights)
+    steps = steps_of(edge_weights.shape[0])
+    scale = torch.cat([torch.full((node + 2,), 1.0 / (node + 2)) for node in range(steps)]).to(edge_weights)
     return edge_weights * scale.unsqueeze(1)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from nas_core.spaces.darts import STEPS, Genotype, edge_index
+from nas_core.spaces.darts import Genotype, edge_index
 from nas_core.spaces.nb201 import NB201Cell
 from supernet.engine.supernet import Supernet, Weights
 
@@ -58,7 +58,7 @@ def sample_architecture(supernet: Supernet, probabilities: Weights, rng: random.
     cells = {}
     for ct in ("normal", "reduce"):
         chosen: list[tuple[str, int]] = []
-        for node in range(STEPS):
+        for node in range(supernet.space.steps):
             strength = {}
             for src in range(node + 2):
                 if (ct, edge_index(node, src)) not in supernet.removed:
@@ -71,7 +71,7 @@ def sample_architecture(supernet: Supernet, probabilities: Weights, rng: random.
                 row, names = op_weights(ct, edge_index(node, src))
                 chosen.append((names[_draw(row, rng)], src))
         cells[ct] = tuple(chosen)
-    concat = tuple(range(2, STEPS + 2))
+    concat = supernet.space.concat
     return Genotype(cells["normal"], concat, cells["reduce"], concat)
 
 

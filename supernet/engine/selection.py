@@ -20,8 +20,9 @@ from typing import Any
 
 import torch
 
+from nas_core.cells import steps_of
 from nas_core.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
-from nas_core.spaces.darts import CELL_TYPES, STEPS, edge_index
+from nas_core.spaces.darts import CELL_TYPES, edge_index
 from supernet.engine.supernet import Supernet, Weights
 
 Evaluate = Callable[[Weights], float]
@@ -43,9 +44,8 @@ def _node_inputs(supernet: Supernet, ct: str, node: int) -> list[tuple[int, int,
     return out
 
 
-def _genotype(cells: dict[str, tuple], nodes: tuple[int, ...] | None = None) -> Genotype:
-    concat = tuple(range(2, STEPS + 2))
-    return Genotype(cells["normal"], concat, cells["reduce"], concat, nodes, nodes)
+def _genotype(space: DartsSpace, cells: dict[str, tuple], nodes: tuple[int, ...] | None = None) -> Genotype:
+    return Genotype(cells["normal"], space.concat, cells["reduce"], space.concat, nodes, nodes)
 
 
 def magnitude_select(supernet: Supernet, probabilities: Weights) -> Any:
@@ -56,9 +56,10 @@ def magnitude_select(supernet: Supernet, probabilities: Weights) -> Any:
         edges = supernet.edges_of("normal")
         return NB201Cell(tuple(e.ops[int(probs["normal"][e.index].argmax())] for e in edges))
     cells = {
-        ct: darts_rule_cell(probs[ct], [_node_inputs(supernet, ct, node) for node in range(STEPS)]) for ct in CELL_TYPES
+        ct: darts_rule_cell(probs[ct], [_node_inputs(supernet, ct, node) for node in range(space.steps)])
+        for ct in CELL_TYPES
     }
-    return _genotype(cells)
+    return _genotype(space, cells)
 
 
 def darts_rule_cell(
@@ -82,9 +83,10 @@ def darts_rule_cell(
 def node_weights(alpha: torch.Tensor) -> torch.Tensor:
     """I-DARTS / XDARTS mixing weights (Jiang et al. 2019; Herron 2023 §4.2): one softmax over all
     (incoming edge, op) pairs of each intermediate node of a DARTS cell, instead of one per edge.
-    ``alpha`` is ``(14, K)``; the result has the same shape and sums to 1 over each node's rows."""
+    ``alpha`` is ``(14, K)`` (4 nodes; ``(E, K)`` for another node count); the result has the same
+    shape and sums to 1 over each node's rows."""
     out = []
-    for node in range(STEPS):
+    for node in range(steps_of(alpha.shape[0])):
         start, count = edge_index(node, 0), node + 2
         block = alpha[start : start + count]
         out.append(torch.softmax(block.flatten(), 0).view_as(block))
@@ -98,10 +100,11 @@ def node_select(supernet: Supernet, weights: Weights, xdarts: bool = False) -> G
     if not isinstance(supernet.space, DartsSpace):
         raise ValueError(f"I-DARTS cells need a DARTS-family space, got {supernet.space.name!r}")
     probs = _rows(supernet, weights)
+    steps = supernet.space.steps
     cells = {}
     for ct in CELL_TYPES:
         chosen: list[tuple[str, int]] = []
-        for node in range(STEPS):
+        for node in range(steps):
             scored = [
                 (-float(probs[ct][e][j]), e, j, op, src)
                 for src, e, ops in _node_inputs(supernet, ct, node)
@@ -111,7 +114,7 @@ def node_select(supernet: Supernet, weights: Weights, xdarts: bool = False) -> G
             top = sorted(scored)[: node + 2 if xdarts else 2]
             chosen += sorted(((op, src) for _, _, _, op, src in top), key=lambda t: t[1])
         cells[ct] = tuple(chosen)
-    return _genotype(cells, tuple(node + 2 for node in range(STEPS)) if xdarts else None)
+    return _genotype(supernet.space, cells, tuple(node + 2 for node in range(steps)) if xdarts else None)
 
 
 def perturbation_select(
@@ -144,7 +147,7 @@ def perturbation_select(
         tune()
     if darts:
         for ct in CELL_TYPES:
-            nodes = list(range(STEPS))
+            nodes = list(range(supernet.space.steps))
             rng.shuffle(nodes)
             for node in nodes:
                 inputs = [edge_index(node, src) for src in range(node + 2)]
@@ -225,8 +228,7 @@ def _swaps(supernet: Supernet, arch: Any):
         return
     for ct in CELL_TYPES:
         pairs = list(getattr(arch, ct))
-        per_node = getattr(arch, f"{ct}_nodes") or (2,) * STEPS  # XDARTS cells give node j j + 2 inputs
-        nodes = [node for node, count in enumerate(per_node) for _ in range(count)]
+        nodes = arch.node_of(ct)  # two inputs per node; XDARTS cells give node j j + 2 inputs
         for i, (op, src) in enumerate(pairs):
             e = edge_index(nodes[i], src)
             edge_ops = supernet.edges_of(ct)[e].ops

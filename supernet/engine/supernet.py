@@ -30,7 +30,7 @@ from nas_core.networks.darts import CellSlot, DartsNetwork, preprocess_inputs, r
 from nas_core.networks.nb201 import NB201Network, ResNetBasicBlock
 from nas_core.ops import DropPath, Identity, Zero, build_op
 from nas_core.spaces import DartsSpace, Genotype, NB201Cell, NB201Space, SearchSpace
-from nas_core.spaces.darts import CELL_TYPES, STEPS
+from nas_core.spaces.darts import CELL_TYPES
 
 Weights = dict[str, torch.Tensor]
 
@@ -117,7 +117,7 @@ def edge_infos(space: SearchSpace, op_names: dict[str, list[tuple[str, ...]]] | 
         return infos
     for ct in CELL_TYPES:
         e = 0
-        for node in range(STEPS):
+        for node in range(space.steps):
             for src in range(node + 2):
                 ops = op_names[ct][e] if op_names else space.candidates(ct, node, src, include_none=True)
                 infos.append(EdgeInfo(ct, e, src, node + 2, tuple(ops)))
@@ -155,34 +155,36 @@ class NB201SearchCell(nn.Module):
 
 
 class DartsSearchCell(nn.Module):
-    """DARTS search cell: 14 mixed edges, optional per-edge weights (PC-DARTS edge normalisation)."""
+    """DARTS search cell: 14 mixed edges (4 intermediate nodes; ``steps`` of them in a declared space),
+    optional per-edge weights (PC-DARTS edge normalisation)."""
 
-    def __init__(self, slot: CellSlot, op_names: Sequence[Sequence[str]], partial_k: int = 1):
+    def __init__(self, slot: CellSlot, op_names: Sequence[Sequence[str]], partial_k: int = 1, steps: int = 4):
         super().__init__()
         self.reduction = slot.reduction
+        self.steps = steps
         self.preprocess0, self.preprocess1 = preprocess_inputs(slot, affine=False)
         self.edges = nn.ModuleList()
         e = 0
-        for node in range(STEPS):
+        for node in range(steps):
             for src in range(node + 2):
                 stride = 2 if slot.reduction and src < 2 else 1
                 self.edges.append(MixedOp(slot.C, stride, op_names[e], partial_k, pool_bn=True))
                 e += 1
-        self.multiplier = STEPS
+        self.multiplier = steps
 
     def forward(
         self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor, edge_weights: torch.Tensor | None = None
     ) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         e = 0
-        for node in range(STEPS):
+        for node in range(self.steps):
             total = 0
             for src in range(node + 2):
                 h = self.edges[e](states[src], weights[e])
                 total = total + (h if edge_weights is None else edge_weights[e] * h)
                 e += 1
             states.append(total)
-        return torch.cat(states[-STEPS:], dim=1)
+        return torch.cat(states[-self.steps :], dim=1)
 
 
 class Supernet(nn.Module):
@@ -225,8 +227,9 @@ class Supernet(nn.Module):
                 num_classes=num_classes,
                 in_channels=in_channels,
                 cell_factory=lambda slot: DartsSearchCell(
-                    slot, ops_of["reduce" if slot.reduction else "normal"], partial_k
+                    slot, ops_of["reduce" if slot.reduction else "normal"], partial_k, space.steps
                 ),
+                multiplier=space.steps,
                 **self.template,
             )
         else:
