@@ -14,10 +14,10 @@ from collections.abc import Sequence
 # torch-geometric still scripts a few helpers with the deprecated torch.jit.script; not our users' concern
 warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated", category=FutureWarning)
 
-from nas_cli import plugins  # noqa: E402
-from nas_cli.plugins import SPEC_HELP  # noqa: E402
 from nas_cli.pool_cli import configure_logging  # noqa: E402
+from nas_core import plugins  # noqa: E402
 from nas_core.ops import op_names  # noqa: E402
+from nas_core.plugins import SPEC_HELP  # noqa: E402
 from nas_core.spaces import get_space, space_names  # noqa: E402
 
 

@@ -102,6 +102,13 @@ def add_pool_commands(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     w.add_argument("--data-root", default=None, help="where this machine keeps the dataset")
     w.add_argument("--idle-timeout", type=float, default=0.0, help="keep polling this long when idle (s)")
+    w.add_argument(
+        "--wait-for-pool",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="retry the pool's first connection for up to S seconds (a job may start before its database)",
+    )
     w.add_argument("--max-jobs", type=int, default=None)
     w.add_argument("--heartbeat-interval", type=float, default=None)
     w.add_argument("--name", default=None)
@@ -216,7 +223,7 @@ def _worker_child(args: argparse.Namespace, log_level: int) -> None:
 
     configure_logging(log_level)
     share_cpu_cores(args.processes)  # on the CPU, N workers of all cores each would oversubscribe them
-    from nas_cli import plugins
+    from nas_core import plugins
 
     # a spawned child starts empty: the user's ops and declared spaces are registered again here
     plugins.apply(getattr(args, "plugin", ()), getattr(args, "declare_space", ()))
@@ -228,7 +235,7 @@ def _one_worker(args: argparse.Namespace) -> int:
     from pools.worker import Worker
 
     interrupt_on_signals()  # SIGTERM releases the job like Ctrl-C (also in a --processes child)
-    pool = Pool.open(pool_url(args.pool, args.pool_file))
+    pool = Pool.open_when_ready(pool_url(args.pool, args.pool_file), args.wait_for_pool)
     worker = Worker(
         pool,
         TrainingRunner(pool, args.device, args.data_root),

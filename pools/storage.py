@@ -209,6 +209,20 @@ class PoolStorage:
         pool._check_binding(space, dataset)
         return pool
 
+    @classmethod
+    def open_when_ready(cls, url: str, wait_s: float, poll_s: float = 2.0) -> Self:
+        """:meth:`open`, retried for up to ``wait_s`` seconds while the database does not answer or holds no
+        pool yet (a worker job often starts before the database or the search that creates the pool)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return cls.open(url)
+            except (OperationalError, PoolError) as exc:
+                if time.monotonic() + poll_s > deadline:
+                    raise PoolError(f"no pool answered at {redact(url)} within {wait_s:g} s: {exc}") from None
+                log.info("pool not ready (%s); retrying in %g s", exc, poll_s)
+                time.sleep(poll_s)
+
     def _check_binding(self, space: str | None, dataset: str | None) -> None:
         for what, asked, bound in (("space", space, self.config.space), ("dataset", dataset, self.config.dataset)):
             if asked is not None and asked != bound:

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from nas_core.spaces import ArchitectureError
 from nas_core.training import TrainingDivergedError
-from pools.interrupts import INTERRUPTS
+from pools.interrupts import INTERRUPTS, uninterrupted
 from pools.pool import Pool
 from pools.records import Job, LostLeaseError, PoolError
 
@@ -136,19 +136,24 @@ class Worker:
     def run(self, max_jobs: int | None = None) -> int:
         idle_since = time.monotonic()
         while max_jobs is None or len(self.completed) < max_jobs:
-            job = self.pool.claim(self.name)
-            if job is None:
-                counts = self.pool.count_jobs()
-                idle = time.monotonic() - idle_since
-                if not counts.get("queued") and not counts.get("running") and idle >= self.idle_timeout:
-                    break
-                time.sleep(self.poll_interval)
-                continue
+            job = None
             try:
+                with uninterrupted():  # a signal during the claim is raised once `job` holds what it claimed
+                    job = self.pool.claim(self.name)
+                if job is None:
+                    counts = self.pool.count_jobs()
+                    idle = time.monotonic() - idle_since
+                    if not counts.get("queued") and not counts.get("running") and idle >= self.idle_timeout:
+                        break
+                    time.sleep(self.poll_interval)
+                    continue
                 self._run_one(job)
-            except INTERRUPTS:  # Ctrl-C or SIGTERM, at any point after the claim: back to the queue, uncounted
-                with contextlib.suppress(LostLeaseError):  # already another worker's
-                    self.pool.release(job, self.name)
+            except (*INTERRUPTS, SystemExit):
+                # Ctrl-C, SIGTERM or an exit (a scheduler's requeue) at any point after the claim: the job
+                # goes back to the queue, its attempt uncounted
+                if job is not None:
+                    with contextlib.suppress(LostLeaseError):  # already another worker's
+                        self.pool.release(job, self.name)
                 raise
             idle_since = time.monotonic()
         return len(self.completed)

@@ -286,7 +286,7 @@ def test_the_cli_imports_a_plugin_and_declares_a_space_from_its_ops(tmp_path):
     ],
 )
 def test_a_bad_declare_space_spec_names_what_is_wrong(spec, message):
-    from nas_cli.plugins import declare_from_spec
+    from nas_core.plugins import declare_from_spec
 
     with pytest.raises(ValueError, match=re.escape(message)):
         declare_from_spec(spec)

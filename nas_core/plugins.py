@@ -1,6 +1,7 @@
-"""What a user adds from the command line before a command runs: a module of their own (``--plugin``, which
-registers ops, datasets or spaces as it is imported) and cell spaces declared from an op list
-(``--declare-space``, :func:`nas_core.spaces.declare_space`)."""
+"""What a user adds before anything runs, by name, so that a command line or a job on another machine can
+repeat it: a module of their own (``nas --plugin``, which registers ops, datasets or spaces as it is
+imported) and cell spaces declared from an op list (``nas --declare-space``,
+:func:`nas_core.spaces.declare_space`)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,52 @@
+"""``--launcher`` and the scheduler's resources, the same on every command that sends out jobs
+(:class:`predictor_nas.launch.LaunchSettings`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from predictor_nas.launch import LAUNCHERS, LaunchSettings
+
+
+def add_launch_arguments(p: argparse.ArgumentParser, what: str) -> None:
+    g = p.add_argument_group("launching jobs (Slurm through submitit, or this machine)")
+    g.add_argument(
+        "--launcher",
+        choices=LAUNCHERS,
+        default=None,
+        help=f"send {what} out as jobs: slurm (a job array) or local (the same path on this machine)",
+    )
+    g.add_argument("--partition", default=None, help="Slurm partition")
+    g.add_argument("--time-min", type=int, default=60, help="time limit of each job in minutes")
+    g.add_argument("--gpus-per-job", type=int, default=0)
+    g.add_argument("--cpus-per-job", type=int, default=1)
+    g.add_argument("--mem-gb", type=float, default=None)
+    g.add_argument("--account", default=None, help="Slurm account")
+    g.add_argument(
+        "--sbatch", action="append", default=[], metavar="KEY=VALUE", help="any other sbatch option; repeatable"
+    )
+    g.add_argument("--launch-dir", default=None, help="the jobs' logs and pickles (default OUT/launch)")
+
+
+def launch_settings(args: argparse.Namespace, out: Path) -> LaunchSettings | None:
+    """The settings the flags give (None without ``--launcher``)."""
+    if args.launcher is None:
+        return None
+    extra = {}
+    for item in args.sbatch:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--sbatch {item!r}: expected KEY=VALUE, e.g. qos=high")
+        extra[key.lstrip("-").replace("-", "_")] = value
+    return LaunchSettings(
+        launcher=args.launcher,
+        folder=str(Path(args.launch_dir) if args.launch_dir else out / "launch"),
+        partition=args.partition,
+        time_min=args.time_min,
+        gpus=args.gpus_per_job,
+        cpus=args.cpus_per_job,
+        mem_gb=args.mem_gb,
+        account=args.account,
+        sbatch=extra,
+    )
