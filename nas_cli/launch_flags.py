@@ -10,12 +10,15 @@ from predictor_nas.launch import LAUNCHERS, LaunchSettings
 
 
 def add_launch_arguments(p: argparse.ArgumentParser, what: str) -> None:
-    g = p.add_argument_group("launching jobs (Slurm through submitit, or this machine)")
+    g = p.add_argument_group("launching jobs (Slurm through submitit, Ray, or this machine)")
     g.add_argument(
         "--launcher",
         choices=LAUNCHERS,
         default=None,
-        help=f"send {what} out as jobs: slurm (a job array) or local (the same path on this machine)",
+        help=f"send {what} out as jobs: slurm (a job array), ray (Ray tasks) or local (the same path on this machine)",
+    )
+    g.add_argument(
+        "--ray-address", default=None, help="Ray: the cluster to join (auto, ray://HEAD:10001); default local"
     )
     g.add_argument("--partition", default=None, help="Slurm partition")
     g.add_argument("--time-min", type=int, default=60, help="time limit of each job in minutes")
@@ -49,4 +52,5 @@ def launch_settings(args: argparse.Namespace, out: Path) -> LaunchSettings | Non
         mem_gb=args.mem_gb,
         account=args.account,
         sbatch=extra,
+        ray_address=args.ray_address,
     )

@@ -2,8 +2,10 @@
 
 ``launcher="slurm"`` submits through submitit (Slurm job arrays, the user's partition, time, GPUs, CPUs,
 memory, account and extra sbatch options); ``"local"`` is the same code path on this machine (submitit's
-local executor: one subprocess per job). A worker job runs :class:`pools.worker.Worker` on the pool until
-no job is queued or running for ``idle_timeout`` seconds. Scheduler events and what they do:
+local executor: one subprocess per job); ``"ray"`` runs each job as a Ray task with the settings' CPUs and
+GPUs on ``ray_address``'s cluster (optional extra ``[ray]``). A worker job runs
+:class:`pools.worker.Worker` on the pool until no job is queued or running for ``idle_timeout`` seconds.
+Scheduler events and what they do:
 
 - time limit: Slurm signals the job ``signal_delay_s`` before it (USR2); submitit calls
   :meth:`PoolWorkerJob.checkpoint`, the candidate in flight goes back to the queue (it resumes from its
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-LAUNCHERS = ("local", "slurm")
+LAUNCHERS = ("local", "slurm", "ray")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class LaunchSettings:
     sbatch: dict[str, Any] = field(default_factory=dict)
     #: seconds before the time limit that Slurm signals a job to requeue itself
     signal_delay_s: int = 60
+    #: Ray: the cluster to join (``ray.init(address=...)``: "auto", "ray://head:10001"); None starts a local
+    #: one unless this process is already connected
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         if self.launcher not in LAUNCHERS:
@@ -106,7 +111,7 @@ class PoolWorkerJob:
         apply(self.plugins, self.spaces)  # a user's ops and declared spaces, as in the launching process
         interrupt_on_signals()  # (after submitit's handlers: SIGTERM now releases the job in flight)
         pool = Pool.open_when_ready(self.url, self.wait_for_pool)
-        name = f"{_job_id() or 'local'}/{default_worker_name()}"
+        name = f"{_job_id() or f'job{index}'}/{default_worker_name()}"
         worker = Worker(
             pool, TrainingRunner(pool, self.device, self.data_root), name=name, idle_timeout=self.idle_timeout
         )
@@ -146,7 +151,7 @@ class LaunchedJobs:
             ["squeue", "-h", "-r", "-o", "%i", "-j", ",".join(self.ids)], capture_output=True, text=True, check=False
         )
         if out.returncode and "Invalid job id" not in out.stderr:
-            return self.ids  # the controller did not answer: assume nothing left
+            return self.ids  # the controller did not answer: assume every job is still there
         queued = set(out.stdout.split())
         return [i for i in self.ids if i in queued]
 
@@ -180,19 +185,70 @@ def _job(jobs: list[Any], job_id: str) -> Any:
     return next(job for job in jobs if str(job.job_id) == job_id)
 
 
-def launch_workers(url: str, count: int, settings: LaunchSettings, **worker: Any) -> LaunchedJobs:
+@dataclass
+class RayJobs:
+    """The same surface as :class:`LaunchedJobs` for Ray tasks."""
+
+    refs: list[Any]
+    launcher: str = "ray"
+
+    @property
+    def ids(self) -> list[str]:
+        return [ref.hex() for ref in self.refs]
+
+    def active(self) -> list[str]:
+        import ray
+
+        _, running = ray.wait(self.refs, num_returns=len(self.refs), timeout=0)
+        return [ref.hex() for ref in running]
+
+    def cancel(self) -> None:
+        import ray
+
+        for ref in self.refs:  # not forced: the task gets a KeyboardInterrupt and hands its lease back
+            ray.cancel(ref)
+
+    def wait(self, timeout: float | None = None) -> list[Any]:
+        import ray
+        from ray.exceptions import GetTimeoutError
+
+        try:
+            return ray.get(self.refs, timeout=timeout)
+        except GetTimeoutError:
+            raise TimeoutError(f"Ray task(s) {self.active()} still running after {timeout} s") from None
+
+
+def _call(function: Callable[[Any], Any], item: Any) -> Any:
+    return function(item)
+
+
+def _ray_map(function: Callable[[Any], Any], items: Sequence[Any], settings: LaunchSettings) -> RayJobs:
+    """``function(item)`` for every item as a Ray task with the settings' CPUs and GPUs."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("the Ray launcher needs Ray: pip install 'nas-suite[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(address=settings.ray_address, include_dashboard=False)
+    task = ray.remote(num_cpus=settings.cpus, num_gpus=settings.gpus)(_call)
+    return RayJobs([task.remote(function, item) for item in items])
+
+
+def map_jobs(
+    function: Callable[[Any], Any], items: Sequence[Any], settings: LaunchSettings, name: str
+) -> LaunchedJobs | RayJobs:
+    """``function(item)`` for every item as one job array (Slurm, local) or as Ray tasks."""
+    if settings.launcher == "ray":
+        return _ray_map(function, list(items), settings)
+    executor = settings.executor(name)
+    return LaunchedJobs(list(executor.map_array(function, list(items))), settings.launcher)
+
+
+def launch_workers(url: str, count: int, settings: LaunchSettings, **worker: Any) -> LaunchedJobs | RayJobs:
     """``count`` pool workers on ``url`` as one job array; ``worker``: :class:`PoolWorkerJob`'s options."""
     if count < 1:
         raise ValueError(f"launch at least one worker, got count={count}")
-    executor = settings.executor("nas-worker")
-    jobs = executor.map_array(PoolWorkerJob(url, **worker), range(count))
-    return LaunchedJobs(list(jobs), settings.launcher)
-
-
-def map_jobs(function: Callable[[Any], Any], items: Sequence[Any], settings: LaunchSettings, name: str) -> LaunchedJobs:
-    """``function(item)`` for every item as one job array."""
-    executor = settings.executor(name)
-    return LaunchedJobs(list(executor.map_array(function, list(items))), settings.launcher)
+    return map_jobs(PoolWorkerJob(url, **worker), range(count), settings, "nas-worker")
 
 
 class SearchJob:

@@ -13,7 +13,7 @@ import pytest
 from test_pool_workers import fill_pool, tiny_config
 
 from pools import Pool, PoolError
-from predictor_nas.launch import LaunchedJobs, LaunchSettings, launch_searches, launch_workers
+from predictor_nas.launch import LaunchedJobs, LaunchSettings, launch_searches, launch_workers, map_jobs
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +152,7 @@ def test_a_job_that_leaves_the_queue_without_a_result_is_named(tmp_path, slurm):
         jobs.wait(timeout=120)
 
 
-def cli_search(out, launcher: str) -> dict:
+def cli_search(out, launcher: str, *extra: str) -> dict:
     """``nas rank-nosh --launcher LAUNCHER --workers 2``: a tiny real-training search whose jobs run in
     two worker jobs; returns its JSON summary."""
     import json
@@ -161,18 +161,80 @@ def cli_search(out, launcher: str) -> dict:
     argv = ["rank-nosh", "--dataset", "digits", "--channels", "4", "--cells-per-stage", "1", "--max-train", "300"]
     argv += ["--budgets", "1,2", "--k", "2", "--initial", "3", "--level0-samples", "6", "--budget-epochs", "12"]
     argv += ["--proxies", "none", "--seed", "3", "--device", "cpu", "--out", str(out), "--json"]
-    argv += ["--launcher", launcher, "--workers", "2", "--worker-idle-timeout", "30", "--time-min", "20"]
+    argv += ["--launcher", launcher, "--workers", "2", "--worker-idle-timeout", "30", "--time-min", "20", *extra]
     done = subprocess.run([sys.executable, "-m", "nas_cli", *argv], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
 
-def test_rank_nosh_through_slurm_worker_jobs_picks_the_cell_a_local_launch_picks(tmp_path, slurm):
+@pytest.fixture(scope="module")
+def local_search(tmp_path_factory) -> dict:
+    """The reference: the same search with ``--launcher local`` (run once for this module)."""
+    return cli_search(tmp_path_factory.mktemp("local"), "local")
+
+
+def test_rank_nosh_through_slurm_worker_jobs_picks_the_cell_a_local_launch_picks(tmp_path, slurm, local_search):
     on_slurm = cli_search(tmp_path / "slurm", "slurm")
-    local = cli_search(tmp_path / "local", "local")
+    local = local_search
     assert on_slurm["best_arch"] == local["best_arch"]
     assert on_slurm["validation_accuracy"] == local["validation_accuracy"]
     pool = Pool.open(on_slurm["pool"])
     workers = {j.worker.split("/")[0] for j in pool.jobs()}
     assert len(workers) >= 1 and all("_" in w for w in workers)  # Slurm array tasks trained them
     assert all(j.state == "done" for j in pool.jobs())
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray cluster bound to 127.0.0.1 with one fake GPU (placement is checked, not CUDA); shut down
+    after the module (never `ray stop`: it would end every Ray process of the machine)."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'nas-suite[ray]')")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    context = ray.init(
+        num_cpus=2, num_gpus=1, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False
+    )
+    yield context.address_info["address"]  # what another process joins (`--ray-address`)
+    ray.shutdown()
+
+
+def test_ray_tasks_get_the_gpus_they_ask_for(ray_cluster, tmp_path):
+    def gpu_ids(_: int) -> list:
+        import ray
+
+        return ray.get_gpu_ids()
+
+    jobs = map_jobs(gpu_ids, [0, 1], LaunchSettings("ray", gpus=1), "gpus")
+    assert jobs.wait(timeout=120) == [[0], [0]]  # one fake GPU: each task held it, one after the other
+    assert jobs.active() == []
+
+
+def test_ray_workers_train_every_job_once(ray_cluster, tmp_path):
+    url = f"sqlite:///{tmp_path}/pool.db"
+    pool = fill_pool(url, 6)
+    jobs = launch_workers(url, 2, LaunchSettings("ray"), device="cpu", idle_timeout=0)
+    assert sum(jobs.wait(timeout=300)) == 6
+    check_ledger(pool, 1)
+    names = {j.worker.split("/")[0] for j in pool.jobs()}
+    assert names <= {"job0", "job1"}
+
+
+def test_a_cancelled_ray_worker_hands_its_job_back(ray_cluster, tmp_path):
+    url = f"sqlite:///{tmp_path}/pool.db"
+    train = {"epochs": 400, "batch_size": 128, "lr": 0.05, "crop_padding": 1, "flip": False}
+    pool = Pool.create(url, tiny_config(network={"C": 8, "N": 1}, train=train))  # a job that outlasts the test
+    cid, _ = pool.add_candidate(pool.space.from_index(7))
+    pool.enqueue(cid, 400)
+    jobs = launch_workers(url, 1, LaunchSettings("ray"), device="cpu", idle_timeout=0)
+    wait_until(lambda: pool.jobs()[0].state == "running", 120, "the worker to claim the job")
+    jobs.cancel()
+    wait_until(lambda: pool.jobs()[0].state == "queued", 60, "the job to go back to the queue")
+    (job,) = pool.jobs()
+    assert job.attempts == 0 and job.worker is None
+    wait_until(lambda: jobs.active() == [], 60, "the task to end")
+
+
+def test_rank_nosh_through_ray_workers_picks_the_cell_a_local_launch_picks(tmp_path, ray_cluster, local_search):
+    on_ray = cli_search(tmp_path / "ray", "ray", "--ray-address", ray_cluster)  # joins the test's cluster
+    assert on_ray["best_arch"] == local_search["best_arch"]
+    assert on_ray["validation_accuracy"] == local_search["validation_accuracy"]
