@@ -5,6 +5,7 @@ NAS_REQUIRE_SLURM=1 turns the skip into a failure)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -49,7 +50,7 @@ def check_ledger(pool: Pool, epochs: int) -> None:
 
 
 def test_launch_settings_name_a_bad_value():
-    with pytest.raises(ValueError, match="launcher must be one of \\['local', 'slurm'\\], got 'pbs'"):
+    with pytest.raises(ValueError, match=re.escape("launcher must be one of ['local', 'slurm', 'ray'], got 'pbs'")):
         LaunchSettings("pbs")
     with pytest.raises(ValueError, match="time_min and cpus must be >= 1"):
         LaunchSettings("slurm", time_min=0)
