@@ -26,12 +26,14 @@ from typing import Any
 from tqdm import tqdm
 
 from nas_cli.dataclass_flags import add_dataclass_flags, given_dataclass_flags
+from nas_cli.launch_flags import add_launch_arguments, launch_settings
 from nas_cli.plots import diff_plots
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_cli.train_cmd import add_template_arguments
 from nas_core.options import field_names
 from nas_core.spaces import get_space
+from predictor_nas.launch import LaunchSettings, launch_searches
 from supernet.api import search_config
 from supernet.engine import distributed
 from supernet.engine.diff_search import SUPERNET_COMPILE_MODES, DiffSearch, DiffSearchConfig
@@ -108,6 +110,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "four cell types (micro phase, --epochs) and then their placement (--macro-epochs); needs --method icdarts",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seeds",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=None,
+        help="with --launcher: one search per seed (comma-separated), one job each, collected into seeds.json",
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--benchmark-dir", default=None, help="NAS-Bench-201 tables for the transfer lookup")
     p.add_argument(
@@ -117,6 +125,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "training image, NB201 protocol) and test it once (OUT/retrain)",
     )
     p.add_argument("--retrain-epochs", type=int, default=None, help="epochs of that retraining (default 5)")
+    add_launch_arguments(p, "the searches (one per --seeds seed)")
     p.add_argument("--quiet", action="store_true")
     add_dataclass_flags(
         p.add_argument_group("search settings (every other DiffSearchConfig field; default: the method's paper)"),
@@ -207,6 +216,12 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
         bar.set_postfix(valid=f"{entry['valid_acc']:.1f}", skips=entry["skip_connections"].get("normal"))
 
+    launch = launch_settings(args, out) if main_rank else None
+    if launch is not None:
+        bar.close()
+        return run_launched(args, config, launch, out)
+    if args.seeds:
+        raise ValueError("--seeds runs one search per seed as jobs: give --launcher slurm|ray|local too")
     if args.dynamic_tiers:
         return run_dynamic(args, config, out)
     if args.macro_epochs and args.macro_version == 2:
@@ -252,6 +267,29 @@ def run(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def run_launched(args: argparse.Namespace, config: DiffSearchConfig, launch: LaunchSettings, out: Path) -> int:
+    """``--launcher``: the search once per seed (``--seeds``, default ``--seed``) as jobs; seeds.json holds
+    every run and how often each cell was found."""
+    unsupported = [
+        flag
+        for flag, on in (
+            ("--dynamic-tiers", args.dynamic_tiers),
+            ("--macro-epochs", args.macro_epochs),
+            ("--retrain", args.retrain),
+        )
+        if on
+    ]
+    if unsupported:
+        raise ValueError(f"--launcher sends plain searches out as jobs; {', '.join(unsupported)} runs here only")
+    seeds = args.seeds or [config.seed]
+    plugins = {"plugins": getattr(args, "plugin", ()), "spaces": getattr(args, "declare_space", ())}
+    result = launch_searches(config, seeds, launch, out, **plugins)
+    (out / "seeds.json").write_text(json.dumps(result, indent=1))
+    summary = {k: result[k] for k in ("method", "seeds", "jobs", "found")}
+    print(json.dumps({**summary, "out": str(out)}, indent=2))
     return 0
 
 

@@ -20,6 +20,7 @@ accounting answers ``squeue`` too.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -253,21 +254,30 @@ def launch_workers(url: str, count: int, settings: LaunchSettings, **worker: Any
 
 class SearchJob:
     """One differentiable search of a seed (:func:`supernet.differentiable_search`), run in ``run_dir/seed<N>``
-    (resumed there when the job is requeued); returns its result as a dict."""
+    (resumed there when the job is requeued); returns its result as a dict, also written to its result.json.
+    ``method``: a method's name with ``search`` settings, or a whole ``DiffSearchConfig`` (its seed replaced)."""
 
     def __init__(
-        self, method: str, run_dir: str, plugins: Sequence[str] = (), spaces: Sequence[str] = (), **search: Any
+        self, method: Any, run_dir: str, plugins: Sequence[str] = (), spaces: Sequence[str] = (), **search: Any
     ):
         self.method, self.run_dir, self.search = method, run_dir, search
         self.plugins, self.spaces = tuple(plugins), tuple(spaces)
 
     def __call__(self, seed: int) -> dict[str, Any]:
+        from dataclasses import replace
+
         from nas_core.plugins import apply
         from supernet import differentiable_search
 
         apply(self.plugins, self.spaces)
-        run = differentiable_search(self.method, seed=seed, run_dir=Path(self.run_dir) / f"seed{seed}", **self.search)
-        return {"seed": seed, **run.result.to_dict()}
+        run_dir = Path(self.run_dir) / f"seed{seed}"
+        if isinstance(self.method, str):
+            run = differentiable_search(self.method, seed=seed, run_dir=run_dir, **self.search)
+        else:
+            run = differentiable_search(replace(self.method, seed=seed), run_dir=run_dir)
+        data = {"seed": seed, **run.result.to_dict()}
+        (run_dir / "result.json").write_text(json.dumps(data, indent=1))
+        return data
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
         """The same search again: it resumes from its run directory's checkpoint."""
@@ -277,7 +287,7 @@ class SearchJob:
 
 
 def launch_searches(
-    method: str,
+    method: Any,
     seeds: Sequence[int],
     settings: LaunchSettings,
     run_dir: str | Path,
@@ -285,13 +295,15 @@ def launch_searches(
     **search: Any,
 ) -> dict[str, Any]:
     """A differentiable search per seed as one job array, collected into one result: every seed's run
-    (``runs``), the job ids, and how often each architecture was found. ``search``:
-    :func:`supernet.differentiable_search`'s settings (``preset``, ``dataset``, ``epochs``, ...)."""
+    (``runs``), the job ids, and how often each architecture was found. ``method``: a method's name with
+    ``search``, :func:`supernet.differentiable_search`'s settings (``preset``, ``dataset``, ``epochs``, ...),
+    or a ``DiffSearchConfig`` (``search`` then only ``plugins``/``spaces``)."""
     if not seeds:
         raise ValueError("launch_searches needs at least one seed")
-    jobs = map_jobs(SearchJob(method, str(run_dir), **search), list(seeds), settings, f"nas-{method}")
+    name = method if isinstance(method, str) else method.method
+    jobs = map_jobs(SearchJob(method, str(run_dir), **search), list(seeds), settings, f"nas-{name}")
     runs = jobs.wait(timeout)
     found: dict[str, int] = {}
     for run in runs:
         found[run["genotype"]] = found.get(run["genotype"], 0) + 1
-    return {"method": method, "seeds": list(seeds), "jobs": jobs.ids, "runs": runs, "found": found}
+    return {"method": name, "seeds": list(seeds), "jobs": jobs.ids, "runs": runs, "found": found}

@@ -239,3 +239,20 @@ def test_rank_nosh_through_ray_workers_picks_the_cell_a_local_launch_picks(tmp_p
     on_ray = cli_search(tmp_path / "ray", "ray", "--ray-address", ray_cluster)  # joins the test's cluster
     assert on_ray["best_arch"] == local_search["best_arch"]
     assert on_ray["validation_accuracy"] == local_search["validation_accuracy"]
+
+
+def test_nas_diff_sends_one_search_per_seed_out_and_collects_them(tmp_path, capsys):
+    import json
+
+    from nas_cli import main
+
+    out = tmp_path / "diff"
+    argv = ["diff", "--method", "drnas", "--dataset", "digits", "--epochs", "1", "--max-train", "128"]
+    argv += ["--method-option", "stages=None", "--out", str(out), "--quiet", "--launcher", "local", "--seeds", "4,5"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["seeds"] == [4, 5] and sum(summary["found"].values()) == 2
+    runs = json.loads((out / "seeds.json").read_text())["runs"]
+    assert [r["seed"] for r in runs] == [4, 5] and all((out / f"seed{s}" / "result.json").exists() for s in (4, 5))
+    assert main(["diff", "--dataset", "digits", "--seeds", "1,2", "--out", str(tmp_path / "x")]) == 2
+    assert "give --launcher" in capsys.readouterr().err
