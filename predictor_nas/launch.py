@@ -81,12 +81,23 @@ class LaunchSettings:
         return executor
 
 
-class PoolWorkerJob:
+class Requeueable:
+    """What ``submitit.helpers.Checkpointable`` gives (``checkpoint`` resubmits the same callable, which submitit
+    requeues on Slurm's time-limit signal), with submitit imported only when a job is checkpointed: this module
+    is imported by every ``nas`` command."""
+
+    def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self, *args, **kwargs)
+
+
+class PoolWorkerJob(Requeueable):
     """One pool worker as a scheduler job (submitit pickles it to the node): trains the pool's queued jobs
     until none is queued or running for ``idle_timeout`` seconds; returns the number it completed.
 
-    ``checkpoint`` makes it requeueable (submitit calls it on Slurm's time-limit signal and requeues the
-    same worker); SIGTERM (``scancel``, preemption) hands the job in flight back to the queue."""
+    Requeued as it is on Slurm's time-limit signal (its state is the pool's); SIGTERM (``scancel``,
+    preemption) hands the job in flight back to the queue."""
 
     def __init__(
         self,
@@ -117,12 +128,6 @@ class PoolWorkerJob:
             pool, TrainingRunner(pool, self.device, self.data_root), name=name, idle_timeout=self.idle_timeout
         )
         return worker.run()
-
-    def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
-        """The same worker again (its state is the pool's): submitit requeues it."""
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
 def _job_id() -> str | None:
@@ -169,10 +174,10 @@ class LaunchedJobs:
             if not pending:
                 return [job.result() for job in self.jobs]
             gone = set(self.ids) - set(self.active())
-            lost = [str(job.job_id) for job in pending if str(job.job_id) in gone]
-            if lost:
+            left = [job for job in pending if str(job.job_id) in gone]
+            if left:
                 time.sleep(poll)  # a result file written as the job left the queue
-                lost = [i for i in lost if not _job(self.jobs, i).paths.result_pickle.exists()]
+                lost = [str(job.job_id) for job in left if not job.paths.result_pickle.exists()]
                 if lost:
                     raise RuntimeError(
                         f"job(s) {lost} left the queue without a result (killed?); logs in {self.jobs[0].paths.folder}"
@@ -180,10 +185,6 @@ class LaunchedJobs:
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job(s) {[str(j.job_id) for j in pending]} still running after {timeout} s")
             time.sleep(poll)
-
-
-def _job(jobs: list[Any], job_id: str) -> Any:
-    return next(job for job in jobs if str(job.job_id) == job_id)
 
 
 @dataclass
@@ -252,9 +253,9 @@ def launch_workers(url: str, count: int, settings: LaunchSettings, **worker: Any
     return map_jobs(PoolWorkerJob(url, **worker), range(count), settings, "nas-worker")
 
 
-class SearchJob:
+class SearchJob(Requeueable):
     """One differentiable search of a seed (:func:`supernet.differentiable_search`), run in ``run_dir/seed<N>``
-    (resumed there when the job is requeued); returns its result as a dict, also written to its result.json.
+    (a requeued search resumes there); returns its result as a dict, also written to its result.json.
     ``method``: a method's name with ``search`` settings, or a whole ``DiffSearchConfig`` (its seed replaced)."""
 
     def __init__(
@@ -278,12 +279,6 @@ class SearchJob:
         data = {"seed": seed, **run.result.to_dict()}
         (run_dir / "result.json").write_text(json.dumps(data, indent=1))
         return data
-
-    def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
-        """The same search again: it resumes from its run directory's checkpoint."""
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(self, *args, **kwargs)
 
 
 def launch_searches(
