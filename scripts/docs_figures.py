@@ -1,4 +1,4 @@
-"""Renders README.md and docs/benchmarks.md from their templates (``docs/templates/*.md.j2``) and the
+"""Renders README.md, docs/benchmarks.md and docs/cluster.md from their templates (``docs/templates/*.md.j2``) and the
 benchmark JSONs in ``benchmarks/results/``, so that every measured figure they show comes from a raw file
 (``tests/test_docs.py`` fails when a committed page differs from its rendering: edit the template, never
 the page, and run ``python -m scripts.docs_gen``).
@@ -29,6 +29,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 TEMPLATES = {
     ROOT / "README.md": ROOT / "docs" / "templates" / "README.md.j2",
     ROOT / "docs" / "benchmarks.md": ROOT / "docs" / "templates" / "benchmarks.md.j2",
+    ROOT / "docs" / "cluster.md": ROOT / "docs" / "templates" / "cluster.md.j2",
 }
 
 
@@ -193,6 +194,40 @@ def pool_table() -> str:
     ]
     header = ["backend", "workers", "overhead (mean latencies)", "overhead (median latencies)", "saturation jobs/s"]
     return rows(header, body)
+
+
+def pool_scale_table() -> str:
+    """bench_pool.py --scale: per backend and worker count, median operations/s (range) and lease latency."""
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    body = [
+        [
+            names[r["backend"]],
+            r["workers"],
+            f"{f(r['operations_per_s'], 0)} ({'–'.join(f(x, 0) for x in r['operations_per_s_range'])})",
+            f(r["jobs_per_s"], 1),
+            f(r["lease_p50_ms"], 1),
+            f(r["lease_p99_ms"], 0),
+        ]
+        for r in load("bench_pool_scale")["summary"]
+    ]
+    header = ["backend", "workers", "operations / s (range)", "jobs / s", "lease p50 ms", "lease p99 ms"]
+    return rows(header, body)
+
+
+def pool_capacity_table() -> str:
+    """GPUs one pool keeps busy at each candidate duration, from its peak operations/s."""
+    data = load("bench_pool_scale")["capacity"]
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    durations = list(next(iter(data.values()))["gpus_served"])
+    body = [
+        [
+            names[b],
+            f"{f(c['peak_operations_per_s'], 0)} ({c['peak_at_workers']} worker{'s' * (c['peak_at_workers'] != 1)})",
+        ]
+        + [f(c["gpus_served"][d], 0) for d in durations]
+        for b, c in data.items()
+    ]
+    return rows(["backend", "peak operations / s"] + [f"GPUs at {d} candidates" for d in durations], body)
 
 
 def chaos_table() -> str:

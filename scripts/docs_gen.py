@@ -1,10 +1,10 @@
 """Writes the generated pages: ``docs/configuration.md`` (every ``nas`` subcommand's options with their
 defaults, the hybrid recipe's keys, every field of every preset with its meaning, the differentiable methods'
 published overrides -- from the code) and
-``README.md`` and ``docs/benchmarks.md`` (from their templates and the benchmark JSONs,
+``README.md``, ``docs/benchmarks.md`` and ``docs/cluster.md`` (from their templates and the benchmark JSONs,
 :mod:`scripts.docs_figures`), so none can drift (``tests/test_docs.py`` checks the committed files).
 
-    python -m scripts.docs_gen            # rewrite all three
+    python -m scripts.docs_gen            # rewrite all four
 """
 
 from __future__ import annotations

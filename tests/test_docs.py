@@ -1,5 +1,6 @@
-"""The generated pages are current (the configuration reference from the code, README.md and
-docs/benchmarks.md from their templates and the benchmark JSONs), and the docs name files that exist."""
+"""The generated pages are current (the configuration reference from the code, README.md,
+docs/benchmarks.md and docs/cluster.md from their templates and the benchmark JSONs), and the docs name
+files that exist."""
 
 import re
 from pathlib import Path
@@ -32,7 +33,7 @@ def test_every_stated_count_of_differentiable_methods_is_the_registrys():
     assert all(n == len(method_names()) for _, n in stated), f"{stated} vs {len(method_names())} registered"
 
 
-@pytest.mark.parametrize("page", ["README.md", "docs/benchmarks.md"])
+@pytest.mark.parametrize("page", ["README.md", "docs/benchmarks.md", "docs/cluster.md"])
 def test_published_figures_match_their_json(page):
     from scripts.docs_figures import drift
 
