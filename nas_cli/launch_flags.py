@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from predictor_nas.launch import LAUNCHERS, LaunchSettings
+from predictor_nas.launch import LAUNCHERS, LaunchSettings, WorkerFleet
 
 
-def add_launch_arguments(p: argparse.ArgumentParser, what: str) -> None:
+def add_launch_arguments(p: argparse.ArgumentParser, what: str, workers: bool = False) -> None:
+    """The launcher and its resources; ``workers``: also how many pool workers and their idle timeout."""
     g = p.add_argument_group("launching jobs (Slurm through submitit, Ray, or this machine)")
+    if workers:
+        g.add_argument("--workers", type=int, default=2, help="with --launcher: the pool workers sent out as jobs")
+        g.add_argument(
+            "--worker-idle-timeout",
+            type=float,
+            default=300.0,
+            help="with --launcher: seconds a worker job waits for new work before it ends (rounds leave gaps)",
+        )
     g.add_argument(
         "--launcher",
         choices=LAUNCHERS,
@@ -54,3 +64,20 @@ def launch_settings(args: argparse.Namespace, out: Path) -> LaunchSettings | Non
         sbatch=extra,
         ray_address=args.ray_address,
     )
+
+
+def worker_fleet(args: argparse.Namespace, out: Path, **given: Any) -> WorkerFleet | None:
+    """The pool workers the flags send out (None without ``--launcher``), with the command's device,
+    data root, plugins and declared spaces (``given`` worker options replace the command's)."""
+    settings = launch_settings(args, out)
+    if settings is None:
+        return None
+    worker = {
+        "device": getattr(args, "device", "auto"),
+        "data_root": getattr(args, "data_root", None),
+        "idle_timeout": args.worker_idle_timeout,
+        "plugins": getattr(args, "plugin", ()),
+        "spaces": getattr(args, "declare_space", ()),
+        **given,
+    }
+    return WorkerFleet(settings, args.workers, worker)

@@ -5,7 +5,9 @@ image and compared with reference points retrained the same way, exported, repor
 
 The phases and what they write are :mod:`predictor_nas.pipeline`'s; this command shows one progress
 bar per phase, prints the comparison table at the end and renders ``OUT/report.html`` (``nas report``).
-Running the same command again after Ctrl-C continues the phase it was in.
+Running the same command again after Ctrl-C continues the phase it was in. ``--launcher slurm|ray|local
+--workers N`` trains the searches' candidates in scheduler jobs (their pools are SQLite files in OUT, so the
+jobs must share OUT's file system from one node; docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nas_cli.bars import PhaseBars
+from nas_cli.launch_flags import add_launch_arguments, worker_fleet
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.size_flags import add_size_arguments, size_from_args
 from predictor_nas.constraint import CostLimit
@@ -58,6 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--quiet", action="store_true")
+    add_launch_arguments(p, "the searches' pool workers (the retrainings run here)", workers=True)
 
 
 def limit_of(text: str) -> CostLimit:
@@ -121,7 +125,13 @@ def run(args: argparse.Namespace) -> int:
             bars.at(metrics.epoch, train_acc=f"{metrics.train_acc:.1f}")  # epochs done, counted from 1
 
         summary = run_pipeline(
-            config, out, on_phase=bars.phase, on_progress=bars.progress, on_epoch=on_epoch, limit=args.limit
+            config,
+            out,
+            on_phase=bars.phase,
+            on_progress=bars.progress,
+            on_epoch=on_epoch,
+            limit=args.limit,
+            workers=worker_fleet(args, out),
         )
     pipeline_plots(out, summary)
     from nas_cli.report import write_report

@@ -16,16 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
 from nas_cli.bars import PhaseBars
-from nas_cli.launch_flags import add_launch_arguments, launch_settings
+from nas_cli.launch_flags import add_launch_arguments, worker_fleet
 from nas_cli.pool_cli import add_pool_file_argument, pool_url
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_cli.train_cmd import add_speed_arguments, speed_settings
-from predictor_nas.launch import launch_workers
 from predictor_nas.proxies import PROXIES
 from predictor_nas.ranker import RankerConfig
 from predictor_nas.search import RankNoshConfig
@@ -117,20 +117,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--device", default="auto")
     t.add_argument("--external-workers", action="store_true", help="wait for `nas worker` processes")
     t.add_argument(
-        "--workers", type=int, default=2, help="with --launcher: the pool workers sent out as jobs (default 2)"
-    )
-    t.add_argument(
-        "--worker-idle-timeout",
-        type=float,
-        default=300.0,
-        help="with --launcher: seconds a worker job waits for new work before it ends (rounds leave gaps)",
-    )
-    t.add_argument(
         "--charge-from-scratch",
         action="store_true",
         help="ablation: charge a promotion e1 -> e2 the whole e2, as if the candidate were retrained",
     )
-    add_launch_arguments(p, "the pool workers (real training; implies --external-workers)")
+    add_launch_arguments(p, "the pool workers (real training; implies --external-workers)", workers=True)
     p.add_argument("--quiet", action="store_true")
 
 
@@ -191,29 +182,13 @@ def run(args: argparse.Namespace) -> int:
         discount_resume=args.discount_resume,
         checkpoint_store=args.checkpoint_store,
     )
-    launched = None
-    settings_ = launch_settings(args, out)
-    if settings_ is not None:
-        if args.benchmark:
-            raise ValueError("--launcher sends out pool workers for real training; a --benchmark search has none")
-        launched = launch_workers(
-            pool or study.pool.url,  # (the URL as given: the pool's own hides a password)
-            args.workers,
-            settings_,
-            device=args.device,
-            data_root=args.data_root,
-            idle_timeout=args.worker_idle_timeout,
-            plugins=getattr(args, "plugin", ()),
-            spaces=getattr(args, "declare_space", ()),
-        )
-        log.info("%d worker job(s) sent out with %s: %s", args.workers, settings_.launcher, ", ".join(launched.ids))
-    try:
-        with PhaseBars(disable=args.quiet) as bars:
-            bars.phase("rank-nosh", config.budget_epochs, study.spent_epochs())  # a resumed search starts there
-            result = study.optimize(on_progress=bars.progress, progress=not args.quiet)
-    finally:
-        if launched is not None:
-            launched.cancel()  # the search is over (or stopped): no worker waits out its idle timeout
+    fleet = worker_fleet(args, out)
+    if fleet is not None and args.benchmark:
+        raise ValueError("--launcher sends out pool workers for real training; a --benchmark search has none")
+    # the workers get the URL as given (the pool's own hides a password)
+    with fleet.serving(pool or study.pool.url) if fleet else nullcontext(), PhaseBars(disable=args.quiet) as bars:
+        bars.phase("rank-nosh", config.budget_epochs, study.spent_epochs())  # a resumed search starts there
+        result = study.optimize(on_progress=bars.progress, progress=not args.quiet)
     wanted = [n.strip() for n in (args.baselines or "").split(",") if n.strip()]
     if wanted and not args.benchmark:
         raise ValueError("--baselines runs on a tabular benchmark only (--benchmark nb201:...)")

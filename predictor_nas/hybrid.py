@@ -63,6 +63,8 @@ from __future__ import annotations
 
 import json
 import random
+from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,7 @@ from nas_core.options import read_mapping, reject_unknown
 from nas_core.presets import NETWORKS
 from nas_core.run_record import write_run_config
 from nas_core.vocabulary import NetworkSize
+from predictor_nas.launch import WorkerFleet
 from predictor_nas.plots import plot_curves
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study
@@ -142,15 +145,19 @@ def search_settings(config: dict[str, Any], entry: dict[str, Any]) -> dict[str, 
     return {**base, **{k: v for k, v in entry.items() if k != "samples"}}
 
 
-def open_study(config: dict[str, Any], out: Path, proxies: list[str] | None = None) -> Study:
-    """The recipe's RANK-NOSH study in ``out`` (tabular with ``benchmark``, else real training)."""
+def open_study(
+    config: dict[str, Any], out: Path, proxies: list[str] | None = None, external_workers: bool = False
+) -> Study:
+    """The recipe's RANK-NOSH study in ``out`` (tabular with ``benchmark``, else real training; with
+    ``external_workers`` its jobs wait for pool workers of their own)."""
     settings = {**config["rank_nosh"], "seed": config["seed"]}
     if proxies is not None:
         settings["proxies"] = proxies
     search = RankNoshConfig.from_dict(settings)
     if config["benchmark"]:
         return Study.create(search, benchmark=config["benchmark"], run_dir=out)
-    return Study.create(search, training=candidate_training(config), run_dir=out)
+    training = replace(candidate_training(config), external_workers=external_workers)
+    return Study.create(search, training=training, run_dir=out)
 
 
 def _pretrain_scores(config: dict[str, Any], study: Study, search: Any, out: Path) -> tuple[list[str], list[float]]:
@@ -168,16 +175,26 @@ def _pretrain_scores(config: dict[str, Any], study: Study, search: Any, out: Pat
 
 
 def run_hybrid(
-    config: dict[str, Any], out: str | Path, on_phase: Any = None, on_epoch: Any = None, on_progress: Any = None
+    config: dict[str, Any],
+    out: str | Path,
+    on_phase: Any = None,
+    on_epoch: Any = None,
+    on_progress: Any = None,
+    workers: WorkerFleet | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the recipe ``config`` in run directory ``out``; returns the summary (also
     ``out/result.json``, with ``config.json`` and the plots beside it). Progress: ``on_phase(name,
     total_epochs)`` when a phase starts, ``on_epoch(entry)`` after each supernet epoch,
-    ``on_progress(epochs_spent, best_validation)`` during RANK-NOSH."""
+    ``on_progress(epochs_spent, best_validation)`` during RANK-NOSH. ``workers``: the RANK-NOSH phase's
+    candidates are trained by these scheduler jobs (:class:`~predictor_nas.launch.WorkerFleet`) on the
+    pool in ``out``; the supernets train here."""
     out = Path(out)
+    if workers is not None and config["benchmark"]:
+        raise ValueError("workers train candidates for real; a tabular recipe (benchmark) has none to train")
     write_run_config(out, "hybrid", config, keep=True)  # `nas hybrid` writes the same one first
     zero_cost = list(config["rank_nosh"].get("proxies", RankNoshConfig.proxies))
-    study = open_study(config, out, ["oneshot"] if config["oneshot_proxy"] else zero_cost)
+    proxies = ["oneshot"] if config["oneshot_proxy"] else zero_cost
+    study = open_study(config, out, proxies, external_workers=workers is not None)
     diff_dir = Path(config["diff_dir"]) if config["diff_dir"] else out
     last = None
     for i, entry in enumerate(config["diff"]):
@@ -201,13 +218,14 @@ def run_hybrid(
     scorer = OneShotScorer(last.search) if config["oneshot_proxy"] and last else None
     if on_phase:
         on_phase("rank-nosh", study.config.budget_epochs - (study.supernet_charge if config["charge_supernet"] else 0))
-    result = study.optimize(
-        on_progress=on_progress,
-        proxy_scorer=scorer,
-        pretrain=pretrain,
-        charge_supernets=config["charge_supernet"],
-        progress=on_phase is not None,
-    )
+    with workers.serving(study.pool.url) if workers else nullcontext():
+        result = study.optimize(
+            on_progress=on_progress,
+            proxy_scorer=scorer,
+            pretrain=pretrain,
+            charge_supernets=config["charge_supernet"],
+            progress=on_phase is not None,
+        )
     study.report(result)
     supernet_epochs, charged = study.supernet_epochs, study.supernet_charge
     summary = {

@@ -21,14 +21,17 @@ accounting answers ``squeue`` too.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 LAUNCHERS = ("local", "slurm", "ray")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,33 @@ def launch_workers(url: str, count: int, settings: LaunchSettings, **worker: Any
     if count < 1:
         raise ValueError(f"launch at least one worker, got count={count}")
     return map_jobs(PoolWorkerJob(url, **worker), range(count), settings, "nas-worker")
+
+
+@dataclass(frozen=True)
+class WorkerFleet:
+    """``count`` pool workers sent out with ``settings`` while a search runs -- what ``nas rank-nosh``,
+    ``nas pipeline`` and ``nas hybrid`` do with ``--launcher``; ``worker``: :class:`PoolWorkerJob`'s
+    options (device, data_root, idle_timeout, plugins, spaces). The search's training must then leave its
+    jobs to them (``CandidateTraining(external_workers=True)``)."""
+
+    settings: LaunchSettings
+    count: int = 2
+    worker: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"a fleet needs at least one worker, got count={self.count}")
+
+    @contextmanager
+    def serving(self, url: str) -> Iterator[LaunchedJobs | RayJobs]:
+        """The workers on pool ``url`` while the block runs; cancelled when it ends (the search is over
+        or stopped), so none waits out its idle timeout."""
+        jobs = launch_workers(url, self.count, self.settings, **self.worker)
+        log.info("%d worker job(s) sent out with %s: %s", self.count, self.settings.launcher, ", ".join(jobs.ids))
+        try:
+            yield jobs
+        finally:
+            jobs.cancel()
 
 
 class SearchJob(Requeueable):

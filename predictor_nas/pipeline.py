@@ -30,7 +30,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from typing import Any
 from nas_core.presets import NETWORKS
 from nas_core.vocabulary import NetworkSize
 from predictor_nas.constraint import CostLimit
+from predictor_nas.launch import WorkerFleet
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.stats import summarize, verdict, welch
 from predictor_nas.study import CandidateTraining, Study, search_preset
@@ -95,15 +96,29 @@ class PipelineConfig:
 Phase = Callable[[str, int, int], None]  # (name, total, done so far)
 
 
-def _random_search(config: PipelineConfig, out: Path, on_progress: Any = None, limit: CostLimit | None = None) -> Any:
+def _random_search(
+    config: PipelineConfig,
+    out: Path,
+    on_progress: Any = None,
+    limit: CostLimit | None = None,
+    workers: WorkerFleet | None = None,
+) -> Any:
     """Random search at the RANK-NOSH budget, observing the top budget, on its own real-training pool: the
     same Study surface with another strategy (the same seed: the same data split and candidate training),
     under the same cost limit."""
     from predictor_nas.strategies import RandomSearch
 
     strategy = RandomSearch(fidelity_epochs=max(config.search.budgets))
-    with Study.create(config.search, training=config.training, run_dir=out, strategy=strategy, limit=limit) as study:
+    with (
+        Study.create(config.search, training=config.training, run_dir=out, strategy=strategy, limit=limit) as study,
+        _serving(workers, study),
+    ):
         return study.optimize(on_progress=on_progress)
+
+
+def _serving(workers: WorkerFleet | None, study: Study) -> AbstractContextManager:
+    """``workers`` on the study's pool while the block runs (nothing without a fleet)."""
+    return workers.serving(study.pool.url) if workers else nullcontext()
 
 
 def retrain_final(
@@ -214,13 +229,18 @@ def run_pipeline(
     on_progress: Callable[[int, float | None], None] | None = None,
     on_epoch: Callable[[Any, int], None] | None = None,
     limit: CostLimit | None = None,
+    workers: WorkerFleet | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) the pipeline in ``out``; returns (and writes ``out/pipeline.json``) the comparison.
     ``on_phase(name, total, done)`` when a phase starts (totals in epochs), ``on_progress(epochs, best
     validation)`` during the searches, ``on_epoch(metrics, total)`` during the retrainings. ``limit``: a
     :class:`~predictor_nas.constraint.CostLimit` both searches keep to (the all-``nor_conv_3x3`` cell and
-    the plain CNN stay reference points, whatever they cost)."""
+    the plain CNN stay reference points, whatever they cost). ``workers``: the searches' candidates are
+    trained by these scheduler jobs (:class:`~predictor_nas.launch.WorkerFleet`) on the searches' pools in
+    ``out`` (SQLite: the jobs must reach ``out``'s file system from one node); the retrainings run here."""
     out = Path(out)
+    if workers is not None:
+        config = replace(config, training=replace(config.training, external_workers=True))
     out.mkdir(parents=True, exist_ok=True)
 
     def phase(name: str, total: int, done: int = 0) -> None:
@@ -240,6 +260,7 @@ def run_pipeline(
     with (
         timed("search"),
         Study.create(config.search, training=config.training, run_dir=search_dir, limit=limit) as study,
+        _serving(workers, study),
     ):
         phase("search", int(config.search.budget_epochs), study.spent_epochs())
         result = study.optimize(on_progress=on_progress)
@@ -251,7 +272,7 @@ def run_pipeline(
     if "random_search" in config.references:
         phase("random search", int(config.search.budget_epochs))
         with timed("random search"):
-            baseline = _random_search(config, out / "random", on_progress, limit)
+            baseline = _random_search(config, out / "random", on_progress, limit, workers)
         random_best = baseline.best_arch
     # both searches have returned: from here on the test split is read, once per network and seed
     jobs: list[tuple[str, str | None]] = [("winner", result.best_arch)]

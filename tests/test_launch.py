@@ -256,3 +256,27 @@ def test_nas_diff_sends_one_search_per_seed_out_and_collects_them(tmp_path, caps
     assert [r["seed"] for r in runs] == [4, 5] and all((out / f"seed{s}" / "result.json").exists() for s in (4, 5))
     assert main(["diff", "--dataset", "digits", "--seeds", "1,2", "--out", str(tmp_path / "x")]) == 2
     assert "give --launcher" in capsys.readouterr().err
+
+
+def test_the_pipelines_searches_train_in_launched_workers_and_pick_the_in_process_cell(tmp_path):
+    """``run_pipeline(workers=WorkerFleet(...))``: both searches' candidates are trained by the worker jobs
+    (none in the driver), the workers are cancelled when each search ends, and the search picks the cell the
+    same pipeline picks with its in-process worker."""
+    from dataclasses import replace
+
+    from test_pipeline import tiny_config as tiny_pipeline
+
+    from predictor_nas.launch import WorkerFleet
+    from predictor_nas.pipeline import run_pipeline
+
+    config = replace(tiny_pipeline(), references=("random_search",))
+    fleet = WorkerFleet(LaunchSettings("local", folder=str(tmp_path / "launch")), 2, {"device": "cpu"})
+    launched = run_pipeline(config, tmp_path / "launched", workers=fleet)
+    here = run_pipeline(config, tmp_path / "here")
+    assert launched["search"]["best_arch"] == here["search"]["best_arch"]
+    assert launched["search"]["validation_accuracy"] == here["search"]["validation_accuracy"]
+    assert launched["random_search"] == here["random_search"]
+    for search in ("search", "random"):
+        jobs = Pool.open(f"sqlite:///{tmp_path / 'launched' / search / 'pool.db'}").jobs()
+        assert jobs and all(j.state == "done" for j in jobs)
+        assert all("/" in j.worker for j in jobs), {j.worker for j in jobs}  # job-id/host: a launched worker

@@ -120,7 +120,9 @@ def test_warm_started_candidates_train_from_the_inherited_weights(tmp_path):
         TrainingRunner(wrong, device="cpu").trainer(wrong.candidate(cid))
 
 
-def test_hybrid_recipe_runs_end_to_end(tmp_path):
+@pytest.mark.parametrize("launcher", [None, "local"])
+def test_hybrid_recipe_runs_end_to_end(tmp_path, launcher):
+    """``nas hybrid``; with ``--launcher local`` the RANK-NOSH phase's candidates train in worker jobs."""
     import json
 
     from nas_cli import main
@@ -134,8 +136,12 @@ def test_hybrid_recipe_runs_end_to_end(tmp_path):
         "supernet_cost_ratio: 2\n"
     )
     out = tmp_path / "run"
-    assert main(["hybrid", "--config", str(recipe), "--out", str(out)]) == 0
+    launch = ["--launcher", launcher, "--workers", "2", "--worker-idle-timeout", "30"] if launcher else []
+    assert main(["hybrid", "--config", str(recipe), "--out", str(out), *launch]) == 0
     result = json.loads((out / "result.json").read_text())
+    jobs = Pool.open(f"sqlite:///{out / 'pool.db'}").jobs()
+    assert jobs and all(j.state == "done" for j in jobs)
+    assert all(("/" in j.worker) == bool(launcher) for j in jobs)  # job-id/host: a launched worker
     # 1 search epoch + one DARTS-PT tuning epoch after each of the 6 edge decisions, all charged at the
     # supernet's measured cost in child epochs (the 1:1 count kept beside it)
     (search,) = result["searches"]
