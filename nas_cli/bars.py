@@ -27,8 +27,8 @@ class PhaseBars:
         self.bar.refresh()
 
     def progress(self, cost: int, valid: float | None) -> None:
-        """A search's ``on_progress``: epochs spent and the incumbent's validation accuracy."""
-        self.at(cost, best_valid=f"{valid:.2f}" if valid is not None else "-")
+        """A search's ``on_progress``: epochs spent and the incumbent's validation accuracy (None: none to show)."""
+        self.at(cost, **({"best_valid": f"{valid:.2f}"} if valid is not None else {}))
 
     def close(self) -> None:
         if self.bar is not None:

@@ -22,8 +22,15 @@ from nas_cli.bars import PhaseBars
 from nas_cli.launch_flags import add_launch_arguments, worker_fleet
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.size_flags import add_size_arguments, size_from_args
+from nas_core.training.retrain_cache import RetrainCache
 from predictor_nas.constraint import CostLimit
-from predictor_nas.pipeline import REFERENCES, FinalTraining, PipelineConfig, run_pipeline
+from predictor_nas.pipeline import (
+    REFERENCES,
+    FinalTraining,
+    PipelineConfig,
+    default_retrain_processes,
+    run_pipeline,
+)
 from predictor_nas.plots import plot_curves, search_plots
 from predictor_nas.study import CandidateTraining, search_preset
 
@@ -60,6 +67,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--retrain-processes",
+        type=int,
+        default=None,
+        help="retrainings run at once, each a process with its share of the cores (default: one single-thread "
+        "process per usable core on a CPU, 1 on a GPU)",
+    )
+    p.add_argument(
+        "--no-retrain-cache",
+        action="store_true",
+        help="retrain every network even where an earlier run on this machine retrained it with every input "
+        "equal (data, recipe, seed, device, code, library versions; cache: $NAS_RETRAIN_CACHE, default "
+        "~/.cache/nas-suite/retrain)",
+    )
     p.add_argument("--quiet", action="store_true")
     add_launch_arguments(p, "the searches' pool workers (the retrainings run here)", workers=True)
 
@@ -105,6 +126,15 @@ def summary_table(summary: dict[str, Any]) -> str:
             f"{name:<16}{fmt_mean_sd(row['test']):>18}{row['params_millions']:>10.3f}{row['flops_millions']:>9.1f}"
             f"{row['latency_ms_batch1']:>10.2f}{row['train_seconds']:>9.0f}  {row['arch']}"
         )
+    cached = [
+        f"{name} {row['cached_seeds']} of {seeds}" for name, row in summary["final"].items() if row["cached_seeds"]
+    ]
+    if cached:
+        lines.append(
+            f"reused, not retrained: {', '.join(cached)} seed(s) -- an earlier run on this machine retrained them "
+            f"with every input equal (train s is its time); cache {summary['retrain_cache']}, --no-retrain-cache "
+            "retrains"
+        )
     for name, v in summary["verdicts"].items():
         interval = f"95 % interval {v['ci95'][0]:+.2f} to {v['ci95'][1]:+.2f}" if v["ci95"] else "no interval"
         lines.append(f"winner vs {name}: {v['verdict']} (difference {v['diff']:+.2f} points, {interval})")
@@ -132,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
             on_epoch=on_epoch,
             limit=args.limit,
             workers=worker_fleet(args, out),
+            cache=None if args.no_retrain_cache else RetrainCache.default(),
+            retrain_processes=args.retrain_processes or default_retrain_processes(args.device),
         )
     pipeline_plots(out, summary)
     from nas_cli.report import write_report

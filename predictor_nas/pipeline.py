@@ -35,7 +35,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from nas_core.presets import NETWORKS
+from nas_core.training.retrain_cache import RetrainCache
 from nas_core.vocabulary import NetworkSize
 from predictor_nas.constraint import CostLimit
 from predictor_nas.launch import WorkerFleet
@@ -130,11 +133,14 @@ def retrain_final(
     on_epoch: Any,
     export: bool,
     seed: int,
+    cache: RetrainCache | None = None,
 ) -> dict[str, Any]:
     """Retrain ``arch`` (None: the size-matched plain CNN of ``params`` parameters) with ``config.final``'s
     protocol on every training image with ``seed`` and test it once; resumed from ``out/final/NAME/seed_S``,
     and a finished one is read back, not re-tested -- unless it retrained another network (a longer search's
-    new winner, or a plain CNN sized to it): that folder is moved aside to ``seed_S.superseded-TIME``."""
+    new winner, or a plain CNN sized to it): that folder is moved aside to ``seed_S.superseded-TIME``.
+    ``cache``: a retraining of equal inputs (:func:`retraining_inputs`) done by an earlier run is copied
+    from it instead (its row says ``cached``), and a new one is stored there."""
     from nas_core.training.retrain import retrain, train_network
 
     run_dir = out / "final" / name / f"seed_{seed}"
@@ -148,6 +154,12 @@ def retrain_final(
         return json.loads(done.read_text())
     run_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(target))
+    inputs = retraining_inputs(arch, params, config, seed, export) if cache else {}
+    cached = cache.get(inputs, run_dir) if cache else None
+    if cached is not None:
+        data = {**cached, "name": name}
+        done.write_text(json.dumps(data, indent=2))
+        return data
     final, training = config.final, config.training
     common = dict(
         dataset=training.dataset,
@@ -173,15 +185,95 @@ def retrain_final(
 
         result = train_network(build, name="plain CNN (size-matched)", protocol="nb201", **common)
     data = {"name": name, **result.to_dict(), "train_seconds": sum(h["seconds"] for h in result.history)}
+    data["threads"] = torch.get_num_threads() if result.device == "cpu" else None
     if arch is None:
         data["network"] = {"width": result.model.width}
     done.write_text(json.dumps(data, indent=2))
+    if cache:
+        cache.put(inputs, run_dir)
     return data
+
+
+def default_retrain_processes(device: str) -> int:
+    """How many retrainings run at once: one per usable core on a CPU (independent single-thread trainings
+    beat one training on every core: 1.36x the throughput on 2 cores, issue 44), one on a GPU."""
+    from nas_core.training import resolve_device, usable_cpu_cores
+
+    return usable_cpu_cores() if resolve_device(device).type == "cpu" else 1
+
+
+def _retrain_in_processes(
+    jobs: list[tuple[str, str | None]],
+    seeds: list[int],
+    config: PipelineConfig,
+    out: Path,
+    cache: RetrainCache | None,
+    processes: int,
+    on_phase: Phase | None,
+    on_progress: Callable[[int, float | None], None] | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every (network, seed) retraining of :func:`retrain_final`, ``processes`` at a time in spawned processes
+    (:func:`~nas_core.training.spawned_process_pool`); the plain CNN's go out once a winner retraining has
+    given the size to match. Each resumes from and writes its own folder, as in one process."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from nas_core.training import spawned_process_pool
+
+    epochs = config.final.epochs
+    if on_phase:
+        on_phase(
+            f"retrain {len(jobs)} networks x {len(seeds)} seeds, {processes} at a time",
+            len(jobs) * len(seeds) * epochs,
+            0,
+        )
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    with spawned_process_pool(processes) as pool:
+
+        def submit(name: str, arch: str | None, seed: int, params: int | None) -> Any:
+            export = name == "winner" and seed == seeds[0]
+            return pool.submit(retrain_final, name, arch, config, out, params, None, export, seed, cache)
+
+        pending = {submit(n, a, s, None): (n, s) for s in seeds for n, a in jobs if n != "plain_cnn"}
+        cnn_waits = any(n == "plain_cnn" for n, _ in jobs)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                name, seed = pending.pop(future)
+                rows[(name, seed)] = future.result()
+                if name == "winner" and cnn_waits:  # every winner retraining has the same size
+                    params = round(rows[(name, seed)]["params_millions"] * 1e6)
+                    pending |= {submit("plain_cnn", None, s, params): ("plain_cnn", s) for s in seeds}
+                    cnn_waits = False
+                if on_progress:
+                    on_progress(len(rows) * epochs, None)
+    return {name: [rows[(name, s)] for s in seeds] for name, _ in jobs}
+
+
+def retraining_inputs(
+    arch: str | None, params: int | None, config: PipelineConfig, seed: int, export: bool
+) -> dict[str, Any]:
+    """Everything that decides a final retraining's result: the network, the data (fingerprint of the
+    images), the recipe, the seed, whether it is exported, and the device, threads, code and library
+    versions (:func:`~nas_core.training.retrain_cache.environment`)."""
+    from nas_core.training import resolve_device
+    from nas_core.training.retrain_cache import data_fingerprint, environment
+
+    final, training = config.final, config.training
+    return {
+        "network": {"nb201_cell": arch, "size": str(final.network)} if arch else {"size_matched_cnn_params": params},
+        "recipe": {"protocol": "nb201", "epochs": final.epochs, "batch_size": final.batch_size, "lr": final.lr},
+        "dataset": training.dataset,
+        "data": data_fingerprint(training.dataset, training.data_root),
+        "pad_to": training.pad_to,
+        "valid_fraction": 0.0,
+        "seed": seed,
+        "export": export,
+        **environment(resolve_device(training.device)),
+    }
 
 
 def _export(out: Path, winner: dict[str, Any]) -> dict[str, Any]:
     """The winner's ``model.pt2`` (and ``model.onnx`` when onnx is installed) at the top of the run dir."""
-    import torch
 
     exported: dict[str, Any] = {}
     pt2 = out / "model.pt2"
@@ -230,6 +322,8 @@ def run_pipeline(
     on_epoch: Callable[[Any, int], None] | None = None,
     limit: CostLimit | None = None,
     workers: WorkerFleet | None = None,
+    cache: RetrainCache | None = None,
+    retrain_processes: int = 1,
 ) -> dict[str, Any]:
     """Run (or resume) the pipeline in ``out``; returns (and writes ``out/pipeline.json``) the comparison.
     ``on_phase(name, total, done)`` when a phase starts (totals in epochs), ``on_progress(epochs, best
@@ -237,7 +331,14 @@ def run_pipeline(
     :class:`~predictor_nas.constraint.CostLimit` both searches keep to (the all-``nor_conv_3x3`` cell and
     the plain CNN stay reference points, whatever they cost). ``workers``: the searches' candidates are
     trained by these scheduler jobs (:class:`~predictor_nas.launch.WorkerFleet`) on the searches' pools in
-    ``out`` (SQLite: the jobs must reach ``out``'s file system from one node); the retrainings run here."""
+    ``out`` (SQLite: the jobs must reach ``out``'s file system from one node); the retrainings run here.
+    ``cache``: retrainings whose every input equals an earlier run's are reused (:func:`retrain_final`);
+    ``nas pipeline`` passes :meth:`RetrainCache.default`. ``retrain_processes`` > 1: the retrainings run that
+    many at a time, each in a process of its own with its share of the cores (:func:`default_retrain_processes`:
+    one single-thread process per core on a CPU); progress then comes per finished retraining
+    (``on_progress(epochs done, None)``), not per epoch."""
+    if retrain_processes < 1:
+        raise ValueError(f"retrain_processes must be >= 1, got {retrain_processes}")
     out = Path(out)
     if workers is not None:
         config = replace(config, training=replace(config.training, external_workers=True))
@@ -283,13 +384,16 @@ def run_pipeline(
     if "plain_cnn" in config.references:
         jobs.append(("plain_cnn", None))
     seeds = [config.seed + i for i in range(config.final.seeds)]
-    for seed in seeds:
+    if retrain_processes > 1:
+        with timed(f"retrain ({retrain_processes} processes)"):
+            runs = _retrain_in_processes(jobs, seeds, config, out, cache, retrain_processes, on_phase, on_progress)
+    for seed in seeds if retrain_processes == 1 else ():
         for name, arch in jobs:
             phase(f"retrain {name} (seed {seed})", config.final.epochs)
             params = round(runs["winner"][0]["params_millions"] * 1e6) if "winner" in runs else None
             with timed(f"retrain {name}"):
                 export = name == "winner" and seed == seeds[0]
-                row = retrain_final(name, arch, config, out, params, on_epoch, export, seed)
+                row = retrain_final(name, arch, config, out, params, on_epoch, export, seed, cache)
             runs.setdefault(name, []).append(row)
     with timed("export"):
         exported = _export(out, runs["winner"][0])
@@ -320,6 +424,7 @@ def run_pipeline(
         "with one seed)",
         "verdicts": verdicts,
         "phase_seconds": phase_seconds,
+        "retrain_cache": str(cache.root) if cache else None,
     }
     (out / "pipeline.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -335,4 +440,6 @@ def final_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     row["test_accuracy"] = row["test"]["mean"]
     row["test_accuracy_seeds"] = tests
     row["train_seconds"] = sum(r["train_seconds"] for r in rows) / len(rows)
+    row["cached_seeds"] = sum("cached" in r for r in rows)
+    row.pop("cached", None)
     return row

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from nas_core.data.datasets import cache_dir
 from nas_core.presets import NETWORKS
 from nas_core.run_record import write_run_config
 from nas_core.vocabulary import NetworkSize
@@ -195,7 +195,7 @@ class CandidateTraining:
 
 
 def proxy_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nas-suite" / "proxies"
+    return cache_dir() / "proxies"
 
 
 def tabular_proxy_scorer(space: Any, proxies: Sequence[str]) -> ProxyScorer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // WORKERS))
 # the scripts and workers the tests start as subprocesses: one thread each, since they run beside this
 # process (CI's machine may show more cores than its CPU quota allows, and torch would take them all)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# `nas pipeline` reuses retrainings across runs (nas_core.training.retrain_cache): the tests' own cache, one
+# per process, so a test never reads the user's ~/.cache nor another test's retraining
+os.environ["NAS_RETRAIN_CACHE"] = tempfile.mkdtemp(prefix="nas-test-retrain-cache-")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -182,6 +182,13 @@ def test_nas_pipeline_command_writes_model_report_and_summary(tmp_path, capsys):
         assert list((tmp_path / "final" / "winner").glob("seed_*.superseded-*"))
     else:  # the same winner: read back, not retrained
         assert longer["final"]["winner"]["test_accuracy_seeds"] == winner["test_accuracy_seeds"]
+    # the first command again in a new folder: the same search, and every retraining reused from the cache
+    assert main([*argv[:-1], str(tmp_path / "again")]) == 0
+    assert "reused, not retrained: winner 2 of 2, plain_cnn 2 of 2 seed(s)" in capsys.readouterr().out
+    again = json.loads((tmp_path / "again" / "pipeline.json").read_text())
+    assert {name: row["cached_seeds"] for name, row in again["final"].items()} == {"winner": 2, "plain_cnn": 2}
+    assert again["final"]["winner"]["test_accuracy_seeds"] == winner["test_accuracy_seeds"]
+    assert (tmp_path / "again" / "model.pt2").exists()
 
 
 def test_onnx_export_gives_the_exported_programs_logits(tmp_path):
@@ -240,3 +247,36 @@ def test_the_limit_flag_reads_cost_equals_value():
         limit_of("watts=3")
     with pytest.raises(argparse.ArgumentTypeError, match="positive number"):
         limit_of("params")
+
+
+def test_retrainings_in_processes_equal_one_process_retrainings(tmp_path):
+    """Issue 44: the retrainings run two at a time, each a spawned single-thread process, give what one
+    single-thread process gives for the same seeds -- accuracies, loss curves and weights, bit for bit; the
+    plain CNN is sized to the winner as in one process."""
+    from nas_core.training import load_checkpoint
+    from predictor_nas.pipeline import ALL_CONV3X3, _retrain_in_processes, retrain_final
+
+    config, seeds = tiny_config(), [0, 1]
+    jobs = [("winner", ALL_CONV3X3), ("plain_cnn", None)]
+    parallel = _retrain_in_processes(jobs, seeds, config, tmp_path / "parallel", None, 2, None, None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        winner = [retrain_final("winner", ALL_CONV3X3, config, tmp_path / "one", None, None, s == 0, s) for s in seeds]
+        params = round(winner[0]["params_millions"] * 1e6)
+        cnn = [retrain_final("plain_cnn", None, config, tmp_path / "one", params, None, False, s) for s in seeds]
+    finally:
+        torch.set_num_threads(threads)
+    for name, rows in (("winner", winner), ("plain_cnn", cnn)):
+        for seed, one, two in zip(seeds, rows, parallel[name], strict=True):
+            assert two["threads"] == one["threads"] == 1
+            assert two["test_accuracy"] == one["test_accuracy"], (name, seed)
+            assert [h["train_loss"] for h in two["history"]] == [h["train_loss"] for h in one["history"]]
+            weights = [
+                load_checkpoint(tmp_path / run / "final" / name / f"seed_{seed}" / "checkpoint.pt")["trainer"]["model"]
+                for run in ("one", "parallel")
+            ]
+            assert weights[0].keys() == weights[1].keys()
+            assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0]), (name, seed)
+    assert parallel["plain_cnn"][0]["params_millions"] == cnn[0]["params_millions"]
+    assert (tmp_path / "parallel" / "final" / "winner" / "seed_0" / "model.pt2").exists()

@@ -199,7 +199,8 @@ def _check_classes(train: ImageData, valid: ImageData) -> None:
 # --------------------------------------------------------------------------- readers
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """This package's cache on this machine: ``$XDG_CACHE_HOME/nas-suite`` (default ``~/.cache/nas-suite``)."""
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "nas-suite"
 
 
@@ -217,7 +218,7 @@ def _fashion_mnist(root: Path) -> tuple[ImageData, ImageData]:
             f"or pass a folder holding the four IDX files."
         )
     source_key = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:10]
-    cache_raw = _cache_dir() / f"fashion-mnist-{source_key}" / "FashionMNIST" / "raw"
+    cache_raw = cache_dir() / f"fashion-mnist-{source_key}" / "FashionMNIST" / "raw"
     cache_raw.mkdir(parents=True, exist_ok=True)
     for f in _FASHION_FILES:
         target = cache_raw / f
