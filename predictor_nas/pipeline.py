@@ -124,25 +124,20 @@ def _serving(workers: WorkerFleet | None, study: Study) -> AbstractContextManage
     return workers.serving(study.pool.url) if workers else nullcontext()
 
 
-def retrain_final(
+def finished_retraining(
     name: str,
     arch: str | None,
     config: PipelineConfig,
     out: Path,
     params: int | None,
-    on_epoch: Any,
     export: bool,
     seed: int,
     cache: RetrainCache | None = None,
-) -> dict[str, Any]:
-    """Retrain ``arch`` (None: the size-matched plain CNN of ``params`` parameters) with ``config.final``'s
-    protocol on every training image with ``seed`` and test it once; resumed from ``out/final/NAME/seed_S``,
-    and a finished one is read back, not re-tested -- unless it retrained another network (a longer search's
-    new winner, or a plain CNN sized to it): that folder is moved aside to ``seed_S.superseded-TIME``.
-    ``cache``: a retraining of equal inputs (:func:`retraining_inputs`) done by an earlier run is copied
-    from it instead (its row says ``cached``), and a new one is stored there."""
-    from nas_core.training.retrain import retrain, train_network
-
+    threads: int | None = None,
+) -> dict[str, Any] | None:
+    """:func:`retrain_final`'s row when it needs no training -- read back from ``out``, or copied from the
+    cache (for a training on ``threads`` CPU threads) -- else None, with ``out/final/NAME/seed_S`` ready for it
+    (a former target's folder moved aside)."""
     run_dir = out / "final" / name / f"seed_{seed}"
     target = {"arch": arch, "params": params}
     marker = run_dir / "target.json"
@@ -154,12 +149,42 @@ def retrain_final(
         return json.loads(done.read_text())
     run_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(target))
-    inputs = retraining_inputs(arch, params, config, seed, export) if cache else {}
-    cached = cache.get(inputs, run_dir) if cache else None
-    if cached is not None:
-        data = {**cached, "name": name}
-        done.write_text(json.dumps(data, indent=2))
-        return data
+    cached = cache.get(retraining_inputs(arch, params, config, seed, export, threads), run_dir) if cache else None
+    if cached is None:
+        return None
+    data = {**cached, "name": name}
+    done.write_text(json.dumps(data, indent=2))
+    return data
+
+
+def retrain_final(
+    name: str,
+    arch: str | None,
+    config: PipelineConfig,
+    out: Path,
+    params: int | None,
+    on_epoch: Any,
+    export: bool,
+    seed: int,
+    cache: RetrainCache | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Retrain ``arch`` (None: the size-matched plain CNN of ``params`` parameters) with ``config.final``'s
+    protocol on every training image with ``seed`` and test it once; resumed from ``out/final/NAME/seed_S``,
+    and a finished one is read back, not re-tested -- unless it retrained another network (a longer search's
+    new winner, or a plain CNN sized to it): that folder is moved aside to ``seed_S.superseded-TIME``.
+    ``cache``: a retraining of equal inputs (:func:`retraining_inputs`) done by an earlier run is copied
+    from it instead (its row says ``cached``), and a new one is stored there. ``threads``: the CPU threads it
+    trains on (default: this process's)."""
+    from nas_core.training.retrain import retrain, train_network
+
+    if threads:
+        torch.set_num_threads(threads)
+    finished = finished_retraining(name, arch, config, out, params, export, seed, cache, threads)
+    if finished is not None:
+        return finished
+    run_dir = out / "final" / name / f"seed_{seed}"
+    inputs = retraining_inputs(arch, params, config, seed, export, threads) if cache else {}
     final, training = config.final, config.training
     common = dict(
         dataset=training.dataset,
@@ -188,7 +213,7 @@ def retrain_final(
     data["threads"] = torch.get_num_threads() if result.device == "cpu" else None
     if arch is None:
         data["network"] = {"width": result.model.width}
-    done.write_text(json.dumps(data, indent=2))
+    (run_dir / "result.json").write_text(json.dumps(data, indent=2))
     if cache:
         cache.put(inputs, run_dir)
     return data
@@ -215,11 +240,11 @@ def _retrain_in_processes(
     """Every (network, seed) retraining of :func:`retrain_final`, ``processes`` at a time in spawned processes
     (:func:`~nas_core.training.spawned_process_pool`); the plain CNN's go out once a winner retraining has
     given the size to match. Each resumes from and writes its own folder, as in one process."""
-    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-    from nas_core.training import spawned_process_pool
+    from nas_core.training import spawned_process_pool, usable_cpu_cores
 
-    epochs = config.final.epochs
+    epochs, threads = config.final.epochs, max(1, usable_cpu_cores() // processes)  # each process's share
     if on_phase:
         on_phase(
             f"retrain {len(jobs)} networks x {len(seeds)} seeds, {processes} at a time",
@@ -229,9 +254,15 @@ def _retrain_in_processes(
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     with spawned_process_pool(processes) as pool:
 
-        def submit(name: str, arch: str | None, seed: int, params: int | None) -> Any:
+        def submit(name: str, arch: str | None, seed: int, params: int | None) -> Future:
+            """The retraining's future: done at once when it needs no training (no process is started)."""
             export = name == "winner" and seed == seeds[0]
-            return pool.submit(retrain_final, name, arch, config, out, params, None, export, seed, cache)
+            finished = finished_retraining(name, arch, config, out, params, export, seed, cache, threads)
+            if finished is None:
+                return pool.submit(retrain_final, name, arch, config, out, params, None, export, seed, cache, threads)
+            future: Future = Future()
+            future.set_result(finished)
+            return future
 
         pending = {submit(n, a, s, None): (n, s) for s in seeds for n, a in jobs if n != "plain_cnn"}
         cnn_waits = any(n == "plain_cnn" for n, _ in jobs)
@@ -250,11 +281,11 @@ def _retrain_in_processes(
 
 
 def retraining_inputs(
-    arch: str | None, params: int | None, config: PipelineConfig, seed: int, export: bool
+    arch: str | None, params: int | None, config: PipelineConfig, seed: int, export: bool, threads: int | None = None
 ) -> dict[str, Any]:
     """Everything that decides a final retraining's result: the network, the data (fingerprint of the
-    images), the recipe, the seed, whether it is exported, and the device, threads, code and library
-    versions (:func:`~nas_core.training.retrain_cache.environment`)."""
+    images), the recipe, the seed, whether it is exported, and the device, CPU threads (default this
+    process's), code and library versions (:func:`~nas_core.training.retrain_cache.environment`)."""
     from nas_core.training import resolve_device
     from nas_core.training.retrain_cache import data_fingerprint, environment
 
@@ -268,7 +299,7 @@ def retraining_inputs(
         "valid_fraction": 0.0,
         "seed": seed,
         "export": export,
-        **environment(resolve_device(training.device)),
+        **environment(resolve_device(training.device), threads),
     }
 
 

@@ -7,3 +7,9 @@ prepare_fashion_mnist() {
     grep -qx '/.data/' .git/info/exclude 2>/dev/null || echo '/.data/' >>.git/info/exclude
     ls -la .data/fashion-mnist
 }
+
+# unbuffered output, the checkout on PYTHONPATH, and which GPU this call got
+start_device_run() {
+    export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
+    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+}

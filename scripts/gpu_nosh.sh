@@ -25,8 +25,7 @@ prepare)
     prepare_fashion_mnist
     ;;
 run)
-    export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
-    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+    start_device_run
     # leave ~60 s of the 600-s call for start-up and copying $OUT back
     timeout "${BUDGET_S:-520}" "${BENCH[@]}" --seeds "${SEEDS:-0,1,2,3,4,5,6,7,8,9}" --channels 16 \
         --max-train "${MAX_TRAIN:-12000}" --batch-size 256 --lr 0.1 --final-channels 16 \

@@ -26,8 +26,7 @@ prepare)
     prepare_fashion_mnist
     ;;
 run)
-    export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
-    nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+    start_device_run
     # leave ~60 s of the 600-s call for start-up and copying $OUT back
     timeout "${BUDGET_S:-520}" "${BENCH[@]}" --methods "$METHODS" --seeds 0,1,2 --channels 16 \
         --cells-per-stage "${N:-1}" --epochs 50 --pad-to 32 --max-train "${MAX_TRAIN:-10000}" \

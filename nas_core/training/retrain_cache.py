@@ -54,15 +54,15 @@ def data_fingerprint(dataset: str, data_root: str | None, image_size: int = 32) 
     return digest.hexdigest()[:16]
 
 
-def environment(device: torch.device) -> dict[str, Any]:
-    """What else decides a retraining's numbers: the device (a GPU by name), the CPU thread count, the code
-    and the library versions."""
+def environment(device: torch.device, threads: int | None = None) -> dict[str, Any]:
+    """What else decides a retraining's numbers: the device (a GPU by name), the CPU thread count (``threads``,
+    default this process's), the code and the library versions."""
     import numpy
     import torchvision
 
     return {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "threads": torch.get_num_threads() if device.type == "cpu" else None,
+        "threads": (threads or torch.get_num_threads()) if device.type == "cpu" else None,
         "code": code_fingerprint(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
