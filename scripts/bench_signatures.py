@@ -10,8 +10,19 @@ NAS-Bench-201 200-epoch test accuracy is the transfer figure (the search saw Fas
     python scripts/bench_signatures.py --merge          # the table, plots and JSON of every finished run
     python scripts/bench_signatures.py --tiny --out /tmp/sig   # a 2-epoch smoke run (the test suite's)
 
-Each run writes ``benchmarks/results/signatures/METHOD_sSEED.json`` when it finishes and is skipped when
-that file exists, so the grid runs in chunks; an unfinished run resumes from its checkpoint in ``work/``.
+Reaching the papers' number of α updates (issue 40; ~19,500 in a 50-epoch CIFAR-10 search at batch 64):
+``--rate`` measures each method's α updates per second on one α-active epoch and what ``--alpha-steps N``
+then costs (``rate-SPACE-bBATCH.json``); ``--alpha-steps N --batch-size 16`` runs the epochs that reach N
+(every epoch records the running count, ``arch_steps``, and the supernet's train/valid accuracy);
+``--space s2|s3`` searches R-DARTS's reduced DARTS spaces; ``--retrain-epochs E`` retrains each found cell
+on the whole training set by the pipeline's final recipe and tests it once.
+
+    python scripts/bench_signatures.py --rate --batch-size 16 --methods darts,drnas,gdas,pc-darts
+    python scripts/bench_signatures.py --alpha-steps 19500 --batch-size 16 --methods darts --seeds 0,1,2
+
+Each run writes ``benchmarks/results/signatures/METHOD_sSEED.json`` (off NB201: ``SPACE-METHOD_sSEED.json``)
+when it finishes and is skipped when that file exists, so the grid runs in chunks; an unfinished run
+resumes from its checkpoint in ``work/``.
 Settings within a CPU's reach: C=8, N=1 (the papers: C=16, N=5); ``--pad-to 32`` pads the images to CIFAR's
 size (off by default: more pixels per epoch).
 """
@@ -56,12 +67,13 @@ def search_settings(args: argparse.Namespace, method: str, seed: int) -> dict[st
     own = get_method(method).defaults.get("hessian_every")
     return dict(
         method=method,
-        space="nb201",
-        dataset="fashion-mnist",
+        space=args.space,
+        dataset=args.dataset,
         max_train=args.max_train,
         train_portion=0.5,
         pad_to=args.pad_to,
-        epochs=args.epochs,
+        epochs=epochs_for(args, method),
+        **({"batch_size": args.batch_size} if args.batch_size else {}),
         network=NetworkSize(args.channels, args.cells_per_stage),
         hessian_every=min(args.hessian_every, own) if own else args.hessian_every,
         pt_tune_epochs=args.pt_tune_epochs,
@@ -69,6 +81,56 @@ def search_settings(args: argparse.Namespace, method: str, seed: int) -> dict[st
         device=args.device,
         **({"data_root": args.data_root} if args.data_root else {}),
     )
+
+
+def alpha_steps_per_epoch(args: argparse.Namespace, method: str) -> int:
+    """α updates in one α-active epoch: one per batch (``--batch-size``, else the method's published one, else
+    64) of the search-training half of ``--max-train`` images."""
+    from supernet.methods import get_method
+
+    batch = args.batch_size or get_method(method).defaults.get("batch_size", 64)
+    return math.ceil(args.max_train * 0.5 / batch)
+
+
+def epochs_for(args: argparse.Namespace, method: str) -> int:
+    """``--epochs``, or with ``--alpha-steps N`` the epochs that reach N α updates (issue 40: the papers'
+    ~19,500 of a 50-epoch CIFAR-10 search at batch 64); epochs whose α is frozen (warm-up) add to them."""
+    if not args.alpha_steps:
+        return args.epochs
+    return math.ceil(args.alpha_steps / alpha_steps_per_epoch(args, method)) + frozen_epochs(method)
+
+
+def frozen_epochs(method: str) -> int:
+    """Epochs whose α the method's published settings freeze: its warm-up, or each stage's (DrNAS, P-DARTS:
+    ``stage_warmup`` per stage). An estimate for sizing ``--alpha-steps`` runs; every run records the α
+    updates it reached."""
+    import inspect
+
+    from supernet.methods import get_method
+
+    cls = get_method(method)
+    params = inspect.signature(cls.__init__).parameters
+    if "stage_warmup" in params:
+        stages = params["stages"].default if "stages" in params else None
+        return int(params["stage_warmup"].default) * (len(stages) if stages else 1)
+    return int(cls.defaults.get("warmup_epochs", 0))
+
+
+def run_name(args: argparse.Namespace, method: str, seed: int) -> str:
+    """``METHOD_sSEED`` on NB201, ``SPACE-METHOD_sSEED`` on R-DARTS's reduced DARTS spaces."""
+    return f"{method}_s{seed}" if args.space == "nb201" else f"{args.space}-{method}_s{seed}"
+
+
+def normal_skips(arch: Any) -> int:
+    """skip_connect edges of the cell (NB201: its 6 edges) or of a DARTS genotype's normal cell (8 edges)."""
+    if hasattr(arch, "ops"):
+        return arch.ops.count("skip_connect")
+    return sum(op == "skip_connect" for op, _ in arch.cell("normal"))
+
+
+#: issue 40's collapse criterion on the selected cell: 4 of NB201's 6 edges skip, or half of a DARTS normal
+#: cell's 8 edges -- 4 either way
+COLLAPSE_SKIPS = 4
 
 
 def concentration(alphas: dict[str, list[list[float]]]) -> float:
@@ -106,7 +168,10 @@ def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
         epochs.append(
             {
                 "epoch": entry["epoch"],
+                "arch_steps": entry.get("arch_steps"),
+                "train_acc": entry["train_acc"],
                 "valid_acc": entry["valid_acc"],
+                "seconds": entry["seconds"],
                 "skips": entry["skip_connections"]["normal"],
                 "parameter_free": parameter_free_ops(arch),
                 "entropy": edge_entropy(entry["probabilities"]),
@@ -121,8 +186,10 @@ def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
         run.search.config = replace(run.search.config, selection="pt")
         selections["pt"] = space.to_string(run.search.select())  # the same trained supernet, now by PT
         strength = magnitude_vs_strength(run.search.selection_log, probabilities, space.ops)
+    nb201 = args.space == "nb201"
     return {
         "method": method,
+        "space": args.space,
         "seed": seed,
         "settings": {
             **search_settings(args, method, seed),
@@ -133,15 +200,49 @@ def run_one(args: argparse.Namespace, method: str, seed: int) -> dict[str, Any]:
         "selections": {
             name: {
                 "genotype": g,
-                "skips": space.parse(g).ops.count("skip_connect"),
+                "skips": normal_skips(space.parse(g)),
+                "collapsed": normal_skips(space.parse(g)) >= COLLAPSE_SKIPS,
                 "parameter_free": parameter_free_ops(space.parse(g)),
-                "transfer": transfer(g),
+                "transfer": transfer(g) if nb201 else None,
+                "retrained": retrained(args, g, seed) if args.retrain_epochs else None,
             }
             for name, g in selections.items()
         },
         "magnitude_vs_strength": strength,
         "seconds": round(time.time() - start, 1),
         "machine": platform.node(),
+    }
+
+
+def retrained(args: argparse.Namespace, genotype: str, seed: int) -> dict[str, Any]:
+    """The found cell retrained from scratch on all Fashion-MNIST training images by the pipeline's final
+    recipe (:class:`predictor_nas.pipeline.FinalTraining`: C=8 N=1, ``--retrain-epochs``, batch 128, lr 0.1;
+    NB201's protocol, DARTS's evaluation protocol on the reduced DARTS spaces), tested once."""
+    from nas_core.training.retrain import retrain
+    from predictor_nas.pipeline import FinalTraining
+
+    final = FinalTraining(epochs=args.retrain_epochs)
+    space = args.space
+    key = f"{space}_{genotype}".replace("|", "").replace("~", "").replace("+", "_")[:120]
+    result = retrain(
+        genotype,
+        space=space,
+        network=final.network,
+        dataset=args.dataset,
+        data_root=args.data_root,
+        run_dir=args.out / "work" / "retrain" / f"{key}_s{seed}",
+        valid_fraction=0.0,
+        seed=seed,
+        device=args.device,
+        export=False,
+        epochs=final.epochs,
+        batch_size=final.batch_size,
+        lr=final.lr,
+    )
+    return {
+        "test_accuracy": result.test_accuracy,
+        "epochs": final.epochs,
+        "seconds": sum(h["seconds"] for h in result.history),
     }
 
 
@@ -159,6 +260,7 @@ def pt_vs_magnitude(runs: list[dict[str, Any]]) -> dict[str, Any]:
     from predictor_nas.stats import paired
 
     out = {}
+    runs = [r for r in runs if r.get("space", "nb201") == "nb201"]  # the NB201 tables give the transfer
     for method in sorted({r["method"] for r in runs}):
         both = [r for r in runs if r["method"] == method and {"pt", "magnitude"} <= set(r["selections"])]
         if both:
@@ -186,21 +288,28 @@ def merge(folder: Path, out: Path) -> dict[str, Any]:
     """One table row per (method, selection) over the finished seeds, and the per-epoch plots."""
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_s*.json"))]
     for r in runs:  # searched where the NB201 tables were not (a GPU machine): look the cells up here
+        r.setdefault("space", "nb201")
         for chosen in r["selections"].values():
-            chosen["transfer"] = chosen["transfer"] or transfer(chosen["genotype"])
+            if r["space"] == "nb201":
+                chosen["transfer"] = chosen["transfer"] or transfer(chosen["genotype"])
     table = []
-    for method in sorted({r["method"] for r in runs}):
-        mine = [r for r in runs if r["method"] == method]
+    for space, method in sorted({(r["space"], r["method"]) for r in runs}):
+        mine = [r for r in runs if (r["space"], r["method"]) == (space, method)]
         for selection in ("magnitude", "pt"):
             chosen = [r["selections"][selection] for r in mine if selection in r["selections"]]
             if not chosen:
                 continue
             acc, std = mean_std([(c["transfer"] or {}).get("cifar10") for c in chosen])
             eig = [last_eigenvalue(r) for r in mine]
+            retrained = [(c.get("retrained") or {}).get("test_accuracy") for c in chosen]
             table.append(
                 {
+                    "space": space,
                     "method": method,
                     "selection": selection,
+                    "collapsed": sum(c["skips"] >= COLLAPSE_SKIPS for c in chosen),
+                    "alpha_steps": [r["epochs"][-1].get("arch_steps") for r in mine],
+                    "retrained_mean": mean_std(retrained)[0] if None not in retrained else None,
                     "seeds": [r["seed"] for r in mine],
                     "cifar10_mean": acc,
                     "cifar10_std": std,
@@ -287,6 +396,11 @@ def main() -> None:
     p.add_argument("--methods", default="darts,sdarts-rs,r-darts,drnas,sp-darts")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--alpha-steps", type=int, default=None, help="run the epochs that reach this many α updates")
+    p.add_argument("--batch-size", type=int, default=None, help="search batch (default 64; 16: 4x the α steps)")
+    p.add_argument("--space", default="nb201", choices=("nb201", "s2", "s3"), help="R-DARTS's S2/S3: DARTS space")
+    p.add_argument("--retrain-epochs", type=int, default=0, help="retrain each found cell (0: off)")
+    p.add_argument("--rate", action="store_true", help="measure each method's α-step rate (one epoch) and exit")
     p.add_argument("--max-train", type=int, default=5000, help="Fashion-MNIST images, half for w, half for α")
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--cells-per-stage", type=int, default=1, help="N (the papers: 5)")
@@ -295,7 +409,8 @@ def main() -> None:
     p.add_argument("--hessian-every", type=int, default=5)
     p.add_argument("--pt-tune-epochs", type=int, default=1, help="DARTS-PT tuning between edges (paper: 5)")
     p.add_argument("--device", default="auto")
-    p.add_argument("--data-root", default=None, help="the Fashion-MNIST folder (default: Debian's)")
+    p.add_argument("--dataset", default="fashion-mnist", help="cifar10 with --data-root: the papers' setting")
+    p.add_argument("--data-root", default=None, help="the dataset's folder (Fashion-MNIST default: Debian's)")
     p.add_argument("--out", type=Path, default=RESULTS / "signatures")
     p.add_argument("--merge", action="store_true")
     p.add_argument("--tiny", action="store_true", help="2 epochs on 256 images: a smoke run")
@@ -308,11 +423,14 @@ def main() -> None:
         summary = merge(args.out, RESULTS / "bench_signatures.json" if default else args.out / "merged.json")
         print(json.dumps(summary["table"], indent=1))
         return
+    if args.rate:
+        measure_rates(args)
+        return
     tasks = [
         (args, method, seed)
         for seed in (int(x) for x in args.seeds.split(","))  # seed-major: a cut-short grid has whole seeds
         for method in args.methods.split(",")
-        if not (args.out / f"{method}_s{seed}.json").exists()  # finished in an earlier chunk
+        if not (args.out / f"{run_name(args, method, seed)}.json").exists()  # finished in an earlier chunk
     ]
     if args.processes > 1:
         from nas_core.training import spawned_process_pool
@@ -328,8 +446,54 @@ def main() -> None:
 def run_and_write(task: tuple[argparse.Namespace, str, int]) -> dict[str, Any]:
     args, method, seed = task
     row = run_one(args, method, seed)
-    (args.out / f"{method}_s{seed}.json").write_text(json.dumps(row, indent=1))
+    (args.out / f"{run_name(args, method, seed)}.json").write_text(json.dumps(row, indent=1))
     return row
+
+
+def measure_rates(args: argparse.Namespace) -> None:
+    """Issue 40, item 1: each method's α updates per second over one search epoch at these settings (a fresh
+    supernet, nothing kept), and what a run reaching ``--alpha-steps`` (default 19,500) then costs."""
+    import inspect
+    import tempfile
+
+    from supernet.api import differentiable_search
+    from supernet.methods import get_method
+
+    target = args.alpha_steps or 19_500
+    rows = []
+    for method in args.methods.split(","):
+        one = argparse.Namespace(**{**vars(args), "alpha_steps": None, "epochs": 1, "hessian_every": 0})
+        settings = search_settings(one, method, 0) | {"warmup_epochs": 0}  # an epoch that updates α
+        if "stage_warmup" in inspect.signature(get_method(method).__init__).parameters:
+            settings["method_options"] = {"stage_warmup": 0}  # DrNAS / P-DARTS: each stage's own warm-up
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            run = differentiable_search(**settings, run_dir=Path(tmp))
+            wall = time.perf_counter() - start
+        entry = run.result.history[-1]
+        steps = entry["arch_steps"]
+        rate = steps / entry["seconds"] if steps else None
+        rows.append(
+            {
+                "method": method,
+                "alpha_steps_per_epoch": steps,
+                "epoch_seconds": entry["seconds"],
+                "alpha_steps_per_s": rate,
+                "epochs_for_target": math.ceil(target / steps) + frozen_epochs(method) if steps else None,
+                "hours_for_target": (math.ceil(target / steps) + frozen_epochs(method)) * entry["seconds"] / 3600
+                if steps
+                else None,
+                "wall_with_setup_s": wall,
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    from scripts.provenance import provenance
+
+    settings = {k: getattr(args, k) for k in ("space", "batch_size", "max_train", "channels", "cells_per_stage")}
+    report = {"meta": provenance([0]) | {"target_alpha_steps": target, "settings": settings}, "rates": rows}
+    out = args.out / f"rate-{args.space}-b{args.batch_size or 64}.json"  # not a run: merge reads *_s*.json
+    out.write_text(json.dumps(report, indent=1))
+    print(f"wrote {out}")
 
 
 def report(row: dict[str, Any]) -> None:

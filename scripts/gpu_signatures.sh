@@ -28,9 +28,11 @@ prepare)
 run)
     start_device_run
     # leave ~60 s of the 600-s call for start-up and copying $OUT back
+    # DATASET=cifar10 DATA_ROOT=<the python-format batches> for the papers' setting; SPACE=s2|s3 for R-DARTS's
     timeout "${BUDGET_S:-520}" "${BENCH[@]}" --methods "$METHODS" --seeds 0,1,2 --channels 16 \
-        --cells-per-stage "${N:-1}" --epochs 50 --pad-to 32 --max-train "${MAX_TRAIN:-10000}" \
-        --processes "${PROCESSES:-15}" --device cuda --data-root .data/fashion-mnist ||
+        --cells-per-stage "${N:-1}" --epochs 50 --batch-size 64 --pad-to 32 --max-train "${MAX_TRAIN:-10000}" \
+        --space "${SPACE:-nb201}" --dataset "${DATASET:-fashion-mnist}" \
+        --processes "${PROCESSES:-15}" --device cuda --data-root "${DATA_ROOT:-.data/fashion-mnist}" ||
         echo "time box reached: the finished runs are in $OUT/signatures_gpu, the rest resume next time"
     ls "$OUT/signatures_gpu"
     ;;

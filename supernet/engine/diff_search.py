@@ -344,6 +344,7 @@ class DiffSearch:
         self.selection_log: list[dict[str, Any]] = []
         self._rng = torch.Generator().manual_seed(config.seed).get_state()
         self.seconds = 0.0
+        self._epoch_arch_steps = 0  # α updates in the epoch being recorded (the record keeps the running total)
 
     def template(self) -> dict[str, str]:
         """The non-default DARTS template options (also for E and the retrained network)."""
@@ -399,12 +400,14 @@ class DiffSearch:
         self.valid_loader.set_epoch(self.epoch)
         loss_sum, correct, seen = 0.0, 0, 0
         ctx = self._context()
+        self._epoch_arch_steps = 0
         for train, valid in zip(self.train_loader, self.valid_loader):
             train, valid = distributed.shard(train), distributed.shard(valid)
             self.method.on_batch_start()
             with torch.autocast(self.device.type, dtype=self._amp, enabled=self._amp is not None):
                 if update_arch:
                     self.method.arch_step(train, valid, ctx)
+                    self._epoch_arch_steps += 1
                 loss, logits = self.method.weight_step(train, ctx, self.config.grad_clip)
             loss_sum += float(loss) * len(train[1])
             correct += int((logits.argmax(1) == train[1]).sum())
@@ -454,6 +457,8 @@ class DiffSearch:
             "valid_acc": self.evaluate(batches=cfg.diag_batches),
             "lr": lr,
             "seconds": seconds,
+            # α updates so far (the collapse papers count ~19,500 in a 50-epoch CIFAR search)
+            "arch_steps": (self.history[-1].get("arch_steps", 0) if self.history else 0) + self._epoch_arch_steps,
             "genotype": self.space.to_string(arch),
             "skip_connections": self.skip_connections(arch),
             "alphas": {ct: a.detach().cpu().tolist() for ct, a in self.method.alphas.items()},
