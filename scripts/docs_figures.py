@@ -196,6 +196,29 @@ def pool_table() -> str:
     return rows(header, body)
 
 
+def signature_rates_table(*names: str) -> str:
+    """bench_signatures.py --rate files (``signatures/rate-SPACE-bBATCH``): α updates per second and what a run
+    reaching the target count costs, per space and method."""
+    body = []
+    for name in names:
+        data = load(f"signatures/{name}")
+        space = data["meta"]["settings"]["space"]
+        for row in data["rates"]:
+            body.append(
+                [
+                    space,
+                    row["method"],
+                    row["alpha_steps_per_epoch"],
+                    f(row["epoch_seconds"], 1),
+                    f(row["alpha_steps_per_s"], 1),
+                    row["epochs_for_target"],
+                    f(row["hours_for_target"], 1),
+                ]
+            )
+    header = ["space", "method", "α steps / epoch", "s / epoch", "α steps / s", "epochs to target", "hours"]
+    return rows(header, body)
+
+
 def pool_scale_table() -> str:
     """bench_pool.py --scale: per backend and worker count, median operations/s (range) and lease latency."""
     names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
