@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from nas_cli.pool_cli import add_pool_file_argument, pool_url
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_cli.train_cmd import add_speed_arguments, speed_settings
+from predictor_nas.launch import serving
 from predictor_nas.proxies import PROXIES
 from predictor_nas.ranker import RankerConfig
 from predictor_nas.search import RankNoshConfig
@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     if fleet is not None and args.benchmark:
         raise ValueError("--launcher sends out pool workers for real training; a --benchmark search has none")
     # the workers get the URL as given (the pool's own hides a password)
-    with fleet.serving(pool or study.pool.url) if fleet else nullcontext(), PhaseBars(disable=args.quiet) as bars:
+    with serving(fleet, pool or study.pool.url), PhaseBars(disable=args.quiet) as bars:
         bars.phase("rank-nosh", config.budget_epochs, study.spent_epochs())  # a resumed search starts there
         result = study.optimize(on_progress=bars.progress, progress=not args.quiet)
     wanted = [n.strip() for n in (args.baselines or "").split(",") if n.strip()]

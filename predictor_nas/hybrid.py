@@ -63,7 +63,6 @@ from __future__ import annotations
 
 import json
 import random
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -72,7 +71,7 @@ from nas_core.options import read_mapping, reject_unknown
 from nas_core.presets import NETWORKS
 from nas_core.run_record import write_run_config
 from nas_core.vocabulary import NetworkSize
-from predictor_nas.launch import WorkerFleet
+from predictor_nas.launch import WorkerFleet, serving
 from predictor_nas.plots import plot_curves
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.study import CandidateTraining, Study
@@ -218,7 +217,7 @@ def run_hybrid(
     scorer = OneShotScorer(last.search) if config["oneshot_proxy"] and last else None
     if on_phase:
         on_phase("rank-nosh", study.config.budget_epochs - (study.supernet_charge if config["charge_supernet"] else 0))
-    with workers.serving(study.pool.url) if workers else nullcontext():
+    with serving(workers, study.pool.url):
         result = study.optimize(
             on_progress=on_progress,
             proxy_scorer=scorer,

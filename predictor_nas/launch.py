@@ -25,7 +25,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,6 +281,12 @@ class WorkerFleet:
             yield jobs
         finally:
             jobs.cancel()
+
+
+def serving(fleet: WorkerFleet | None, url: str) -> AbstractContextManager:
+    """``fleet``'s workers on pool ``url`` while the block runs (:meth:`WorkerFleet.serving`); nothing
+    without a fleet (the search's own in-process worker trains)."""
+    return fleet.serving(url) if fleet else nullcontext()
 
 
 class SearchJob(Requeueable):

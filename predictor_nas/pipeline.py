@@ -30,7 +30,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from nas_core.presets import NETWORKS
 from nas_core.training.retrain_cache import RetrainCache
 from nas_core.vocabulary import NetworkSize
 from predictor_nas.constraint import CostLimit
-from predictor_nas.launch import WorkerFleet
+from predictor_nas.launch import WorkerFleet, serving
 from predictor_nas.search import RankNoshConfig
 from predictor_nas.stats import summarize, verdict, welch
 from predictor_nas.study import CandidateTraining, Study, search_preset
@@ -114,14 +114,9 @@ def _random_search(
     strategy = RandomSearch(fidelity_epochs=max(config.search.budgets))
     with (
         Study.create(config.search, training=config.training, run_dir=out, strategy=strategy, limit=limit) as study,
-        _serving(workers, study),
+        serving(workers, study.pool.url),
     ):
         return study.optimize(on_progress=on_progress)
-
-
-def _serving(workers: WorkerFleet | None, study: Study) -> AbstractContextManager:
-    """``workers`` on the study's pool while the block runs (nothing without a fleet)."""
-    return workers.serving(study.pool.url) if workers else nullcontext()
 
 
 def finished_retraining(
@@ -242,9 +237,9 @@ def _retrain_in_processes(
     given the size to match. Each resumes from and writes its own folder, as in one process."""
     from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-    from nas_core.training import spawned_process_pool, usable_cpu_cores
+    from nas_core.training import cpu_share, spawned_process_pool
 
-    epochs, threads = config.final.epochs, max(1, usable_cpu_cores() // processes)  # each process's share
+    epochs, threads = config.final.epochs, cpu_share(processes)  # what each spawned process trains on
     if on_phase:
         on_phase(
             f"retrain {len(jobs)} networks x {len(seeds)} seeds, {processes} at a time",
@@ -392,7 +387,7 @@ def run_pipeline(
     with (
         timed("search"),
         Study.create(config.search, training=config.training, run_dir=search_dir, limit=limit) as study,
-        _serving(workers, study),
+        serving(workers, study.pool.url),
     ):
         phase("search", int(config.search.budget_epochs), study.spent_epochs())
         result = study.optimize(on_progress=on_progress)
@@ -418,14 +413,15 @@ def run_pipeline(
     if retrain_processes > 1:
         with timed(f"retrain ({retrain_processes} processes)"):
             runs = _retrain_in_processes(jobs, seeds, config, out, cache, retrain_processes, on_phase, on_progress)
-    for seed in seeds if retrain_processes == 1 else ():
-        for name, arch in jobs:
-            phase(f"retrain {name} (seed {seed})", config.final.epochs)
-            params = round(runs["winner"][0]["params_millions"] * 1e6) if "winner" in runs else None
-            with timed(f"retrain {name}"):
-                export = name == "winner" and seed == seeds[0]
-                row = retrain_final(name, arch, config, out, params, on_epoch, export, seed, cache)
-            runs.setdefault(name, []).append(row)
+    else:
+        for seed in seeds:
+            for name, arch in jobs:
+                phase(f"retrain {name} (seed {seed})", config.final.epochs)
+                params = round(runs["winner"][0]["params_millions"] * 1e6) if "winner" in runs else None
+                with timed(f"retrain {name}"):
+                    export = name == "winner" and seed == seeds[0]
+                    row = retrain_final(name, arch, config, out, params, on_epoch, export, seed, cache)
+                runs.setdefault(name, []).append(row)
     with timed("export"):
         exported = _export(out, runs["winner"][0])
     winner_tests = [r["test_accuracy"] for r in runs["winner"]]

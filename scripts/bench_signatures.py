@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
+import hashlib
 import json
 import math
 import platform
@@ -223,7 +224,7 @@ def retrained(args: argparse.Namespace, genotype: str, seed: int) -> dict[str, A
 
     final = FinalTraining(epochs=args.retrain_epochs)
     space = args.space
-    key = f"{space}_{genotype}".replace("|", "").replace("~", "").replace("+", "_")[:120]
+    key = f"{space}_{hashlib.sha1(genotype.encode()).hexdigest()[:12]}"  # one folder per genotype
     result = retrain(
         genotype,
         space=space,

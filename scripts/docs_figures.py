@@ -33,6 +33,10 @@ TEMPLATES = {
 }
 
 
+#: how the tables name the pool's database backends
+BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
 @cache
 def load(name: str) -> Any:
     path = RESULTS / f"{name}.json"
@@ -221,10 +225,9 @@ def signature_rates_table(*names: str) -> str:
 
 def pool_scale_table() -> str:
     """bench_pool.py --scale: per backend and worker count, median operations/s (range) and lease latency."""
-    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
     body = [
         [
-            names[r["backend"]],
+            BACKENDS[r["backend"]],
             r["workers"],
             f"{f(r['operations_per_s'], 0)} ({'–'.join(f(x, 0) for x in r['operations_per_s_range'])})",
             f(r["jobs_per_s"], 1),
@@ -240,11 +243,10 @@ def pool_scale_table() -> str:
 def pool_capacity_table() -> str:
     """GPUs one pool keeps busy at each candidate duration, from its peak operations/s."""
     data = load("bench_pool_scale")["capacity"]
-    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
     durations = list(next(iter(data.values()))["gpus_served"])
     body = [
         [
-            names[b],
+            BACKENDS[b],
             f"{f(c['peak_operations_per_s'], 0)} ({c['peak_at_workers']} worker{'s' * (c['peak_at_workers'] != 1)})",
         ]
         + [f(c["gpus_served"][d], 0) for d in durations]
@@ -259,7 +261,7 @@ def chaos_table() -> str:
         outage = f"{r['db_outages']} ({load('bench_chaos')['meta']['db_outage']:.0f} s)" if r["db_outages"] else "0"
         body.append(
             [
-                {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[r["backend"]],
+                BACKENDS[r["backend"]],
                 f"{r['kills']} / {r['restarts']}",
                 outage,
                 f"{r['jobs_done']} of {r['jobs']}",

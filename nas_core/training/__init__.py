@@ -46,11 +46,17 @@ def share_cpu_cores(processes: int) -> int:
     once (never more threads than ``OMP_NUM_THREADS`` or torch already allows); returns the count.
     Without it every process takes all the cores the machine shows and they oversubscribe them: two
     runs of 16 threads on 2 cores took 168 s for ``gpu_signatures.sh tiny``, 24 s at one thread each."""
-    if processes < 1:
-        raise ValueError(f"processes must be at least 1, got {processes}")
-    threads = max(1, min(torch.get_num_threads(), usable_cpu_cores() // processes))
+    threads = cpu_share(processes)
     torch.set_num_threads(threads)
     return threads
+
+
+def cpu_share(processes: int) -> int:
+    """The torch threads each of ``processes`` processes side by side gets: its share of the usable cores,
+    never more than ``OMP_NUM_THREADS`` or torch already allows here (:func:`share_cpu_cores` sets it)."""
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, got {processes}")
+    return max(1, min(torch.get_num_threads(), usable_cpu_cores() // processes))
 
 
 def spawned_process_pool(processes: int) -> ProcessPoolExecutor:
@@ -65,6 +71,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "TrainingDivergedError",
+    "cpu_share",
     "load_checkpoint",
     "resolve_device",
     "save_checkpoint",
