@@ -39,7 +39,7 @@ class RetrainResult:
     dataset: str
     network: dict[str, Any]
     train_config: dict[str, Any]
-    test_accuracy: float
+    test_accuracy: float | None
     valid_accuracy: float | None
     params_millions: float
     flops_millions: float
@@ -167,6 +167,8 @@ def train_network(
     device: str = "auto",
     export: bool = True,
     on_epoch: Callable[[EpochMetrics, int], None] | None = None,
+    validate_each_epoch: bool = True,
+    test: bool = True,
     **train: Any,
 ) -> RetrainResult:
     """Train ``build(num_classes, in_channels)`` with ``protocol``'s :class:`TrainConfig` (``train`` overrides
@@ -174,7 +176,9 @@ def train_network(
     evaluate once on the test split, measure size and speed, write ``run_dir/result.json`` and (``export``)
     ``model.pt2`` beside its ``config.json`` record. Checkpoints every epoch into ``run_dir``; the same call
     again resumes.
-    ``on_epoch(metrics, total_epochs)`` after each epoch. Any network: a searched cell, a reference CNN."""
+    ``on_epoch(metrics, total_epochs)`` after each epoch. ``validate_each_epoch=False`` evaluates the validation
+    split once, after the last epoch (a recipe's validation accuracy at the cost the final run pays); ``test=False``
+    never reads the test split (``test_accuracy`` is None). Any network: a searched cell, a reference CNN."""
     from nas_core.training import resolve_device
 
     config = TrainConfig.preset(protocol, seed=seed, **{k: v for k, v in train.items() if v is not None})
@@ -196,7 +200,7 @@ def train_network(
     train_loader, valid, test = loaders.train, loaders.valid, loaders.test
     torch.manual_seed(seed)
     net = build(splits.num_classes, splits.shape[0])
-    trainer = Trainer(net, config, train_loader, valid)
+    trainer = Trainer(net, config, train_loader, valid if validate_each_epoch else None)
     out = Path(run_dir)
     record = {"arch": name, "space": space, "protocol": protocol, "network": dict(network or {}), "seed": seed}
     record |= {"dataset": dataset, "data_root": data_root, "valid_fraction": valid_fraction, "max_train": max_train}
@@ -215,7 +219,9 @@ def train_network(
             on_epoch(metrics, config.epochs)
 
     trainer.train_to(config.epochs, on_epoch=epoch_done)
-    _, test_acc = trainer.evaluate(test)
+    if not validate_each_epoch and valid is not None and history:
+        history[-1]["valid_loss"], history[-1]["valid_acc"] = trainer.evaluate(valid)
+    test_acc = trainer.evaluate(test)[1] if test else None
     shape = tuple(next(iter(test))[0].shape[1:])
     model = trainer.model.eval()
     example = torch.randn(1, *shape, device=dev)
