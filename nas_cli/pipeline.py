@@ -43,8 +43,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--budget-epochs", type=float, default=None, help="training epochs the search may spend")
     g.add_argument("--max-train", type=int, default=None, help="training images of the search's candidates")
     add_size_arguments(g, "the search's candidates (default: quick, C=8 N=1)", prefix="search-")
-    g = p.add_argument_group("final training (NB201 protocol, shortened; every training image)")
+    g = p.add_argument_group("final training (NB201 protocol, shortened)")
     g.add_argument("--final-epochs", type=int, default=None)
+    g.add_argument(
+        "--final-images",
+        type=images_of,
+        default=None,
+        help="training images of each retraining, a seeded subset ('all': every training image; default: "
+        "the recipe bench_final_recipe chose)",
+    )
     add_size_arguments(g, "the retrained networks (default: quick, C=8 N=1)", prefix="final-")
     g.add_argument(
         "--final-seeds",
@@ -85,6 +92,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_launch_arguments(p, "the searches' pool workers (the retrainings run here)", workers=True)
 
 
+def images_of(text: str) -> int | str:
+    """``--final-images``: a positive count or ``all``; anything else names what is expected."""
+    if text.strip().lower() == "all":
+        return "all"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--final-images {text!r}: expected a positive image count or 'all'")
+    return value
+
+
 def limit_of(text: str) -> CostLimit:
     """``params=0.05`` -> ``CostLimit("params", 0.05)``; anything else is an error naming what is expected."""
     name, sep, value = text.partition("=")
@@ -103,11 +123,14 @@ def config_of(args: argparse.Namespace) -> PipelineConfig:
         "network": size_from_args(args, FinalTraining.network, prefix="final-"),
         "seeds": args.final_seeds,
     }
+    final = {k: v for k, v in final.items() if v is not None}
+    if args.final_images is not None:  # 'all' is None: every training image
+        final["images"] = None if args.final_images == "all" else args.final_images
     refs = () if args.references.strip().lower() == "none" else tuple(r.strip() for r in args.references.split(","))
     return PipelineConfig(
         search=search_preset("quick", **{k: v for k, v in search.items() if v is not None}),
         training=CandidateTraining(**{k: v for k, v in training.items() if v is not None}),
-        final=FinalTraining(**{k: v for k, v in final.items() if v is not None}),
+        final=FinalTraining(**final),
         references=refs,
         seed=args.seed,
     )
@@ -199,7 +222,7 @@ def pipeline_plots(out: Path, summary: dict[str, Any]) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for name, history in summary["final_history"].items():
         ax.plot([h["epoch"] for h in history], [h["train_acc"] for h in history], marker="o", label=name)
-    ax.set(xlabel="epoch", ylabel="training accuracy (%)", title="final training (all training images)")
+    ax.set(xlabel="epoch", ylabel="training accuracy (%)", title="final training")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -86,7 +86,7 @@ def _md(value: Any) -> str:
 
 
 COMPARISON_NOTE = (
-    "Each network retrained from scratch the same way (protocol, epochs, every training image) and tested "
+    "Each network retrained from scratch the same way (protocol, epochs, training images) and tested "
     "once; latency is one image on this machine's device."
 )
 

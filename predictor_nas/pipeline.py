@@ -68,11 +68,17 @@ class FinalTraining:
     lr: float = 0.1
     #: retrainings per network, seeds seed .. seed + seeds - 1 (count)
     seeds: int = 3
+    #: training images of each retraining, a seeded subset of the training split (None: every training image)
+    images: int | None = None
+    #: when the cosine rate moves: every batch (``step``, NAS-Bench-201's own code) or once per epoch (``epoch``)
+    lr_schedule: str = "step"
 
     def __post_init__(self) -> None:
         self.network = NetworkSize.parse(self.network)
         if self.seeds < 1:
             raise ValueError(f"FinalTraining.seeds must be >= 1, got {self.seeds}")
+        if self.images is not None and self.images < 1:
+            raise ValueError(f"FinalTraining.images must be a positive count or None (every image), got {self.images}")
 
 
 @dataclass
@@ -185,7 +191,8 @@ def retrain_final(
         dataset=training.dataset,
         data_root=training.data_root,
         run_dir=run_dir,
-        valid_fraction=0.0,  # every training image trains the final model
+        valid_fraction=0.0,  # no validation split: the recipe's training images all train the final model
+        max_train=final.images,
         pad_to=training.pad_to,
         seed=seed,
         device=training.device,
@@ -194,6 +201,7 @@ def retrain_final(
         epochs=final.epochs,
         batch_size=final.batch_size,
         lr=final.lr,
+        lr_schedule=final.lr_schedule,
     )
     if arch is not None:
         result = retrain(arch, space="nb201", protocol="nb201", network=final.network, **common)
@@ -287,7 +295,14 @@ def retraining_inputs(
     final, training = config.final, config.training
     return {
         "network": {"nb201_cell": arch, "size": str(final.network)} if arch else {"size_matched_cnn_params": params},
-        "recipe": {"protocol": "nb201", "epochs": final.epochs, "batch_size": final.batch_size, "lr": final.lr},
+        "recipe": {
+            "protocol": "nb201",
+            "epochs": final.epochs,
+            "batch_size": final.batch_size,
+            "lr": final.lr,
+            "images": final.images,
+            "lr_schedule": final.lr_schedule,
+        },
         "dataset": training.dataset,
         "data": data_fingerprint(training.dataset, training.data_root),
         "pad_to": training.pad_to,

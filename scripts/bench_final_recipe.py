@@ -50,7 +50,7 @@ def recipe_name(epochs: int, images: int) -> str:
 
 
 def train_one(
-    cell: str, epochs: int, images: int, valid_images: int, seed: int, dataset: str, run_dir: str
+    cell: str, epochs: int, images: int, valid_images: int, seed: int, dataset: str, run_dir: str, schedule: str
 ) -> dict[str, Any]:
     """One retraining of ``cell`` with the pipeline's recipe at ``epochs`` on ``images`` training images (a seeded
     subset) beside a fixed ``valid_images`` validation split: its validation accuracy and wall seconds (kept in
@@ -82,6 +82,7 @@ def train_one(
         epochs=epochs,
         batch_size=final.batch_size,
         lr=final.lr,
+        lr_schedule=schedule,
     )
     row = {"valid_acc": result.valid_accuracy, "wall_s": time.perf_counter() - start}
     row["train_s"] = sum(h["seconds"] for h in result.history)
@@ -92,7 +93,7 @@ def train_one(
 def search_seconds(dataset: str, work: Path, tiny: list[str]) -> dict[str, Any]:
     """The pipeline's seconds outside its retrainings: one run with a one-epoch, one-seed final and no
     references; every phase but ``retrain`` (kept in ``work/search_phases.json``)."""
-    done = work / "search_phases.json"
+    done = work / "search_phases.json"  # (the searches do not depend on the final recipe)
     if done.exists():
         return json.loads(done.read_text())
     out = work / "pipeline_one_epoch"
@@ -146,6 +147,9 @@ def main() -> None:
     parser.add_argument("--images", default="12500,25000,50000", help="comma-separated training images of the grid")
     parser.add_argument("--valid-images", type=int, default=10000)
     parser.add_argument("--seeds", default="100,101", help="not the pipeline's retraining seeds")
+    parser.add_argument(
+        "--lr-schedule", default="step", choices=("step", "epoch"), help="the cosine rate moves every batch or epoch"
+    )
     parser.add_argument("--budget-s", type=float, default=600.0)
     parser.add_argument("--processes", type=int, default=None, help="default: one per usable core")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-final-recipe"))
@@ -174,7 +178,8 @@ def main() -> None:
                 args.valid_images,
                 job[3],
                 args.dataset,
-                str(args.work / job[0] / f"{recipe_name(job[1], job[2])}_s{job[3]}"),
+                str(args.work / args.lr_schedule / job[0] / f"{recipe_name(job[1], job[2])}_s{job[3]}"),
+                args.lr_schedule,
             )
             for job in jobs
         }
@@ -203,6 +208,7 @@ def main() -> None:
         "cells": CELLS,
         "seeds": seeds,
         "valid_images": args.valid_images,
+        "lr_schedule": args.lr_schedule,
         "processes": processes,
         "budget_s": args.budget_s,
         "outside_retraining": outside,

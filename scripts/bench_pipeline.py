@@ -3,8 +3,9 @@
 Each condition runs the command as a subprocess in a fresh run folder (imports and data loading
 included) and records its wall and CPU seconds and ``pipeline.json``'s phase seconds:
 
-- ``before``: the retrainings one after another in one process, no retraining cache (the pipeline as it
-  was before issue 44: ``--retrain-processes 1 --no-retrain-cache``);
+- ``before``: the pipeline as it was before issue 44: the retrainings one after another in one process, no
+  retraining cache, the former final recipe (5 epochs on every training image; ``--retrain-processes 1
+  --no-retrain-cache --final-epochs 5 --final-images all``; at ``--tiny`` the tiny recipe);
 - ``cold``: today's defaults with every cache empty (a fresh ``$XDG_CACHE_HOME``: the decoded dataset, the
   proxy cache, the retraining cache);
 - ``warm``: today's defaults again in a new run folder, with the caches ``cold`` filled.
@@ -70,11 +71,19 @@ def training_gflops(summary: dict[str, Any], images: int) -> dict[str, float]:
     }
 
 
-def run_condition(name: str, argv: list[str], work: Path, cache: Path) -> dict[str, Any]:
+#: the final recipe before issue 44 (``before`` runs it; the tiny runs keep their own)
+FORMER_RECIPE = ["--final-epochs", "5", "--final-images", "all"]
+
+
+def condition_flags(name: str, tiny: bool) -> list[str]:
+    return CONDITIONS[name] + (FORMER_RECIPE if name == "before" and not tiny else [])
+
+
+def run_condition(name: str, argv: list[str], work: Path, cache: Path, flags: list[str]) -> dict[str, Any]:
     out = work / f"run_{name}"
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONUNBUFFERED": "1"}
     env.pop("NAS_RETRAIN_CACHE", None)  # the cache under XDG_CACHE_HOME, as a user's
-    command = [sys.executable, "-m", "nas_cli", "pipeline", *argv, *CONDITIONS[name], "--out", str(out), "--quiet"]
+    command = [sys.executable, "-m", "nas_cli", "pipeline", *argv, *flags, "--out", str(out), "--quiet"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -94,19 +103,19 @@ def run_condition(name: str, argv: list[str], work: Path, cache: Path) -> dict[s
         "best_arch": summary["search"]["best_arch"],
         "test": {n: row["test"] for n, row in summary["final"].items()},
         "verdicts": {n: v["verdict"] for n, v in summary["verdicts"].items()},
-        "train_gflops": training_gflops(summary, train_images(argv)),
+        "train_gflops": training_gflops(summary, train_images(summary)),
         "printed": done.stdout[-2000:],
     }
 
 
-def train_images(argv: list[str]) -> int:
-    """The training images of the final retrainings (every training image of the dataset)."""
+def train_images(summary: dict[str, Any]) -> int:
+    """The training images of each final retraining: the recipe's (``final.images``), else every training
+    image of the dataset."""
     from nas_core.data.datasets import load_dataset
 
-    def flag(name: str, default: str | None) -> str | None:
-        return argv[argv.index(name) + 1] if name in argv else default
-
-    return len(load_dataset(flag("--dataset", "fashion-mnist"), flag("--data-root", None))[0])
+    training = summary["config"]["training"]
+    every = len(load_dataset(training["dataset"], training["data_root"])[0])
+    return min(every, summary["config"]["final"].get("images") or every)
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
@@ -143,7 +152,16 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="digits at tiny sizes (the test suite's)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_pipeline.json")
+    parser.add_argument(
+        "--quickstart",
+        type=Path,
+        default=None,
+        help="also keep the cold run (README command 1 with every cache empty) as this pipeline JSON, with its "
+        "training plot beside it (default: benchmarks/results/pipeline_quickstart.json; none at --tiny)",
+    )
     args, extra = parser.parse_known_args()
+    if args.quickstart is None and not args.tiny:
+        args.quickstart = RESULTS / "pipeline_quickstart.json"
     names = [c.strip() for c in args.conditions.split(",") if c.strip()]
     unknown = [c for c in names if c not in CONDITIONS]
     if unknown:
@@ -158,8 +176,9 @@ def main() -> None:
             shutil.rmtree(args.work / f"run_{name}", ignore_errors=True)  # a cut-short run starts again
             if name != "warm":  # before and cold start from empty caches
                 shutil.rmtree(cache, ignore_errors=True)
-            print(f"{name}: nas pipeline {' '.join(argv + CONDITIONS[name])}", flush=True)
-            record.write_text(json.dumps(run_condition(name, argv, args.work, cache), indent=2))
+            flags = condition_flags(name, args.tiny)
+            print(f"{name}: nas pipeline {' '.join(argv + flags)}", flush=True)
+            record.write_text(json.dumps(run_condition(name, argv, args.work, cache, flags), indent=2))
         results.append(json.loads(record.read_text()))
         print(f"{name}: {results[-1]['wall_s'] / 60:.1f} min wall", flush=True)
     meta = provenance(seeds=[0]) | {"attainable_gflops": matmul_gflops(), "argv": argv}
@@ -171,6 +190,26 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2))
     plot(results, args.out.with_suffix(".png"))
     print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    if args.quickstart and "cold" in by:
+        keep_quickstart(by["cold"], args.work / "run_cold", meta, args.quickstart)
+        print(f"wrote {args.quickstart}")
+
+
+def keep_quickstart(cold: dict[str, Any], run: Path, meta: dict[str, Any], path: Path) -> None:
+    """The cold run's ``pipeline.json`` as the README's quickstart result, with how it was measured, and its
+    training plot as ``NAME_training.png``."""
+    summary = json.loads((run / "pipeline.json").read_text())
+    machine = meta["machine"]
+    summary["measured"] = {
+        "command": "nas pipeline --dataset fashion-mnist --out runs/quickstart",
+        "wall_seconds": cold["wall_s"],
+        "cpu_seconds": cold["cpu_s"],
+        "machine": f"{machine['cpu_model']} ({machine['cores']} cores, {machine.get('gpu') or 'no GPU'})",
+        "date": meta["date"],
+        "how": "the cold condition of scripts/bench_pipeline.py: every cache empty",
+    }
+    path.write_text(json.dumps(summary, indent=2))
+    shutil.copyfile(run / "final_training.png", path.with_name(f"{path.stem}_training.png"))
 
 
 if __name__ == "__main__":

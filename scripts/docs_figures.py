@@ -453,6 +453,26 @@ def pipeline_table(name: str = "pipeline_quickstart") -> str:
     return rows(["network", "test % (mean ± SD)", "seeds", "params (M)", "MFLOPs", "ms / image", "train s"], body)
 
 
+def final_recipe_table() -> str:
+    """``bench_final_recipe.json``: per recipe, validation accuracy (mean ± SD over cells and seeds), one
+    retraining's wall seconds and the predicted pipeline minutes; the chosen recipe in bold."""
+    data = load("bench_final_recipe")
+    body = []
+    for r in data["recipes"]:
+        mark = "**" if r["name"] == data["chosen"] else ""
+        body.append(
+            [
+                f"{mark}{r['epochs']}{mark}",
+                f"{mark}{r['images']:,}{mark}",
+                f"{f(r['valid_acc_mean'])} ± {f(r['valid_acc_sd'])}",
+                f(r["retrain_wall_s_mean"], 0),
+                f(r["predicted_pipeline_s"] / 60, 1),
+            ]
+        )
+    header = ["epochs", "training images", "validation % (mean ± SD)", "s / retraining", "pipeline min (predicted)"]
+    return rows(header, body)
+
+
 def pipeline_verdicts(name: str = "pipeline_quickstart") -> dict[str, dict[str, Any]]:
     """The winner against each reference: the stored verdicts, or (a run from before they were stored)
     the same rule applied to its test accuracies."""

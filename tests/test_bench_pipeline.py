@@ -7,7 +7,9 @@ from scripts import bench_pipeline
 
 def test_the_warm_run_reuses_every_retraining_and_the_before_run_none(tmp_path, monkeypatch):
     out = tmp_path / "bench_pipeline.json"
+    quickstart = tmp_path / "quickstart.json"
     argv = ["bench_pipeline.py", "--tiny", "--device", "cpu", "--work", str(tmp_path / "work"), "--out", str(out)]
+    argv += ["--quickstart", str(quickstart)]
     monkeypatch.setattr("sys.argv", argv)
     monkeypatch.setattr(bench_pipeline, "matmul_gflops", lambda: 1.0)
     bench_pipeline.main()
@@ -22,3 +24,9 @@ def test_the_warm_run_reuses_every_retraining_and_the_before_run_none(tmp_path, 
     assert "retrain winner" in by["before"]["phase_seconds"]
     assert any(p.startswith("retrain (") for p in by["cold"]["phase_seconds"])
     assert set(report["speedup_vs_before"]) == {"cold", "warm"} and out.with_suffix(".png").exists()
+    # the cold run is kept as the README's quickstart result, with how it was measured
+    kept = json.loads(quickstart.read_text())
+    assert kept["measured"]["wall_seconds"] == by["cold"]["wall_s"]
+    assert kept["search"]["best_arch"] == by["cold"]["best_arch"]
+    assert kept["final"]["winner"]["test"] == by["cold"]["test"]["winner"]
+    assert (tmp_path / "quickstart_training.png").exists()

@@ -249,6 +249,37 @@ def test_the_limit_flag_reads_cost_equals_value():
         limit_of("params")
 
 
+def test_the_final_images_flag_reads_a_count_or_all():
+    import argparse
+
+    from nas_cli.app import build_parser
+    from nas_cli.pipeline import config_of, images_of
+
+    assert images_of("12500") == 12500 and images_of("ALL") == "all"
+    for bad in ("0", "-5", "half"):
+        with pytest.raises(argparse.ArgumentTypeError, match=rf"--final-images '{bad}'.*positive image count or 'all'"):
+            images_of(bad)
+    parse = build_parser().parse_args
+    assert config_of(parse(["pipeline", "--final-images", "300"])).final.images == 300
+    assert config_of(parse(["pipeline", "--final-images", "all"])).final.images is None
+    assert config_of(parse(["pipeline"])).final.images == FinalTraining().images
+
+
+def test_a_final_recipe_of_fewer_images_retrains_on_a_seeded_subset(tmp_path):
+    from dataclasses import replace
+
+    from predictor_nas.pipeline import ALL_CONV3X3, retrain_final
+
+    config = tiny_config()
+    config = replace(config, final=replace(config.final, images=300, epochs=1))
+    row = retrain_final("all_conv3x3", ALL_CONV3X3, config, tmp_path, None, None, False, 0)
+    recorded = json.loads((tmp_path / "final" / "all_conv3x3" / "seed_0" / "config.json").read_text())["config"]
+    assert recorded["max_train"] == 300 and recorded["valid_fraction"] == 0.0 and row["valid_accuracy"] is None
+    assert recorded["train_config"]["lr_schedule"] == "step"
+    with pytest.raises(ValueError, match=r"FinalTraining\.images must be a positive count or None.*got 0"):
+        FinalTraining(images=0)
+
+
 def test_retrainings_in_processes_equal_one_process_retrainings(tmp_path):
     """Issue 44: the retrainings run two at a time, each a spawned single-thread process, give what one
     single-thread process gives for the same seeds -- accuracies, loss curves and weights, bit for bit; the

@@ -41,7 +41,19 @@ def test_an_equal_retraining_is_reused_with_its_exported_model(tmp_path, monkeyp
 
 @pytest.mark.parametrize(
     "change",
-    ["seed", "epochs", "lr", "network size", "arch", "export", "threads", "plain CNN size", "dataset"],
+    [
+        "seed",
+        "epochs",
+        "lr",
+        "images",
+        "schedule",
+        "network size",
+        "arch",
+        "export",
+        "threads",
+        "plain CNN size",
+        "dataset",
+    ],
 )
 def test_changing_any_one_input_retrains(tmp_path, monkeypatch, change):
     config, arch, params, seed, export = tiny_config(), ALL_CONV3X3, None, 0, False
@@ -52,6 +64,10 @@ def test_changing_any_one_input_retrains(tmp_path, monkeypatch, change):
         config = replace(config, final=replace(config.final, epochs=3))
     elif change == "lr":
         config = replace(config, final=replace(config.final, lr=0.05))
+    elif change == "schedule":
+        config = replace(config, final=replace(config.final, lr_schedule="epoch"))
+    elif change == "images":
+        config = replace(config, final=replace(config.final, images=100))
     elif change == "network size":
         config = replace(config, final=replace(config.final, network=NetworkSize(6, 1)))
     elif change == "arch":

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -11,6 +13,7 @@ from nas_core.training import (
     load_checkpoint,
     save_checkpoint,
 )
+from nas_core.vocabulary import NetworkSize
 
 CELL = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 
@@ -44,6 +47,37 @@ def test_resumed_training_equals_uninterrupted(digits_splits, tmp_path):
     for name, tensor in weights(full).items():
         assert torch.equal(tensor, weights(resumed)[name]), name
     assert [m.valid_acc for m in full.history] == [m.valid_acc for m in resumed.history]
+
+
+def test_a_per_step_cosine_anneals_within_each_epoch_to_lr_min_and_resumes_exactly(digits_splits, tmp_path):
+    """``lr_schedule="step"``: the cosine rate moves after every batch (NAS-Bench-201's code), so a 2-epoch run
+    starts its second epoch at half the rate and ends at ``lr_min``; a run resumed after epoch 1 equals the
+    uninterrupted one."""
+    full = make_trainer(digits_splits, epochs=2, lr_schedule="step", lr_min=0.001)
+    batches = len(full.train_loader)
+    seen = []
+    real_step = full.optimizer.step
+
+    def step(*args, **kwargs):
+        seen.append(full.optimizer.param_groups[0]["lr"])
+        return real_step(*args, **kwargs)
+
+    full.optimizer.step = step
+    full.train_to(2)
+    t_max, lr, lr_min = 2 * batches, 0.05, 0.001
+    expected = [lr_min + (lr - lr_min) * (1 + math.cos(math.pi * t / t_max)) / 2 for t in range(t_max)]
+    assert seen == pytest.approx(expected) and len(set(seen[:batches])) == batches  # a new rate every batch
+    assert full.optimizer.param_groups[0]["lr"] == pytest.approx(lr_min)
+    assert [m.lr for m in full.history] == pytest.approx([lr, expected[batches]])  # each epoch's first rate
+
+    first = make_trainer(digits_splits, epochs=2, lr_schedule="step", lr_min=0.001)
+    first.train_to(1)
+    save_checkpoint(tmp_path / "ckpt.pt", first.state_dict())
+    resumed = make_trainer(digits_splits, epochs=2, lr_schedule="step", lr_min=0.001)
+    resumed.load_state_dict(load_checkpoint(tmp_path / "ckpt.pt"))
+    resumed.train_to(2)
+    for name, tensor in weights(full).items():
+        assert torch.equal(tensor, weights(resumed)[name]), name
 
 
 def test_compiled_training_keeps_static_shapes(digits_splits, monkeypatch):
@@ -114,6 +148,8 @@ def test_bad_config_values():
         TrainConfig.from_dict({"epochz": 3})
     with pytest.raises(ValueError, match=r"compile='cudagraph'.*reduce-overhead"):
         TrainConfig(compile="cudagraph")
+    with pytest.raises(ValueError, match=r"lr_schedule='batch'.*lr_schedule in epoch\|step"):
+        TrainConfig(lr_schedule="batch")
     # checkpoints written when compile was a bool still load
     assert TrainConfig.from_dict({"compile": True}).compile == "default"
     assert TrainConfig.from_dict({"compile": False}).compile == "off"
@@ -142,3 +178,37 @@ def test_cuda_graph_training_matches_eager_band_on_gpu(digits_splits):
     eager = gpu_valid_acc(digits_splits, epochs=6)
     graphs = gpu_valid_acc(digits_splits, epochs=6, compile="reduce-overhead")
     assert graphs > 80 and abs(graphs - eager) < 5
+
+
+def test_a_recipe_run_validates_once_at_the_end_and_never_reads_the_test_split(tmp_path, monkeypatch):
+    """``validate_each_epoch=False, test=False`` (the final-recipe benchmark): the same training as validating every
+    epoch, its last epoch's validation accuracy, and no test evaluation at all."""
+    import nas_core.training.retrain as retrain_module
+    from nas_core.training.retrain import retrain
+
+    common = dict(dataset="digits", network=NetworkSize(4, 1), epochs=2, batch_size=128, max_train=400)
+    common |= dict(valid_fraction=0.25, seed=3, device="cpu", export=False)
+    each = retrain(CELL, run_dir=tmp_path / "each", **common)
+    evaluated = []
+    real_split_loaders = retrain_module.split_loaders
+
+    def loaders_without_test(*args, **kwargs):
+        loaders = real_split_loaders(*args, **kwargs)
+        evaluated.append(loaders.test)
+        return loaders
+
+    monkeypatch.setattr(retrain_module, "split_loaders", loaders_without_test)
+    real_evaluate = Trainer.evaluate
+
+    def evaluate(self, loader):
+        assert loader is not evaluated[0], "the test split was read"
+        return real_evaluate(self, loader)
+
+    monkeypatch.setattr(Trainer, "evaluate", evaluate)
+    once = retrain(CELL, run_dir=tmp_path / "once", validate_each_epoch=False, test=False, **common)
+    assert once.test_accuracy is None and each.test_accuracy is not None
+    assert [h["valid_acc"] for h in once.history] == [None, each.history[-1]["valid_acc"]]
+    assert once.valid_accuracy == each.valid_accuracy
+    assert [h["train_loss"] for h in once.history] == [h["train_loss"] for h in each.history]
+    for a, b in zip(once.model.state_dict().values(), each.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)

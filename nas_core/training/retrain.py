@@ -197,7 +197,7 @@ def train_network(
         channels_last=config.channels_last,
         pad_to=pad_to,
     )
-    train_loader, valid, test = loaders.train, loaders.valid, loaders.test
+    train_loader, valid, test_loader = loaders.train, loaders.valid, loaders.test
     torch.manual_seed(seed)
     net = build(splits.num_classes, splits.shape[0])
     trainer = Trainer(net, config, train_loader, valid if validate_each_epoch else None)
@@ -221,8 +221,8 @@ def train_network(
     trainer.train_to(config.epochs, on_epoch=epoch_done)
     if not validate_each_epoch and valid is not None and history:
         history[-1]["valid_loss"], history[-1]["valid_acc"] = trainer.evaluate(valid)
-    test_acc = trainer.evaluate(test)[1] if test else None
-    shape = tuple(next(iter(test))[0].shape[1:])
+    test_acc = trainer.evaluate(test_loader)[1] if test else None
+    shape = tuple(next(iter(test_loader))[0].shape[1:])
     model = trainer.model.eval()
     example = torch.randn(1, *shape, device=dev)
     from torch.utils.flop_counter import FlopCounterMode

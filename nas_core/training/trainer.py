@@ -52,6 +52,10 @@ class TrainConfig:
     lr: float = 0.1
     #: learning rate the cosine schedule ends at
     lr_min: float = 0.0
+    #: when the cosine rate moves: ``epoch`` (once per epoch) | ``step`` (after every batch, reaching ``lr_min``
+    #: at the last one; NAS-Bench-201's own training code updates its cosine rate every iteration, and a run of
+    #: one or two epochs only anneals this way)
+    lr_schedule: str = "epoch"
     #: SGD momentum
     momentum: float = 0.9
     #: Nesterov momentum (on/off)
@@ -92,6 +96,7 @@ class TrainConfig:
             "drop_path_prob": 0 <= self.drop_path_prob < 1,
             "amp": self.amp in ("auto", "bf16", "off"),
             "compile": self.compile in COMPILE_MODES,
+            "lr_schedule": self.lr_schedule in ("epoch", "step"),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -99,7 +104,7 @@ class TrainConfig:
                 "invalid TrainConfig "
                 + ", ".join(f"{b}={getattr(self, b)!r}" for b in bad)
                 + " (epochs/batch_size/lr > 0, weight_decay >= 0, drop_path_prob in [0, 1), "
-                f"amp in auto|bf16|off, compile in {'|'.join(COMPILE_MODES)})"
+                f"amp in auto|bf16|off, compile in {'|'.join(COMPILE_MODES)}, lr_schedule in epoch|step)"
             )
 
     @classmethod
@@ -189,9 +194,9 @@ class Trainer:
             weight_decay=config.weight_decay,
             fused=self.device.type == "cuda",
         )
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.optimizer, T_max=config.epochs, eta_min=config.lr_min
-        )
+        self._per_step = config.lr_schedule == "step"
+        steps = config.epochs * (len(train) if self._per_step else 1)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=steps, eta_min=config.lr_min)
         self.epoch = 0
         self.history: list[EpochMetrics] = []
         self._rng = _RngStreams(torch.Generator().manual_seed(config.seed).get_state())
@@ -216,14 +221,15 @@ class Trainer:
     def _run_epoch(self) -> EpochMetrics:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         start = time.perf_counter()
+        lr = self.optimizer.param_groups[0]["lr"]  # the epoch's (first) rate
         with torch.random.fork_rng(devices=devices):
             torch.set_rng_state(self._rng.cpu)
             if devices and self._rng.cuda:
                 torch.cuda.set_rng_state(self._rng.cuda[0], devices[0])
             train_loss, train_acc = self._train_one_epoch()
             self._rng = _RngStreams(torch.get_rng_state(), [torch.cuda.get_rng_state(d) for d in devices])
-        lr = self.optimizer.param_groups[0]["lr"]
-        self.scheduler.step()
+        if not self._per_step:
+            self.scheduler.step()
         self.epoch += 1
         valid_loss, valid_acc = self.evaluate(self.valid_loader) if self.valid_loader is not None else (None, None)
         metrics = EpochMetrics(
@@ -252,6 +258,8 @@ class Trainer:
             if cfg.grad_clip:
                 nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
+            if self._per_step:
+                self.scheduler.step()
             loss_sum += loss.detach().float() * len(y)
             correct += (logits.argmax(1) == y).sum()
             seen += len(y)
