@@ -52,6 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="training images of each retraining, a seeded subset ('all': every training image; default: "
         "the recipe bench_final_recipe chose)",
     )
+    g.add_argument(
+        "--final-lr-schedule",
+        choices=("step", "epoch"),
+        default=None,
+        help="the cosine rate moves after every batch (step, NAS-Bench-201's code; default) or once per epoch",
+    )
     add_size_arguments(g, "the retrained networks (default: quick, C=8 N=1)", prefix="final-")
     g.add_argument(
         "--final-seeds",
@@ -122,6 +128,7 @@ def config_of(args: argparse.Namespace) -> PipelineConfig:
         "epochs": args.final_epochs,
         "network": size_from_args(args, FinalTraining.network, prefix="final-"),
         "seeds": args.final_seeds,
+        "lr_schedule": args.final_lr_schedule,
     }
     final = {k: v for k, v in final.items() if v is not None}
     if args.final_images is not None:  # 'all' is None: every training image

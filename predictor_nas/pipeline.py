@@ -77,6 +77,8 @@ class FinalTraining:
         self.network = NetworkSize.parse(self.network)
         if self.seeds < 1:
             raise ValueError(f"FinalTraining.seeds must be >= 1, got {self.seeds}")
+        if self.lr_schedule not in ("step", "epoch"):
+            raise ValueError(f"FinalTraining.lr_schedule must be 'step' or 'epoch', got {self.lr_schedule!r}")
         if self.images is not None and self.images < 1:
             raise ValueError(f"FinalTraining.images must be a positive count or None (every image), got {self.images}")
 

@@ -91,13 +91,15 @@ def train_one(
 
 
 def search_seconds(dataset: str, work: Path, tiny: list[str]) -> dict[str, Any]:
-    """The pipeline's seconds outside its retrainings: one run with a one-epoch, one-seed final and no
-    references; every phase but ``retrain`` (kept in ``work/search_phases.json``)."""
+    """The pipeline's seconds outside its retrainings: one run with a one-epoch, one-seed final and the random
+    search as its one reference (both searches run; the other references only retrain); every phase but the
+    retrainings (kept in ``work/search_phases.json``)."""
     done = work / "search_phases.json"  # (the searches do not depend on the final recipe)
     if done.exists():
         return json.loads(done.read_text())
     out = work / "pipeline_one_epoch"
-    flags = ["--final-epochs", "1", "--final-seeds", "1", "--references", "none", "--no-retrain-cache"]
+    flags = ["--final-epochs", "1", "--final-seeds", "1", "--references", "random_search"]
+    flags += ["--no-retrain-cache"]
     command = [sys.executable, "-m", "nas_cli", "pipeline", "--dataset", dataset, *tiny, *flags]
     start = time.perf_counter()
     subprocess.run([*command, "--out", str(out), "--quiet"], check=True, capture_output=True, text=True)

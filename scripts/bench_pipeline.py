@@ -4,8 +4,9 @@ Each condition runs the command as a subprocess in a fresh run folder (imports a
 included) and records its wall and CPU seconds and ``pipeline.json``'s phase seconds:
 
 - ``before``: the pipeline as it was before issue 44: the retrainings one after another in one process, no
-  retraining cache, the former final recipe (5 epochs on every training image; ``--retrain-processes 1
-  --no-retrain-cache --final-epochs 5 --final-images all``; at ``--tiny`` the tiny recipe);
+  retraining cache, the former final recipe (5 epochs on every training image, the cosine rate moved once per
+  epoch; ``--retrain-processes 1 --no-retrain-cache --final-epochs 5 --final-images all --final-lr-schedule
+  epoch``; at ``--tiny`` the tiny recipe);
 - ``cold``: today's defaults with every cache empty (a fresh ``$XDG_CACHE_HOME``: the decoded dataset, the
   proxy cache, the retraining cache);
 - ``warm``: today's defaults again in a new run folder, with the caches ``cold`` filled.
@@ -72,7 +73,7 @@ def training_gflops(summary: dict[str, Any], images: int) -> dict[str, float]:
 
 
 #: the final recipe before issue 44 (``before`` runs it; the tiny runs keep their own)
-FORMER_RECIPE = ["--final-epochs", "5", "--final-images", "all"]
+FORMER_RECIPE = ["--final-epochs", "5", "--final-images", "all", "--final-lr-schedule", "epoch"]
 
 
 def condition_flags(name: str, tiny: bool) -> list[str]:

@@ -263,6 +263,7 @@ def test_the_final_images_flag_reads_a_count_or_all():
     assert config_of(parse(["pipeline", "--final-images", "300"])).final.images == 300
     assert config_of(parse(["pipeline", "--final-images", "all"])).final.images is None
     assert config_of(parse(["pipeline"])).final.images == FinalTraining().images
+    assert config_of(parse(["pipeline", "--final-lr-schedule", "epoch"])).final.lr_schedule == "epoch"
 
 
 def test_a_final_recipe_of_fewer_images_retrains_on_a_seeded_subset(tmp_path):
