@@ -121,10 +121,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--retrain",
         action="store_true",
-        help="then retrain the found NB201 cell from scratch with the pipeline's final recipe (C=8, N=1, every "
-        "training image, NB201 protocol) and test it once (OUT/retrain)",
+        help="then retrain the found NB201 cell from scratch with the pipeline's final recipe (its size, epochs, "
+        "training images and schedule; NB201 protocol) and test it once (OUT/retrain)",
     )
-    p.add_argument("--retrain-epochs", type=int, default=None, help="epochs of that retraining (default 5)")
+    p.add_argument(
+        "--retrain-epochs", type=int, default=None, help="epochs of that retraining (default: the pipeline's)"
+    )
     add_launch_arguments(p, "the searches (one per --seeds seed)")
     p.add_argument("--quiet", action="store_true")
     add_dataclass_flags(
@@ -295,7 +297,7 @@ def run_launched(args: argparse.Namespace, config: DiffSearchConfig, launch: Lau
 
 def final_recipe(args: argparse.Namespace) -> dict[str, Any]:
     """The pipeline's final training (:class:`predictor_nas.pipeline.FinalTraining`): the NB201 protocol,
-    every training image, the size it retrains at."""
+    its training images (no validation split), schedule and size."""
     from predictor_nas.pipeline import FinalTraining
 
     final = FinalTraining()
@@ -305,6 +307,8 @@ def final_recipe(args: argparse.Namespace) -> dict[str, Any]:
         "epochs": args.retrain_epochs or final.epochs,
         "batch_size": final.batch_size,
         "lr": final.lr,
+        "lr_schedule": final.lr_schedule,
+        "max_train": final.images,
         "valid_fraction": 0.0,
     }
 
@@ -319,6 +323,8 @@ def retrain_command(args: argparse.Namespace, config: DiffSearchConfig, out: Pat
     size = recipe["network"]
     command += f" --protocol nb201 --channels {size.channels} --cells-per-stage {size.cells_per_stage}"
     command += f" --epochs {recipe['epochs']} --batch-size {recipe['batch_size']} --valid-fraction 0"
+    command += f" --lr-schedule {recipe['lr_schedule']}"
+    command += f" --max-train {recipe['max_train']}" if recipe["max_train"] else ""
     return f"{command} --seed {config.seed} --out {out / 'retrain'}  (or add --retrain to this command)"
 
 
@@ -346,7 +352,8 @@ def retrain_found(args: argparse.Namespace, config: DiffSearchConfig, genotype: 
             **recipe,
         )
     print(
-        f"retrained ({recipe['epochs']} epochs, every training image): test {result.test_accuracy:.2f} %",
+        f"retrained ({recipe['epochs']} epochs, {recipe['max_train'] or 'every'} training images): "
+        f"test {result.test_accuracy:.2f} %",
         file=sys.stderr,
     )
     keep = ("test_accuracy", "params_millions", "flops_millions", "latency_ms_batch1", "train_config", "network")

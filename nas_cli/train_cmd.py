@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="run directory (resumes from it)")
     parser.add_argument("--epochs", type=int, default=None, help="override the protocol's epochs")
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument(
+        "--lr-schedule",
+        choices=("epoch", "step"),
+        default=None,
+        help="the cosine rate moves once per epoch (the protocol's default) or after every batch (step)",
+    )
     add_size_arguments(parser, "the network (default: the protocol's, nb201 C=16 N=5, darts-eval C=36 N=6)")
     parser.add_argument("--max-train", type=int, default=None, help="use a seeded subset of the training images")
     parser.add_argument(
@@ -132,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     def progress(metrics: Any, total: int) -> None:
         bar.total = total
         bar.n = metrics.epoch
-        bar.set_postfix(valid=f"{metrics.valid_acc:.1f}%")
+        if metrics.valid_acc is not None:  # none with --valid-fraction 0
+            bar.set_postfix(valid=f"{metrics.valid_acc:.1f}%")
         bar.refresh()
 
     if args.space_from:  # opening the pool declares its space here (PoolConfig.space_declaration)
@@ -162,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
         on_epoch=progress,
         epochs=args.epochs,
         batch_size=args.batch_size,
+        lr_schedule=args.lr_schedule,
         **speed_settings(args),
     )
     bar.close()

@@ -473,6 +473,11 @@ def final_recipe_table() -> str:
     return rows(header, body)
 
 
+def best_recipe() -> dict[str, Any]:
+    """The most accurate recipe of ``bench_final_recipe.json`` on validation, whatever its time."""
+    return max(load("bench_final_recipe")["recipes"], key=lambda r: r["valid_acc_mean"])
+
+
 def pipeline_verdicts(name: str = "pipeline_quickstart") -> dict[str, dict[str, Any]]:
     """The winner against each reference: the stored verdicts, or (a run from before they were stored)
     the same rule applied to its test accuracies."""
@@ -512,6 +517,7 @@ def environment(folder: Path) -> Any:
         "welch": welch,
         "paired": paired,
         "pipeline_verdicts": pipeline_verdicts,
+        "best_recipe": best_recipe,
         "exists": lambda name: (RESULTS / f"{name}.json").exists(),
         "count_greater": lambda a, b: sum(x > y for x, y in zip(a, b, strict=True)),
     }

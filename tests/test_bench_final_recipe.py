@@ -33,3 +33,17 @@ def test_a_tiny_grid_measures_every_recipe_on_validation_only(tmp_path, monkeypa
     # the validation split is the same 300 images for every recipe: the permutation's first 300
     configs = [json.loads(p.read_text()) for p in work.glob("*/*/*/config.json")]
     assert {round(c["config"]["valid_fraction"] * c["config"]["max_train"]) for c in configs} == {300}
+
+
+def test_the_pipelines_default_recipe_is_the_one_the_benchmark_chose():
+    from predictor_nas.pipeline import FinalTraining
+
+    report = json.loads((bench_final_recipe.RESULTS / "bench_final_recipe.json").read_text())
+    chosen = next(r for r in report["recipes"] if r["name"] == report["chosen"])
+    assert bench_final_recipe.choose(report["recipes"], report["budget_s"]) == chosen
+    final = FinalTraining()
+    assert (final.epochs, final.images, final.lr_schedule) == (
+        chosen["epochs"],
+        chosen["images"],
+        report["lr_schedule"],
+    )
