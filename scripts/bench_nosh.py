@@ -178,7 +178,10 @@ def final_training(args: argparse.Namespace, arch: str, seed: int) -> dict[str, 
         return earlier
     space = get_space("nb201")
     name = f"s{seed}_{space.canonical_hash(space.parse(arch))[:12]}"
-    final = FinalTraining(network=NetworkSize(args.final_channels, 1), epochs=args.final_epochs, seeds=1)
+    # the published runs' protocol: every training image, the cosine rate moved once per epoch (before issue 44)
+    final = FinalTraining(
+        network=NetworkSize(args.final_channels, 1), epochs=args.final_epochs, seeds=1, images=None, lr_schedule="epoch"
+    )
     training = replace(candidate_training(args, "rank-nosh"), max_train=None)
     config = PipelineConfig(training=training, final=final, seed=seed)
     (args.out / "final").mkdir(parents=True, exist_ok=True)

@@ -473,6 +473,37 @@ def final_recipe_table() -> str:
     return rows(header, body)
 
 
+def pipeline_timing_table() -> str:
+    """``bench_pipeline.json``: per condition, wall, phase seconds, retrainings reused and the retrainings' FLOP
+    rate (per retraining, and all the side-by-side retrainings together as a share of the matmul peak)."""
+    data = load("bench_pipeline")
+    peak, cores = data["meta"]["attainable_gflops"], data["meta"]["machine"]["cores"]
+    body = []
+    for r in data["results"]:
+        phases = r["phase_seconds"]
+        retrain = sum(s for p, s in phases.items() if p.startswith("retrain"))
+        rates = list(r["train_gflops"].values())
+        threads = max([t for t in r["threads"].values() if t] or [cores])
+        rate = "—"
+        if rates:
+            mean = sum(rates) / len(rates)
+            rate = f"{f(mean, 1)} ({f(100 * mean * (cores // threads) / peak, 0)} % of peak)"
+        body.append(
+            [
+                r["condition"],
+                minutes(r["wall_s"]),
+                f(phases.get("search", 0), 0),
+                f(phases.get("random search", 0), 0),
+                f(retrain, 0),
+                f(phases.get("export", 0), 0),
+                sum(r["cached_seeds"].values()),
+                rate,
+            ]
+        )
+    header = ["condition", "wall", "search s", "random search s", "retrainings s", "export s", "reused"]
+    return rows([*header, "GFLOP/s a retraining (all cores)"], body)
+
+
 def best_recipe() -> dict[str, Any]:
     """The most accurate recipe of ``bench_final_recipe.json`` on validation, whatever its time."""
     return max(load("bench_final_recipe")["recipes"], key=lambda r: r["valid_acc_mean"])
