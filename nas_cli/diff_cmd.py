@@ -301,16 +301,8 @@ def final_recipe(args: argparse.Namespace) -> dict[str, Any]:
     from predictor_nas.pipeline import FinalTraining
 
     final = FinalTraining()
-    return {
-        "protocol": "nb201",
-        "network": final.network,
-        "epochs": args.retrain_epochs or final.epochs,
-        "batch_size": final.batch_size,
-        "lr": final.lr,
-        "lr_schedule": final.lr_schedule,
-        "max_train": final.images,
-        "valid_fraction": 0.0,
-    }
+    options = final.train_options() | {"epochs": args.retrain_epochs or final.epochs}
+    return {"protocol": "nb201", "network": final.network, **options, "valid_fraction": 0.0}
 
 
 def retrain_command(args: argparse.Namespace, config: DiffSearchConfig, out: Path) -> str:

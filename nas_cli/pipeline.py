@@ -23,6 +23,7 @@ from nas_cli.launch_flags import add_launch_arguments, worker_fleet
 from nas_cli.rundir import prepare_run_dir
 from nas_cli.size_flags import add_size_arguments, size_from_args
 from nas_core.training.retrain_cache import RetrainCache
+from nas_core.training.trainer import LR_SCHEDULES
 from predictor_nas.constraint import CostLimit
 from predictor_nas.pipeline import (
     REFERENCES,
@@ -54,7 +55,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--final-lr-schedule",
-        choices=("step", "epoch"),
+        choices=LR_SCHEDULES,
         default=None,
         help="the cosine rate moves after every batch (step, NAS-Bench-201's code; default) or once per epoch",
     )

@@ -26,7 +26,7 @@ from nas_core.networks.darts import REDUCE_CELLS, STEMS
 from nas_core.presets import PROTOCOLS
 from nas_core.spaces import get_space
 from nas_core.training.retrain import default_protocol, parse_architecture, retrain
-from nas_core.training.trainer import COMPILE_MODES
+from nas_core.training.trainer import COMPILE_MODES, LR_SCHEDULES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument(
         "--lr-schedule",
-        choices=("epoch", "step"),
+        choices=LR_SCHEDULES,
         default=None,
         help="the cosine rate moves once per epoch (the protocol's default) or after every batch (step)",
     )

@@ -40,6 +40,7 @@ import torch
 
 from nas_core.presets import NETWORKS
 from nas_core.training.retrain_cache import RetrainCache
+from nas_core.training.trainer import LR_SCHEDULES
 from nas_core.vocabulary import NetworkSize
 from predictor_nas.constraint import CostLimit
 from predictor_nas.launch import WorkerFleet, serving
@@ -80,10 +81,20 @@ class FinalTraining:
         self.network = NetworkSize.parse(self.network)
         if self.seeds < 1:
             raise ValueError(f"FinalTraining.seeds must be >= 1, got {self.seeds}")
-        if self.lr_schedule not in ("step", "epoch"):
-            raise ValueError(f"FinalTraining.lr_schedule must be 'step' or 'epoch', got {self.lr_schedule!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"FinalTraining.lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if self.images is not None and self.images < 1:
             raise ValueError(f"FinalTraining.images must be a positive count or None (every image), got {self.images}")
+
+    def train_options(self) -> dict[str, Any]:
+        """The recipe as :func:`~nas_core.training.retrain.train_network` options (size and split aside)."""
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "lr_schedule": self.lr_schedule,
+            "max_train": self.images,
+        }
 
 
 @dataclass
@@ -176,7 +187,7 @@ def retrain_final(
     threads: int | None = None,
 ) -> dict[str, Any]:
     """Retrain ``arch`` (None: the size-matched plain CNN of ``params`` parameters) with ``config.final``'s
-    protocol on every training image with ``seed`` and test it once; resumed from ``out/final/NAME/seed_S``,
+    protocol on its training images with ``seed`` and test it once; resumed from ``out/final/NAME/seed_S``,
     and a finished one is read back, not re-tested -- unless it retrained another network (a longer search's
     new winner, or a plain CNN sized to it): that folder is moved aside to ``seed_S.superseded-TIME``.
     ``cache``: a retraining of equal inputs (:func:`retraining_inputs`) done by an earlier run is copied
@@ -197,16 +208,12 @@ def retrain_final(
         data_root=training.data_root,
         run_dir=run_dir,
         valid_fraction=0.0,  # no validation split: the recipe's training images all train the final model
-        max_train=final.images,
         pad_to=training.pad_to,
         seed=seed,
         device=training.device,
         export=export,
         on_epoch=on_epoch,
-        epochs=final.epochs,
-        batch_size=final.batch_size,
-        lr=final.lr,
-        lr_schedule=final.lr_schedule,
+        **final.train_options(),
     )
     if arch is not None:
         result = retrain(arch, space="nb201", protocol="nb201", network=final.network, **common)

@@ -32,6 +32,7 @@ import subprocess
 import time
 from typing import Any
 
+from nas_core.training.trainer import LR_SCHEDULES
 from predictor_nas.pipeline import ALL_CONV3X3
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("--valid-images", type=int, default=10000)
     parser.add_argument("--seeds", default="100,101", help="not the pipeline's retraining seeds")
     parser.add_argument(
-        "--lr-schedule", default="step", choices=("step", "epoch"), help="the cosine rate moves every batch or epoch"
+        "--lr-schedule", default="step", choices=LR_SCHEDULES, help="the cosine rate moves every batch or epoch"
     )
     parser.add_argument("--budget-s", type=float, default=600.0)
     parser.add_argument("--processes", type=int, default=None, help="default: one per usable core")

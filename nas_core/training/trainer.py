@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: ``TrainConfig.compile``: off, or a ``torch.compile`` mode ("reduce-overhead" records CUDA graphs)
 COMPILE_MODES = ("off", "default", "reduce-overhead", "max-autotune")
+#: when the cosine learning rate moves (TrainConfig.lr_schedule)
+LR_SCHEDULES = ("epoch", "step")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -96,7 +98,7 @@ class TrainConfig:
             "drop_path_prob": 0 <= self.drop_path_prob < 1,
             "amp": self.amp in ("auto", "bf16", "off"),
             "compile": self.compile in COMPILE_MODES,
-            "lr_schedule": self.lr_schedule in ("epoch", "step"),
+            "lr_schedule": self.lr_schedule in LR_SCHEDULES,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
