@@ -15,10 +15,13 @@ Reaching the papers' number of α updates (issue 40; ~19,500 in a 50-epoch CIFAR
 then costs (``rate-SPACE-bBATCH.json``); ``--alpha-steps N --batch-size 16`` runs the epochs that reach N
 (every epoch records the running count, ``arch_steps``, and the supernet's train/valid accuracy);
 ``--space s2|s3`` searches R-DARTS's reduced DARTS spaces; ``--retrain-epochs E`` retrains each found cell
-on the whole training set by the pipeline's final recipe and tests it once.
+by the pipeline's final recipe (its 25,000-image subset) and tests it once.
 
     python scripts/bench_signatures.py --rate --batch-size 16 --methods darts,drnas,gdas,pc-darts
-    python scripts/bench_signatures.py --alpha-steps 19500 --batch-size 16 --methods darts --seeds 0,1,2
+    python scripts/bench_signatures.py --alpha-steps 19500 --batch-size 16 --methods darts --seeds 0,1,2 \
+        --retrain-epochs 1 --out benchmarks/results/signatures_long
+    python scripts/bench_signatures.py --merge --out benchmarks/results/signatures_long \
+        --core benchmarks/results/signatures    # + each cure minus DARTS, each run minus its 30-epoch twin
 
 Each run writes ``benchmarks/results/signatures/METHOD_sSEED.json`` (off NB201: ``SPACE-METHOD_sSEED.json``)
 when it finishes and is skipped when that file exists, so the grid runs in chunks; an unfinished run
@@ -286,14 +289,96 @@ def last_eigenvalue(run: dict[str, Any]) -> float | None:
     return next((e["eigenvalue"] for e in reversed(run["epochs"]) if e["eigenvalue"] is not None), None)
 
 
-def merge(folder: Path, out: Path) -> dict[str, Any]:
-    """One table row per (method, selection) over the finished seeds, and the per-epoch plots."""
-    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_s*.json"))]
-    for r in runs:  # searched where the NB201 tables were not (a GPU machine): look the cells up here
-        r.setdefault("space", "nb201")
-        for chosen in r["selections"].values():
-            if r["space"] == "nb201":
-                chosen["transfer"] = chosen["transfer"] or transfer(chosen["genotype"])
+def collapse_step(run: dict[str, Any]) -> int | None:
+    """The α updates (else the epoch) at which the argmax cell first had ``COLLAPSE_SKIPS`` skip edges."""
+    hit = next((e for e in run["epochs"] if e["skips"] >= COLLAPSE_SKIPS), None)
+    return None if hit is None else hit.get("arch_steps") or hit["epoch"]
+
+
+def eigenvalue_ratio(run: dict[str, Any]) -> float | None:
+    """Last over first recorded dominant eigenvalue: > 1 when the curvature rose over the search."""
+    first, last = first_eigenvalue(run), last_eigenvalue(run)
+    return last / first if first and last is not None else None
+
+
+def accuracy(chosen: dict[str, Any], measure: str) -> float | None:
+    """A selected cell's ``transfer`` (NB201 CIFAR-10 test) or ``retrained`` (Fashion-MNIST test) accuracy."""
+    if measure == "transfer":
+        return (chosen["transfer"] or {}).get("cifar10")
+    return (chosen.get("retrained") or {}).get("test_accuracy")
+
+
+def cures_vs_darts(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per method and measure (transfer, retrained), the method's magnitude cell minus DARTS's on the same
+    seed and space: a two-sided paired t-test over the seeds both ran (issue 40: did the cure help?)."""
+    from predictor_nas.stats import paired
+
+    darts = {(r["space"], r["seed"]): r for r in runs if r["method"] == "darts"}
+    out: dict[str, Any] = {}
+    for space, method in sorted({(r["space"], r["method"]) for r in runs if r["method"] != "darts"}):
+        pairs = [
+            (r, darts[space, r["seed"]])
+            for r in runs
+            if (r["space"], r["method"]) == (space, method) and (space, r["seed"]) in darts
+        ]
+        if not pairs:
+            continue
+        out[f"{space}:{method}"] = {
+            "seeds": [a["seed"] for a, _ in pairs],
+            **{
+                measure: paired(
+                    [accuracy(a["selections"]["magnitude"], measure) for a, _ in pairs],
+                    [accuracy(b["selections"]["magnitude"], measure) for _, b in pairs],
+                )
+                for measure in ("transfer", "retrained")
+            },
+        }
+    return out
+
+
+def against_core(runs: list[dict[str, Any]], core: Path) -> dict[str, Any]:
+    """Per method, this grid's magnitude cell minus the same method and seed in the ``core`` grid's folder
+    (the 30-epoch searches): two-sided paired t-tests of the transfer accuracy and of the skip count, over the
+    seeds both grids ran. Did the papers' α-step count change what DARTS finds?"""
+    from predictor_nas.stats import paired
+
+    short = {(r["space"], r["method"], r["seed"]): r for r in map(load_run, sorted(core.glob("*_s*.json")))}
+    out: dict[str, Any] = {}
+    for space, method in sorted({(r["space"], r["method"]) for r in runs}):
+        pairs = [
+            (r, short[space, method, r["seed"]])
+            for r in runs
+            if (r["space"], r["method"]) == (space, method) and (space, method, r["seed"]) in short
+        ]
+        if not pairs:
+            continue
+        long_cells, core_cells = ([p[i]["selections"]["magnitude"] for p in pairs] for i in (0, 1))
+        out[f"{space}:{method}"] = {
+            "seeds": [a["seed"] for a, _ in pairs],
+            "alpha_steps": [a["epochs"][-1].get("arch_steps") for a, _ in pairs],
+            "core_epochs": [b["epochs_run"] for _, b in pairs],
+            "transfer": paired(
+                [accuracy(c, "transfer") for c in long_cells], [accuracy(c, "transfer") for c in core_cells]
+            ),
+            "skips": paired([c["skips"] for c in long_cells], [c["skips"] for c in core_cells]),
+        }
+    return out
+
+
+def load_run(path: Path) -> dict[str, Any]:
+    """A run's JSON, its NB201 cells' transfer looked up where the run could not (a GPU machine)."""
+    r = json.loads(path.read_text())
+    r.setdefault("space", "nb201")
+    for chosen in r["selections"].values():
+        if r["space"] == "nb201":
+            chosen["transfer"] = chosen["transfer"] or transfer(chosen["genotype"])
+    return r
+
+
+def merge(folder: Path, out: Path, core: Path | None = None) -> dict[str, Any]:
+    """One table row per (method, selection) over the finished seeds, each cure against DARTS, and (``core``:
+    a folder of shorter searches) each run against its shorter twin; the per-epoch plots."""
+    runs = [load_run(p) for p in sorted(folder.glob("*_s*.json"))]
     table = []
     for space, method in sorted({(r["space"], r["method"]) for r in runs}):
         mine = [r for r in runs if (r["space"], r["method"]) == (space, method)]
@@ -311,11 +396,16 @@ def merge(folder: Path, out: Path) -> dict[str, Any]:
                     "selection": selection,
                     "collapsed": sum(c["skips"] >= COLLAPSE_SKIPS for c in chosen),
                     "alpha_steps": [r["epochs"][-1].get("arch_steps") for r in mine],
+                    # when the argmax cell first reached the collapse criterion (α steps; None: never)
+                    "collapse_steps": [collapse_step(r) for r in mine],
+                    "eigenvalue_ratio_mean": mean_std([eigenvalue_ratio(r) for r in mine])[0],
                     "retrained_mean": mean_std(retrained)[0] if None not in retrained else None,
+                    "retrained_std": mean_std(retrained)[1] if None not in retrained else None,
                     "seeds": [r["seed"] for r in mine],
                     "cifar10_mean": acc,
                     "cifar10_std": std,
                     "skips_mean": statistics.mean(c["skips"] for c in chosen),
+                    "parameter_free_mean": statistics.mean(c["parameter_free"] for c in chosen),
                     "final_eigenvalue_mean": mean_std(eig)[0],
                     "first_eigenvalue_mean": mean_std([first_eigenvalue(r) for r in mine])[0],
                     "final_entropy_mean": statistics.mean(r["epochs"][-1]["entropy"] for r in mine),
@@ -332,17 +422,27 @@ def merge(folder: Path, out: Path) -> dict[str, Any]:
         **provenance(sorted({r["seed"] for r in runs})),
         "runs_measured_on": sorted({r.get("machine", "vm") for r in runs}),
         "run_minutes": [min(r["seconds"] for r in runs) / 60, max(r["seconds"] for r in runs) / 60],
-        "statistics": "mean, sample SD (ddof 1); pt_vs_magnitude: two-sided paired t-test per method over its seeds",
+        "statistics": "mean, sample SD (ddof 1); pt_vs_magnitude, cures_vs_darts, against_core: two-sided paired "
+        "t-tests over the seeds both sides ran",
     }
-    summary = {"meta": meta, "runs": len(runs), "table": table, "pt_vs_magnitude": pt_vs_magnitude(runs)}
+    summary = {
+        "meta": meta,
+        "runs": len(runs),
+        "table": table,
+        "pt_vs_magnitude": pt_vs_magnitude(runs),
+        "cures_vs_darts": cures_vs_darts(runs),
+        **({"against_core": against_core(runs, core)} if core else {}),
+    }
     out.write_text(json.dumps(summary, indent=1))
     plot(runs, table, out.with_suffix(".png"))
     return summary
 
 
 def plot(runs: list[dict[str, Any]], table: list[dict[str, Any]], path: Path) -> None:
-    """Per epoch (every run, one colour per method): skips, eigenvalue, entropy, DrNAS's concentration;
-    then the transfer accuracy per method and selection against the papers' NB201 CIFAR-10 figures."""
+    """Per epoch (every run, one colour per method; against α updates where every run counted them): skips,
+    eigenvalue, entropy, DrNAS's concentration, the supernet's train (dashed) and valid accuracy; then per
+    method and selection the transfer accuracy against the papers' NB201 CIFAR-10 figures and the retrained
+    Fashion-MNIST accuracy."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -350,42 +450,57 @@ def plot(runs: list[dict[str, Any]], table: list[dict[str, Any]], path: Path) ->
 
     if not runs:
         return
-    fig, axes = plt.subplots(2, 3, figsize=(16, 8))
+    counted = all(e.get("arch_steps") is not None for r in runs for e in r["epochs"])
+    step, xlabel = ("arch_steps", "α updates") if counted else ("epoch", "epoch")
+    fig, axes = plt.subplots(2, 4, figsize=(21, 8))
     axes = axes.ravel()
     colours: dict[str, Any] = {}
     for r in runs:
         label = r["method"] if r["method"] not in colours else None  # one legend entry per method
         colour = colours.setdefault(r["method"], f"C{len(colours)}")
-        xs = [e["epoch"] for e in r["epochs"]]
+        xs = [e[step] for e in r["epochs"]]
         axes[0].plot(xs, [e["skips"] for e in r["epochs"]], color=colour, alpha=0.7, label=label)
-        eig = [(e["epoch"], e["eigenvalue"]) for e in r["epochs"] if e["eigenvalue"] is not None]
+        eig = [(e[step], e["eigenvalue"]) for e in r["epochs"] if e["eigenvalue"] is not None]
         if eig:
             axes[1].plot(*zip(*eig), marker="o", ms=3, color=colour, alpha=0.7)
         axes[2].plot(xs, [e["entropy"] for e in r["epochs"]], color=colour, alpha=0.7)
         if r["epochs"][0]["concentration"] is not None:
             axes[3].plot(xs, [e["concentration"] for e in r["epochs"]], color=colour, alpha=0.7, label=r["method"])
-    axes[0].set(title="skip_connect in the argmax cell", xlabel="epoch")
+        if "train_acc" in r["epochs"][0]:  # recorded since issue 40
+            axes[4].plot(xs, [e["train_acc"] for e in r["epochs"]], color=colour, alpha=0.5, ls="--")
+        axes[4].plot(xs, [e["valid_acc"] for e in r["epochs"]], color=colour, alpha=0.7)
+    axes[0].set(title="skip_connect in the argmax cell", xlabel=xlabel)
+    axes[0].axhline(COLLAPSE_SKIPS, color="grey", ls=":", lw=1)
     # symlog: SP-DARTS differentiates softmax(α/t), so its eigenvalue is 1/t² (~1e6) times the others'
-    axes[1].set(title="dominant eigenvalue of ∇²_α L_valid (symlog)", xlabel="epoch", yscale="symlog")
-    axes[2].set(title="mean edge entropy of α (nats; log 5 dotted)", xlabel="epoch")
+    axes[1].set(title="dominant eigenvalue of ∇²_α L_valid (symlog)", xlabel=xlabel, yscale="symlog")
+    axes[2].set(title="mean edge entropy of α (nats; log 5 dotted)", xlabel=xlabel)
     axes[2].axhline(math.log(5), color="grey", ls=":", lw=1)
-    axes[3].set(title="DrNAS: mean Σ β per edge (concentration)", xlabel="epoch")
+    axes[3].set(title="DrNAS: mean Σ β per edge (concentration)", xlabel=xlabel)
+    axes[4].set(title="supernet accuracy (%): train dashed, valid solid", xlabel=xlabel)
     axes[0].legend(fontsize=8)
     rows = [t for t in table if t["cifar10_mean"] is not None]
     xs = range(len(rows))
-    axes[4].bar(xs, [t["cifar10_mean"] for t in rows], yerr=[t["cifar10_std"] or 0 for t in rows], alpha=0.8)
+    axes[5].bar(xs, [t["cifar10_mean"] for t in rows], yerr=[t["cifar10_std"] or 0 for t in rows], alpha=0.8)
     papers = [
         (i, t["paper_cifar10"]) for i, t in enumerate(rows) if t["paper_cifar10"] and t["selection"] == "magnitude"
     ]
     if papers:
-        axes[4].scatter(*zip(*papers), marker="_", s=400, color="k", label="seed paper (searched on CIFAR-10)")
-        axes[4].legend(fontsize=8)
-    axes[4].set_xticks(list(xs), [f"{t['method']}\n{t['selection']}" for t in rows], fontsize=7)
-    axes[4].set(title="found cell: NB201 CIFAR-10 test (mean ± std over seeds)", ylim=(40, 96))
+        axes[5].scatter(*zip(*papers), marker="_", s=400, color="k", label="seed paper (searched on CIFAR-10)")
+        axes[5].legend(fontsize=8)
+    axes[5].set_xticks(list(xs), [f"{t['method']}\n{t['selection']}" for t in rows], fontsize=7)
+    axes[5].set(title="found cell: NB201 CIFAR-10 test (mean ± std over seeds)", ylim=(40, 96))
     shares = [t for t in table if t["alpha_is_strongest_share"] is not None]
-    axes[5].bar(range(len(shares)), [100 * t["alpha_is_strongest_share"] for t in shares], color="C7")
-    axes[5].set_xticks(range(len(shares)), [t["method"] for t in shares], fontsize=8)
-    axes[5].set(title="edges where the largest α is the strongest op (%)", ylim=(0, 100))
+    axes[6].bar(range(len(shares)), [100 * t["alpha_is_strongest_share"] for t in shares], color="C7")
+    axes[6].set_xticks(range(len(shares)), [t["method"] for t in shares], fontsize=8)
+    axes[6].set(title="edges where the largest α is the strongest op (%)", ylim=(0, 100))
+    done = [t for t in table if t["retrained_mean"] is not None]
+    if not done:
+        axes[7].text(0.5, 0.5, "no cell retrained in this grid", ha="center", transform=axes[7].transAxes)
+    axes[7].bar(
+        range(len(done)), [t["retrained_mean"] for t in done], yerr=[t["retrained_std"] or 0 for t in done], color="C2"
+    )
+    axes[7].set_xticks(range(len(done)), [f"{t['method']}\n{t['selection']}" for t in done], fontsize=7)
+    axes[7].set(title="found cell retrained: Fashion-MNIST test (mean ± std)")
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -415,6 +530,7 @@ def main() -> None:
     p.add_argument("--data-root", default=None, help="the dataset's folder (Fashion-MNIST default: Debian's)")
     p.add_argument("--out", type=Path, default=RESULTS / "signatures")
     p.add_argument("--merge", action="store_true")
+    p.add_argument("--core", type=Path, default=None, help="with --merge: pair each run with this grid's twin")
     p.add_argument("--tiny", action="store_true", help="2 epochs on 256 images: a smoke run")
     args = p.parse_args()
     if args.tiny:
@@ -422,7 +538,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.merge:
         default = args.out == RESULTS / "signatures" and not args.tiny  # else beside the runs it merges
-        summary = merge(args.out, RESULTS / "bench_signatures.json" if default else args.out / "merged.json")
+        merged = RESULTS / "bench_signatures.json" if default else args.out / "merged.json"
+        summary = merge(args.out, merged, args.core)
         print(json.dumps(summary["table"], indent=1))
         return
     if args.rate:

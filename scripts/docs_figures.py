@@ -374,6 +374,44 @@ def signatures_table() -> str:
     return rows([*header, "seed papers, NB201 CIFAR-10"], body)
 
 
+def selected_accuracy(chosen: dict[str, Any] | None, measure: str) -> str:
+    """A selected cell's NB201 CIFAR-10 ``transfer`` or ``retrained`` Fashion-MNIST test accuracy, formatted."""
+    from scripts.bench_signatures import accuracy
+
+    return "—" if chosen is None else f(accuracy(chosen, measure))
+
+
+def signatures_long_table(folder: str = "signatures_long") -> str:
+    """One row per run of the long grid (issue 40: the papers' α-step count), read from its raw run files."""
+    runs = [json.loads(p.read_text()) for p in sorted((RESULTS / folder).glob("*_s*.json"))]
+    body = []
+    for r in sorted(runs, key=lambda r: (r.get("space", "nb201"), r["method"], r["seed"])):
+        last, eig = r["epochs"][-1], [e["eigenvalue"] for e in r["epochs"] if e["eigenvalue"] is not None]
+        hit = next((e for e in r["epochs"] if e["skips"] >= 4), None)
+        cells = r["selections"]
+        body.append(
+            [
+                f"{r['method']} ({r.get('space', 'nb201')})",
+                r["seed"],
+                f"{last['arch_steps']:,} / {r['epochs_run']}",
+                f"{max(e['skips'] for e in r['epochs'])} / {cells['magnitude']['skips']}",
+                cells["magnitude"]["parameter_free"],
+                "never" if hit is None else f"{hit['arch_steps']:,}",
+                f"{f(eig[0])} → {f(max(eig))} → {f(eig[-1])}" if eig else "—",
+                f(last["entropy"], 3),
+                f"{f(last['train_acc'], 1)} / {f(last['valid_acc'], 1)}",
+                " / ".join(selected_accuracy(cells.get(name), "transfer") for name in ("magnitude", "pt")),
+                " / ".join(selected_accuracy(cells.get(name), "retrained") for name in ("magnitude", "pt")),
+                f(r["seconds"] / 3600, 2),
+            ]
+        )
+    header = ["method (space)", "seed", "α updates / epochs", "skips: most in any epoch / final cell"]
+    header += ["parameter-free edges, final cell"]
+    header += ["first ≥ 4 skips at (α updates)", "eigenvalue first → max → last", "α entropy at the end (nats)"]
+    header += ["supernet train / valid at the end (%)", "NB201 CIFAR-10 transfer: magnitude / PT"]
+    return rows([*header, "retrained Fashion-MNIST test: magnitude / PT", "hours"], body)
+
+
 def gpu_cpu_table() -> str:
     data = load("bench_gpu_cpu")
     sn, cand = data["supernet_search_step"], data["candidate_training"]["runs"]

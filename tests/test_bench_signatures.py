@@ -75,3 +75,50 @@ def test_alpha_step_rates_and_a_reduced_darts_space(tmp_path, fashion_mnist_root
     assert run["space"] == "s2" and run["epochs"][-1]["arch_steps"] == 16
     cell = run["selections"]["magnitude"]
     assert cell["transfer"] is None and 0 <= cell["skips"] <= 8 and cell["collapsed"] == (cell["skips"] >= 4)
+
+
+def constructed_run(method: str, seed: int, skips: list[int], eigenvalues: list, transfer: float, retrained: float):
+    """A run file's shape with chosen numbers: one epoch per ``skips`` entry, 156 α updates an epoch."""
+    epochs = [
+        {"epoch": i, "arch_steps": 156 * (i + 1), "skips": s, "eigenvalue": e, "entropy": 1.0}
+        for i, (s, e) in enumerate(zip(skips, eigenvalues, strict=True))
+    ]
+    cell = {"skips": skips[-1], "transfer": {"cifar10": transfer}, "retrained": {"test_accuracy": retrained}}
+    return {
+        "method": method,
+        "space": "nb201",
+        "seed": seed,
+        "epochs": epochs,
+        "epochs_run": len(epochs),
+        "selections": {"magnitude": cell},
+    }
+
+
+def test_collapse_reading_and_paired_comparisons(tmp_path):
+    """Issue 40's merge: the α updates at which the argmax cell first has 4 skips, the eigenvalue's rise, each
+    cure minus DARTS on the same seeds, and each long run minus its short twin of the core grid."""
+    sys.path.insert(0, str(ROOT))
+    from scripts.bench_signatures import against_core, collapse_step, cures_vs_darts, eigenvalue_ratio
+
+    darts = [
+        constructed_run("darts", 0, [0, 2, 4, 5], [1.0, None, 3.0, 4.0], transfer=60.0, retrained=80.0),
+        constructed_run("darts", 1, [0, 1, 1, 1], [2.0, None, None, 1.0], transfer=90.0, retrained=85.0),
+    ]
+    cure = [
+        constructed_run("sdarts-rs", 0, [0, 0, 0, 0], [1.0, None, None, 1.0], transfer=91.0, retrained=86.0),
+        constructed_run("sdarts-rs", 1, [0, 0, 0, 1], [1.0, None, None, 1.0], transfer=92.0, retrained=85.0),
+        constructed_run("sdarts-rs", 2, [0, 0, 0, 0], [1.0, None, None, 1.0], transfer=99.0, retrained=99.0),
+    ]
+    assert [collapse_step(r) for r in darts] == [468, None]  # the third epoch: 3 x 156 α updates
+    assert eigenvalue_ratio(darts[0]) == 4.0 and eigenvalue_ratio(darts[1]) == 0.5
+    vs = cures_vs_darts(darts + cure)["nb201:sdarts-rs"]
+    assert vs["seeds"] == [0, 1]  # seed 2 has no DARTS twin
+    assert vs["transfer"]["n"] == 2 and vs["transfer"]["diff"] == (31.0 + 2.0) / 2
+    assert vs["retrained"]["diff"] == (6.0 + 0.0) / 2
+    core = tmp_path / "core"
+    core.mkdir()
+    short = constructed_run("darts", 1, [0, 0], [1.0, 1.0], transfer=93.0, retrained=0.0)
+    (core / "darts_s1.json").write_text(json.dumps(short))
+    twin = against_core(darts, core)["nb201:darts"]
+    assert twin["seeds"] == [1] and twin["alpha_steps"] == [624]
+    assert twin["transfer"]["diff"] == -3.0 and twin["skips"]["diff"] == 1.0
