@@ -383,11 +383,13 @@ def selected_accuracy(chosen: dict[str, Any] | None, measure: str) -> str:
 
 def signatures_long_table(folder: str = "signatures_long") -> str:
     """One row per run of the long grid (issue 40: the papers' α-step count), read from its raw run files."""
-    runs = [json.loads(p.read_text()) for p in sorted((RESULTS / folder).glob("*_s*.json"))]
+    from scripts.bench_signatures import collapse_step, load_run
+
+    runs = [load_run(p) for p in sorted((RESULTS / folder).glob("*_s*.json"))]
     body = []
     for r in sorted(runs, key=lambda r: (r.get("space", "nb201"), r["method"], r["seed"])):
         last, eig = r["epochs"][-1], [e["eigenvalue"] for e in r["epochs"] if e["eigenvalue"] is not None]
-        hit = next((e for e in r["epochs"] if e["skips"] >= 4), None)
+        hit = collapse_step(r)
         cells = r["selections"]
         body.append(
             [
@@ -396,7 +398,7 @@ def signatures_long_table(folder: str = "signatures_long") -> str:
                 f"{last['arch_steps']:,} / {r['epochs_run']}",
                 f"{max(e['skips'] for e in r['epochs'])} / {cells['magnitude']['skips']}",
                 cells["magnitude"]["parameter_free"],
-                "never" if hit is None else f"{hit['arch_steps']:,}",
+                "never" if hit is None else f"{hit:,}",
                 f"{f(eig[0])} → {f(max(eig))} → {f(eig[-1])}" if eig else "—",
                 f(last["entropy"], 3),
                 f"{f(last['train_acc'], 1)} / {f(last['valid_acc'], 1)}",
